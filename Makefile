@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: Apache-2.0
+# weft: one GNU Makefile. `make` builds the binaries, `make test` runs every test layer.
+#
+# Knobs: SANITIZE=1 (ASan+UBSan, objects in build/asan), V=1 (show commands),
+#        WERROR=1 (warnings are errors; CI sets it), FUZZ_SECONDS=N (per fuzz target).
+
+CC      ?= cc
+FUZZ_CC ?= clang
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+CNIDIR  ?= /opt/cni/bin
+FUZZ_SECONDS ?= 60
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+
+PKGS      := libmnl libcurl jansson libnftables
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wpointer-arith -Wcast-qual -Wformat=2
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+OPT_CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(OPT_CFLAGS) $(WARNINGS) -MMD -MP -D_GNU_SOURCE \
+	-DWEFT_VERSION='"$(VERSION)"' -Isrc $(PKG_CFLAGS)
+BASE_LDFLAGS := -Wl,--as-needed
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+ALL_CFLAGS  := $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(BASE_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
+
+ifneq ($(V),1)
+Q := @
+quiet = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+quiet =
+endif
+
+# Every .c under src/ is library code except the entry points named main.c.
+LIB_SRCS  := $(filter-out %/main.c,$(wildcard src/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libweft.a
+
+WEFTD_SRCS   := src/agent/main.c
+WEFTCTL_SRCS := $(wildcard tools/weftctl/*.c)
+CNI_SRCS     := $(wildcard cni/*.c)
+
+BINS := $(BUILD)/weftd $(BUILD)/weftctl $(BUILD)/weft-cni
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+# C programs driven by the integration scripts (they need a real etcd etc.).
+ITEST_SRCS := $(wildcard tests/integration/*.c)
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' -Isrc $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint
+.DEFAULT_GOAL := all
+# Keep test objects: they are intermediate to make, but rebuilding them is waste.
+.SECONDARY:
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	$(call quiet,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(call quiet,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/weftd: $(WEFTD_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/weftctl: $(WEFTCTL_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/weft-cni: $(CNI_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BINS) $(ITEST_BINS)
+
+# Fuzz targets are built by clang with their own objects, never mixed with gcc ones.
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	$(call quiet,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# `make fuzz` runs each target for FUZZ_SECONDS on a copy of its seed corpus.
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+deps:
+	$(Q)scripts/deps.sh all
+
+# The README's one test command. Installs what is missing, builds normal and
+# sanitizer trees, then runs every layer through one runner that ends with
+# "N passed, N failed".
+test: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all unit
+	$(Q)$(MAKE) --no-print-directory WERROR=1 SANITIZE=1 all unit
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIDIR)
+	install -m 0755 $(BUILD)/weftd $(BUILD)/weftctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/weft
+	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/flannel
+
+lint:
+	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)\(' $(LIB_SRCS) $(WEFTD_SRCS) \
+		$(WEFTCTL_SRCS) $(CNI_SRCS) || (echo "lint: banned function used" >&2; false)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Writing follows upstream's WriteSubnetFile, with the atomicity it lacks
+ * (unique temp name, fsync of file and directory, cleanup on failure).
+ *
+ * Reading mirrors what flanneld does on restart: godotenv.Read, then each
+ * value split on ',' and every piece through net.ParseCIDR (which drops host
+ * bits), skipping invalid pieces; exactly one valid piece is used, more than
+ * one means "ignore the key". Pieces are not trimmed, as upstream does not
+ * trim them. Unlike godotenv we go line by line and skip a malformed line
+ * instead of rejecting the whole file, and we do not expand $VARIABLES (no
+ * legitimate value contains one). FLANNEL_MTU follows the CNI plugin
+ * (ParseUint, 32 bits); FLANNEL_IPMASQ is true only for the exact text "true".
+ */
+#include "subnet/subnet_env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/xmalloc.h"
+
+/* ---- writing ---- */
+
+static int put_prefix(char *out, size_t outlen, size_t *pos, const char *key,
+		      const struct ip_prefix *p, int family, bool first_host, struct err *err)
+{
+	char a[IP_ADDR_STRLEN];
+	struct ip_prefix m;
+	struct ip_addr host;
+	int n;
+
+	if (p->addr.family != family || ip_prefix_make(&p->addr, p->len, &m) < 0)
+		return err_set(err, -EINVAL, "%s: not an %s prefix", key,
+			       family == AF_INET ? "IPv4" : "IPv6");
+	host = m.addr;
+	/* FLANNEL_SUBNET is the first usable address: network + 1. */
+	if (first_host && ip_prefix_first_host(&m, &host) < 0)
+		return err_set(err, -ERANGE, "%s: no address after the network address", key);
+	n = snprintf(out + *pos, outlen - *pos, "%s=%s/%u\n", key, ip_addr_format(&host, a), m.len);
+	if (n < 0 || (size_t)n >= outlen - *pos)
+		return err_set(err, -ENOSPC, "subnet file content too long");
+	*pos += (size_t)n;
+	return 0;
+}
+
+static int format_env(const struct subnet_env *e, char *out, size_t outlen, size_t *ret_len,
+		      struct err *err)
+{
+	size_t pos = 0;
+	int r = 0, n;
+
+	out[0] = '\0';
+	if (e->has_network)
+		r = put_prefix(out, outlen, &pos, "FLANNEL_NETWORK", &e->network, AF_INET, false,
+			       err);
+	if (r == 0 && e->has_subnet)
+		r = put_prefix(out, outlen, &pos, "FLANNEL_SUBNET", &e->subnet, AF_INET, true, err);
+	if (r == 0 && e->has_ipv6_network)
+		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_NETWORK", &e->ipv6_network,
+			       AF_INET6, false, err);
+	if (r == 0 && e->has_ipv6_subnet)
+		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_SUBNET", &e->ipv6_subnet, AF_INET6,
+			       true, err);
+	if (r < 0)
+		return r;
+	if (e->has_mtu) {
+		n = snprintf(out + pos, outlen - pos, "FLANNEL_MTU=%u\n", e->mtu);
+		if (n < 0 || (size_t)n >= outlen - pos)
+			return err_set(err, -ENOSPC, "subnet file content too long");
+		pos += (size_t)n;
+	}
+	if (e->has_ipmasq) {
+		n = snprintf(out + pos, outlen - pos, "FLANNEL_IPMASQ=%s\n",
+			     e->ipmasq ? "true" : "false");
+		if (n < 0 || (size_t)n >= outlen - pos)
+			return err_set(err, -ENOSPC, "subnet file content too long");
+		pos += (size_t)n;
+	}
+	*ret_len = pos;
+	return 0;
+}
+
+/* mkdir -p; directories we create get exactly 0755 whatever the umask, so
+ * that unprivileged readers (Docker tooling) can reach the file. */
+static int mkdir_p(const char *dir, struct err *err)
+{
+	char p[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(p))
+		return err_set(err, -ENAMETOOLONG, "directory name too long");
+	memcpy(p, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		if (p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (chmod(p, 0755) < 0)
+				return err_set(err, -errno, "chmod %s: %s", p, strerror(errno));
+		} else if (errno != EEXIST) {
+			return err_set(err, -errno, "mkdir %s: %s", p, strerror(errno));
+		}
+		p[i] = dir[i];
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int subnet_env_write(const char *path, const struct subnet_env *e, struct err *err)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX], content[1024];
+	const char *slash, *base;
+	size_t clen = 0, dlen;
+	bool tmp_exists = false;
+	int fd = -1, dfd = -1, r;
+
+	if (!path || !*path)
+		return err_set(err, -EINVAL, "empty subnet file path");
+	slash = strrchr(path, '/');
+	base = slash ? slash + 1 : path;
+	if (!*base)
+		return err_set(err, -EINVAL, "subnet file path %s names a directory", path);
+	dlen = slash ? (size_t)(slash - path) : 0;
+	if (dlen >= sizeof(dir))
+		return err_set(err, -ENAMETOOLONG, "subnet file path too long");
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (dlen == 0)
+		memcpy(dir, "/", 2);
+	else
+		memcpy(dir, path, dlen);
+	if (slash && dlen)
+		dir[dlen] = '\0';
+
+	r = format_env(e, content, sizeof(content), &clen, err);
+	if (r < 0)
+		return r;
+	r = mkdir_p(dir, err);
+	if (r < 0)
+		return r;
+	/* Same directory as the target so that rename(2) is atomic. */
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= (int)sizeof(tmp))
+		return err_set(err, -ENAMETOOLONG, "subnet file path too long");
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = err_set(err, -errno, "create temp file in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	tmp_exists = true;
+	if (fchmod(fd, 0644) < 0) {
+		r = err_set(err, -errno, "chmod %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r = write_all(fd, content, clen);
+	if (r < 0) {
+		err_set(err, r, "write %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		r = err_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r = close(fd);
+	fd = -1;
+	if (r < 0) {
+		r = err_set(err, -errno, "close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = err_set(err, -errno, "rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	tmp_exists = false;
+	/* Make the rename itself durable. The new file is already in place if
+	 * this fails, but the caller should still hear about it. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		r = err_set(err, -errno, "fsync directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_exists)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+/* ---- reading ---- */
+
+enum env_key { K_NETWORK, K_SUBNET, K_IPV6_NETWORK, K_IPV6_SUBNET, K_MTU, K_IPMASQ, K_COUNT };
+
+static const char *const env_keys[K_COUNT] = {
+	[K_NETWORK] = "FLANNEL_NETWORK",
+	[K_SUBNET] = "FLANNEL_SUBNET",
+	[K_IPV6_NETWORK] = "FLANNEL_IPV6_NETWORK",
+	[K_IPV6_SUBNET] = "FLANNEL_IPV6_SUBNET",
+	[K_MTU] = "FLANNEL_MTU",
+	[K_IPMASQ] = "FLANNEL_IPMASQ",
+};
+
+struct env_val {
+	const char *p;
+	size_t n;
+	bool set;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool is_key_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.';
+}
+
+/* One line (without '\n'); malformed lines are skipped. */
+static void parse_line(const char *s, size_t n, struct env_val *vals)
+{
+	size_t i = 0, k, klen, vs, ve;
+
+	while (i < n && is_space(s[i]))
+		i++;
+	if (i == n || s[i] == '#')
+		return;
+	if (n - i > 7 && memcmp(s + i, "export", 6) == 0 && is_space(s[i + 6])) {
+		i += 6;
+		while (i < n && is_space(s[i]))
+			i++;
+	}
+	for (k = i; i < n && is_key_char(s[i]); i++)
+		;
+	klen = i - k;
+	while (i < n && is_space(s[i]))
+		i++;
+	/* godotenv also takes the YAML-ish "KEY: value". */
+	if (klen == 0 || i == n || (s[i] != '=' && s[i] != ':'))
+		return;
+	i++;
+	while (i < n && is_space(s[i]))
+		i++;
+	if (i < n && (s[i] == '"' || s[i] == '\'')) {
+		size_t j;
+
+		for (j = i + 1; j < n; j++)
+			if (s[j] == s[i] && s[j - 1] != '\\')
+				break;
+		if (j == n)
+			return; /* unterminated quote */
+		vs = i + 1;
+		ve = j;
+	} else {
+		vs = i;
+		ve = n;
+		/* An inline comment needs whitespace before '#'; godotenv takes the last. */
+		for (size_t j = n; j-- > vs + 1;) {
+			if (s[j] == '#' && is_space(s[j - 1])) {
+				ve = j;
+				break;
+			}
+		}
+		while (ve > vs && is_space(s[ve - 1]))
+			ve--;
+	}
+	for (int key = 0; key < K_COUNT; key++) {
+		if (strlen(env_keys[key]) == klen && memcmp(env_keys[key], s + k, klen) == 0) {
+			vals[key] = (struct env_val){.p = s + vs, .n = ve - vs, .set = true};
+			return;
+		}
+	}
+}
+
+/* net.ParseCIDR of one piece, keeping the address as written. */
+static int parse_cidr(const char *s, size_t n, int family, struct ip_prefix *ret,
+		      struct ip_addr *ret_addr)
+{
+	char tmp[IP_PREFIX_STRLEN];
+	char *slash;
+
+	if (n == 0 || n >= sizeof(tmp) || memchr(s, '\0', n))
+		return -EINVAL;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (ip_prefix_parse_family(tmp, family, ret) < 0)
+		return -EINVAL;
+	slash = strchr(tmp, '/');
+	*slash = '\0';
+	return ip_addr_parse_family(tmp, family, ret_addr);
+}
+
+/* Number of valid entries; the first is returned, distinct ones collected. */
+static unsigned parse_cidr_list(const struct env_val *v, int family, struct ip_prefix *ret,
+				struct ip_addr *ret_addr, struct ip_prefix *uniq, unsigned *n_uniq)
+{
+	unsigned valid = 0;
+	size_t start = 0;
+
+	if (!v->set)
+		return 0;
+	for (size_t i = 0; i <= v->n; i++) {
+		struct ip_prefix p;
+		struct ip_addr a;
+		bool dup = false;
+
+		if (i < v->n && v->p[i] != ',')
+			continue;
+		if (parse_cidr(v->p + start, i - start, family, &p, &a) == 0) {
+			if (valid++ == 0) {
+				*ret = p;
+				*ret_addr = a;
+			}
+			for (unsigned u = 0; uniq && u < *n_uniq; u++)
+				dup = dup || ip_prefix_equal(&uniq[u], &p);
+			if (uniq && !dup && *n_uniq < SUBNET_ENV_MAX_NETWORKS)
+				uniq[(*n_uniq)++] = p;
+		}
+		start = i + 1;
+	}
+	return valid;
+}
+
+int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct err *err)
+{
+	struct env_val vals[K_COUNT] = {0};
+	struct subnet_env e = {0};
+	struct ip_addr unused;
+	size_t pos = 0;
+
+	*ret = e;
+	if (len > SUBNET_ENV_MAX_SIZE)
+		return err_set(err, -EFBIG, "subnet file too large (%zu bytes, max %d)", len,
+			       SUBNET_ENV_MAX_SIZE);
+	while (pos < len) {
+		const char *eol = memchr(buf + pos, '\n', len - pos);
+		size_t n = eol ? (size_t)(eol - (buf + pos)) : len - pos;
+
+		parse_line(buf + pos, n, vals);
+		pos += n + 1;
+	}
+
+	e.has_network = parse_cidr_list(&vals[K_NETWORK], AF_INET, &e.network, &unused, e.networks,
+					&e.n_networks) == 1;
+	e.has_subnet = parse_cidr_list(&vals[K_SUBNET], AF_INET, &e.subnet, &e.subnet_addr, NULL,
+				       NULL) == 1;
+	e.has_ipv6_network = parse_cidr_list(&vals[K_IPV6_NETWORK], AF_INET6, &e.ipv6_network,
+					     &unused, e.ipv6_networks, &e.n_ipv6_networks) == 1;
+	e.has_ipv6_subnet = parse_cidr_list(&vals[K_IPV6_SUBNET], AF_INET6, &e.ipv6_subnet,
+					    &e.ipv6_subnet_addr, NULL, NULL) == 1;
+	if (!e.has_network)
+		e.network = (struct ip_prefix){0};
+	if (!e.has_subnet) {
+		e.subnet = (struct ip_prefix){0};
+		e.subnet_addr = (struct ip_addr){0};
+	}
+	if (!e.has_ipv6_network)
+		e.ipv6_network = (struct ip_prefix){0};
+	if (!e.has_ipv6_subnet) {
+		e.ipv6_subnet = (struct ip_prefix){0};
+		e.ipv6_subnet_addr = (struct ip_addr){0};
+	}
+
+	if (vals[K_MTU].set && vals[K_MTU].n > 0) {
+		uint64_t mtu = 0;
+		size_t i;
+
+		for (i = 0; i < vals[K_MTU].n; i++) {
+			char c = vals[K_MTU].p[i];
+
+			if (c < '0' || c > '9')
+				break;
+			mtu = mtu * 10 + (uint64_t)(c - '0');
+			if (mtu > UINT32_MAX)
+				break;
+		}
+		if (i == vals[K_MTU].n) {
+			e.has_mtu = true;
+			e.mtu = (unsigned)mtu;
+		}
+	}
+	if (vals[K_IPMASQ].set) {
+		e.has_ipmasq = true;
+		e.ipmasq = vals[K_IPMASQ].n == 4 && memcmp(vals[K_IPMASQ].p, "true", 4) == 0;
+	}
+	*ret = e;
+	return 0;
+}
+
+int subnet_env_read(const char *path, struct subnet_env *ret, struct err *err)
+{
+	size_t len = 0;
+	struct stat st;
+	char *buf = NULL;
+	int fd, r;
+
+	*ret = (struct subnet_env){0};
+	/* O_NONBLOCK so that a FIFO planted at the path cannot hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return err_set(err, -errno, "open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = err_set(err, -errno, "stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = err_set(err, -EINVAL, "%s is not a regular file", path);
+		goto out;
+	}
+	/* Read one byte past the limit to tell "too large" from "exactly full". */
+	buf = xmalloc(SUBNET_ENV_MAX_SIZE + 1);
+	while (len < SUBNET_ENV_MAX_SIZE + 1) {
+		ssize_t n = read(fd, buf + len, SUBNET_ENV_MAX_SIZE + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(err, -errno, "read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	r = subnet_env_parse(buf, len, ret, err);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The test runner: runs every layer and ends with "N passed, N failed, N skipped".
+#
+#   tests/run.sh [LAYER...]      LAYER: unit asan integration netns fuzz (default: all)
+#
+# Every test program speaks TAP ("ok N - name" / "not ok N - name"); cmocka does so
+# through CMOCKA_MESSAGE_OUTPUT=TAP, the shell tests through tests/lib/tap.sh.
+# Each test line counts once. A program that exits non-zero without reporting a
+# failing test, or reports no test at all, counts as one failure. Full output of
+# every program is kept under build/test-logs/.
+set -u
+cd "$(dirname "$0")/.."
+
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-10}
+logdir=build/test-logs
+mkdir -p "$logdir"
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# run_prog LAYER NAME CMD...
+run_prog() {
+	local layer=$1 name=$2 log rc ok notok skip
+	shift 2
+	log="$logdir/$layer-$name.log"
+	printf '%-12s %-40s ' "$layer" "$name"
+	"$@" >"$log" 2>&1 </dev/null && rc=0 || rc=$?
+	ok=$(grep -cE '^ok [0-9]+' "$log" | head -1)
+	skip=$(grep -cE '^ok [0-9]+.*# SKIP' "$log" | head -1)
+	notok=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
+	ok=$((ok - skip))
+	if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+		notok=1 # crashed or failed outside any test
+		echo "# $name exited with status $rc without a failing test line" >>"$log"
+	elif [ "$rc" -eq 0 ] && [ $((ok + notok + skip)) -eq 0 ]; then
+		notok=1
+		echo "# $name ran no test" >>"$log"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + notok))
+	skipped=$((skipped + skip))
+	if [ "$notok" -eq 0 ]; then
+		echo "ok ($ok passed${skip:+, $skip skipped})"
+	else
+		echo "FAILED ($notok failed, $ok passed; log: $log)"
+		failures+=("$log")
+		sed 's/^/    | /' "$log" | grep -vE '^    \| ok ' | tail -40
+	fi
+}
+
+layer_unit() { # LAYER BUILD_DIR
+	local b
+	for b in "$2"/tests/unit/test_*; do
+		[ -x "$b" ] || continue
+		run_prog "$1" "$(basename "$b")" env CMOCKA_MESSAGE_OUTPUT=TAP "$b"
+	done
+}
+
+layer_integration() {
+	local t
+	for t in tests/integration/*.sh; do
+		[ -e "$t" ] || continue
+		run_prog integration "$(basename "$t" .sh)" env WEFT_BUILD=build bash "$t"
+	done
+}
+
+layer_netns() {
+	local t
+	for t in tests/netns/test_*.sh; do
+		[ -e "$t" ] || continue
+		if [ "$(id -u)" -ne 0 ]; then
+			printf '%-12s %-40s skipped (needs root)\n' netns "$(basename "$t" .sh)"
+			skipped=$((skipped + 1))
+			continue
+		fi
+		run_prog netns "$(basename "$t" .sh)" env WEFT_BUILD=build bash "$t"
+	done
+}
+
+layer_fuzz() {
+	local f
+	for f in build/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		run_prog fuzz "$(basename "$f")" tests/fuzz/run.sh --tap "$FUZZ_SMOKE_SECONDS" "$f"
+	done
+}
+
+layers=("$@")
+[ ${#layers[@]} -gt 0 ] || layers=(unit asan integration netns fuzz)
+for l in "${layers[@]}"; do
+	case "$l" in
+	unit) layer_unit unit build ;;
+	asan) layer_unit asan build/asan ;;
+	integration) layer_integration ;;
+	netns) layer_netns ;;
+	fuzz) layer_fuzz ;;
+	*)
+		echo "run.sh: unknown layer '$l'" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo
+	echo "Failing logs:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
