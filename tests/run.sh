@@ -57,13 +57,20 @@ layer_unit() { # LAYER BUILD_DIR
 	done
 }
 
-layer_integration() {
-	local t
-	for t in tests/integration/*.sh; do
+layer_integration() { # LAYER BUILD_DIR [SCRIPT...]
+	local layer=$1 build=$2 t
+	shift 2
+	[ $# -gt 0 ] || set -- tests/integration/*.sh
+	for t in "$@"; do
 		[ -e "$t" ] || continue
-		run_prog integration "$(basename "$t" .sh)" env WEFT_BUILD=build bash "$t"
+		run_prog "$layer" "$(basename "$t" .sh)" env WEFT_BUILD="$build" bash "$t"
 	done
 }
+
+# The daemon-level scripts that also run against the sanitizer build (leaks and
+# undefined behaviour on the real code paths; the rest would only repeat).
+ASAN_INTEGRATION=(tests/integration/test_etcd_client.sh tests/integration/test_lease_lifecycle.sh
+	tests/integration/test_weftctl_config.sh)
 
 layer_netns() {
 	local t
@@ -91,8 +98,11 @@ layers=("$@")
 for l in "${layers[@]}"; do
 	case "$l" in
 	unit) layer_unit unit build ;;
-	asan) layer_unit asan build/asan ;;
-	integration) layer_integration ;;
+	asan)
+		layer_unit asan build/asan
+		layer_integration asan build/asan "${ASAN_INTEGRATION[@]}"
+		;;
+	integration) layer_integration integration build ;;
 	netns) layer_netns ;;
 	fuzz) layer_fuzz ;;
 	*)

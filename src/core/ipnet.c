@@ -225,12 +225,15 @@ int ip_prefix_parse_family(const char *s, int family, struct ip_prefix *ret)
 	if (ip_addr_parse_family(addr, family, &a) < 0)
 		return -EINVAL;
 	d = slash + 1;
-	if (!*d || strlen(d) > 3)
+	if (!*d)
 		return -EINVAL;
+	/* Leading zeros are fine, as in Go's ParseCIDR; the value is bounded. */
 	for (; *d; d++) {
 		if (*d < '0' || *d > '9')
 			return -EINVAL;
 		len = len * 10 + (unsigned)(*d - '0');
+		if (len > 128)
+			return -EINVAL;
 	}
 	return ip_prefix_make(&a, len, ret);
 }

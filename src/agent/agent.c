@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent wires the subnet manager to a backend. Everything after start-up
+ * runs on one loop; each step's callback starts the next. A failure before the
+ * lease is held ends the process with 1; after that, only a signal (0) or the
+ * loss of our lease (0, "lease revoked") ends it.
+ */
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/flags.h"
+#include "agent/iface.h"
+#include "backend/backend.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/xmalloc.h"
+#include "etcd/etcd.h"
+#include "subnet/etcd_mgr.h"
+#include "subnet/netconf.h"
+#include "subnet/subnet_env.h"
+#include "subnet/subnet_mgr.h"
+
+struct agent {
+	const struct flags *flags;
+	struct loop *loop;
+	struct subnet_mgr *mgr;
+	const struct backend_ops *bops;
+	struct backend *backend;
+	const struct netconf *nc; /* owned by the manager */
+	struct ext_iface ext;
+	struct subnet_env prev;
+	bool have_prev;
+	int exit_code;
+};
+
+static void agent_exit(struct agent *a, int code)
+{
+	a->exit_code = code;
+	loop_stop(a->loop);
+}
+
+static void on_signal(struct loop *loop, int signo, void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("Received SIG%s, shutting down", sigabbrev_np(signo));
+	/* Unregistered, so that a second signal takes the default action. */
+	loop_del_signal(loop, SIGTERM);
+	loop_del_signal(loop, SIGINT);
+	agent_exit(a, 0);
+}
+
+static int64_t env_seconds(const char *name, int64_t dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long n;
+
+	if (!v || !*v)
+		return dflt;
+	n = strtoll(v, &end, 10);
+	if (*end || n < 0) {
+		log_warnx("ignoring %s=%s: not a number of seconds", name, v);
+		return dflt;
+	}
+	log_warnx("test knob %s=%lld in effect", name, n);
+	return n;
+}
+
+struct name_list {
+	const char **v;
+	size_t n;
+};
+
+static void collect_name(void *arg, const struct lease *l)
+{
+	struct name_list *nl = arg;
+
+	nl->v[nl->n++] = l->name;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SIGUSR1: one line with the peer view, sorted, for operators and tests. */
+static void on_dump(struct loop *loop, int signo, void *arg)
+{
+	struct agent *a = arg;
+	size_t n = a->mgr->ops->peer_count(a->mgr), len = 0;
+	struct name_list nl = { xcalloc(n + 1, sizeof(char *)), 0 };
+	char *line;
+
+	(void)loop;
+	(void)signo;
+	a->mgr->ops->peers_foreach(a->mgr, collect_name, &nl);
+	qsort(nl.v, nl.n, sizeof(*nl.v), cmp_str);
+	for (size_t i = 0; i < nl.n; i++)
+		len += strlen(nl.v[i]) + 1;
+	line = xcalloc(len + 1, 1);
+	for (size_t i = 0, off = 0; i < nl.n; i++)
+		off += (size_t)snprintf(line + off, len + 1 - off, "%s%s", i ? " " : "", nl.v[i]);
+	log_info("peer view: %zu peers: %s", nl.n, line);
+	free(line);
+	free(nl.v);
+}
+
+/* ---- subnet manager callbacks ---- */
+
+static void on_config(void *arg, const struct netconf *nc)
+{
+	struct agent *a = arg;
+	struct lease_attrs attrs = { 0 };
+	struct iface_select sel = {
+		.ifaces = &a->flags->iface,
+		.public_ip = a->flags->public_ip,
+		.public_ipv6 = a->flags->public_ipv6,
+	};
+	char why[160] = "", pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN];
+	struct err err = { 0 };
+	int rc;
+
+	a->nc = nc;
+	if (nc->backend_defaulted)
+		log_warnx("the network config has no Backend; using udp, as flannel does");
+	log_info("network config: %s%s%s, backend %s", nc->enable_ipv4 ? "IPv4" : "",
+		 nc->enable_ipv4 && nc->enable_ipv6 ? " and " : "", nc->enable_ipv6 ? "IPv6" : "",
+		 nc->backend_type);
+	if (a->flags->iface_regex.n || a->flags->iface_can_reach[0]) {
+		log_error("--iface-regex and --iface-can-reach are not supported yet");
+		agent_exit(a, 1);
+		return;
+	}
+	rc = iface_select(&sel, &a->ext, why, sizeof(why), &err);
+	if (rc < 0) {
+		log_error("cannot pick the external interface: %s", err.msg);
+		agent_exit(a, 1);
+		return;
+	}
+	log_info("using interface %s (%s), MTU %u, public address %s%s%s", a->ext.name, why,
+		 a->ext.mtu, ip_addr_format(&a->ext.public_ip, pub),
+		 a->ext.public_ipv6.family ? ", public IPv6 " : "",
+		 a->ext.public_ipv6.family ? ip_addr_format(&a->ext.public_ipv6, pub6) : "");
+	if (nc->enable_ipv4 && !a->ext.public_ip.family) {
+		log_error("interface %s has no IPv4 address and --public-ip is not set",
+			  a->ext.name);
+		agent_exit(a, 1);
+		return;
+	}
+	if (nc->enable_ipv6 && !a->ext.public_ipv6.family) {
+		log_error("IPv6 is enabled but interface %s has no global IPv6 address and "
+			  "--public-ipv6 is not set",
+			  a->ext.name);
+		agent_exit(a, 1);
+		return;
+	}
+	a->bops = backend_lookup(nc->backend_type);
+	if (!a->bops) {
+		log_error("unknown backend type '%s'", nc->backend_type);
+		agent_exit(a, 1);
+		return;
+	}
+	rc = a->bops->create(a->loop, &a->ext, nc, &a->backend, &err);
+	if (rc < 0) {
+		log_error("backend %s: %s", a->bops->type, err.msg);
+		agent_exit(a, 1);
+		return;
+	}
+	if (nc->enable_ipv4)
+		attrs.public_ip = a->ext.public_ip;
+	else
+		ip_addr_parse("0.0.0.0", &attrs.public_ip);
+	if (nc->enable_ipv6)
+		attrs.public_ipv6 = a->ext.public_ipv6;
+	rc = a->bops->lease_attrs(a->backend, &attrs, &err);
+	if (rc == 0)
+		rc = a->mgr->ops->acquire(a->mgr, &attrs);
+	lease_attrs_free(&attrs);
+	if (rc < 0) {
+		log_error_errno(rc, "cannot start acquiring a lease%s%s", err.msg[0] ? ": " : "",
+				err.msg);
+		agent_exit(a, 1);
+	}
+}
+
+static int write_subnet_file(struct agent *a, const struct lease *own, unsigned mtu)
+{
+	struct subnet_env env = { 0 };
+	struct err err = { 0 };
+	int rc;
+
+	if (a->nc->enable_ipv4) {
+		env.has_network = env.has_subnet = true;
+		env.network = a->nc->network;
+		env.subnet = own->subnet.v4;
+	}
+	if (a->nc->enable_ipv6) {
+		env.has_ipv6_network = env.has_ipv6_subnet = true;
+		env.ipv6_network = a->nc->ipv6_network;
+		env.ipv6_subnet = own->subnet.v6;
+	}
+	env.has_mtu = env.has_ipmasq = true;
+	env.mtu = mtu;
+	env.ipmasq = a->flags->ip_masq;
+	rc = subnet_env_write(a->flags->subnet_file, &env, &err);
+	if (rc < 0)
+		log_error("cannot write %s: %s", a->flags->subnet_file, err.msg);
+	return rc;
+}
+
+static void on_acquired(void *arg, int rc, const struct lease *own)
+{
+	struct agent *a = arg;
+	struct err err = { 0 };
+	unsigned mtu = 0;
+
+	if (rc < 0) {
+		log_error_errno(rc, "failed to acquire a lease");
+		agent_exit(a, 1);
+		return;
+	}
+	rc = a->bops->lease_acquired(a->backend, own, &mtu, &err);
+	if (rc < 0) {
+		log_error("backend %s: %s", a->bops->type, err.msg);
+		agent_exit(a, 1);
+		return;
+	}
+	if (write_subnet_file(a, own, mtu) < 0) {
+		agent_exit(a, 1);
+		return;
+	}
+	log_info("lease %s held; wrote %s (MTU %u)", own->name, a->flags->subnet_file, mtu);
+	rc = a->mgr->ops->watch(a->mgr);
+	if (rc < 0) {
+		log_error_errno(rc, "cannot watch leases");
+		agent_exit(a, 1);
+	}
+}
+
+static void on_peers(void *arg, const struct lease_event *ev, size_t n)
+{
+	struct agent *a = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct lease *l = ev[i].lease;
+		char pub[IP_ADDR_STRLEN];
+
+		if (ev[i].kind == LEASE_ADDED)
+			log_info("peer added: %s public %s backend %s", l->name,
+				 ip_addr_format(&l->attrs.public_ip, pub),
+				 l->attrs.backend_type[0] ? l->attrs.backend_type : "(none)");
+		else
+			log_info("peer removed: %s", l->name);
+	}
+	if (a->bops->peers)
+		a->bops->peers(a->backend, ev, n);
+}
+
+static void on_revoked(void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("lease revoked; shutting down");
+	agent_exit(a, 0);
+}
+
+/* ---- start-up ---- */
+
+static void read_previous(struct agent *a)
+{
+	struct err err = { 0 };
+	char s[IP_PREFIX_STRLEN];
+	int rc;
+
+	rc = subnet_env_read(a->flags->subnet_file, &a->prev, &err);
+	if (rc == -ENOENT)
+		return;
+	if (rc < 0) {
+		log_warnx("ignoring the previous subnet file %s: %s", a->flags->subnet_file,
+			  err.msg);
+		return;
+	}
+	a->have_prev = true;
+	if (a->prev.has_subnet)
+		log_info("previous subnet from %s: %s", a->flags->subnet_file,
+			 ip_prefix_format(&a->prev.subnet, s));
+}
+
+static int start_etcd(struct agent *a)
+{
+	const struct flags *f = a->flags;
+	struct etcd_config ec = {
+		.endpoints = f->etcd_endpoints,
+		.cafile = f->etcd_cafile,
+		.username = f->etcd_username,
+		.password = f->etcd_password,
+	};
+	struct etcd_mgr_params p = {
+		.loop = a->loop,
+		.etcd = &ec,
+		.prefix = f->etcd_prefix,
+		.prev = a->have_prev ? &a->prev : NULL,
+		.lease_ttl_s = env_seconds("WEFT_TEST_LEASE_TTL", 0),
+		.renew_margin_s =
+			env_seconds("WEFT_TEST_RENEW_MARGIN", f->subnet_lease_renew_margin * 60),
+		.renew_retry_s = env_seconds("WEFT_TEST_RENEW_RETRY", 0),
+	};
+	struct subnet_mgr_cbs cbs = {
+		.arg = a,
+		.config = on_config,
+		.acquired = on_acquired,
+		.peers = on_peers,
+		.revoked = on_revoked,
+	};
+	struct err err = { 0 };
+	int rc;
+
+	/* As flanneld: a client certificate needs both halves. */
+	if (f->etcd_certfile[0] && f->etcd_keyfile[0]) {
+		ec.certfile = f->etcd_certfile;
+		ec.keyfile = f->etcd_keyfile;
+	} else if (f->etcd_certfile[0] || f->etcd_keyfile[0]) {
+		log_warnx("--etcd-certfile and --etcd-keyfile must be given together; connecting "
+			  "without a client certificate");
+	}
+	rc = etcd_mgr_new(&p, &cbs, &a->mgr, &err);
+	if (rc < 0) {
+		log_error("etcd: %s", err.msg);
+		return rc;
+	}
+	log_info("using etcd at %s, prefix %s", f->etcd_endpoints, f->etcd_prefix);
+	return a->mgr->ops->start(a->mgr);
+}
+
+int agent_run(const struct flags *flags)
+{
+	struct agent a = { .flags = flags, .exit_code = 1 };
+	int rc;
+
+	read_previous(&a);
+	rc = loop_new(&a.loop);
+	if (rc < 0) {
+		log_error_errno(rc, "cannot create the event loop");
+		return 1;
+	}
+	rc = loop_add_signal(a.loop, SIGTERM, on_signal, &a);
+	if (rc == 0)
+		rc = loop_add_signal(a.loop, SIGINT, on_signal, &a);
+	if (rc < 0) {
+		log_error_errno(rc, "cannot install signal handlers");
+		goto out;
+	}
+	if (flags->kube_subnet_mgr) {
+		log_error("kube subnet manager not available in this build");
+		goto out;
+	}
+	if (start_etcd(&a) < 0)
+		goto out;
+	rc = loop_add_signal(a.loop, SIGUSR1, on_dump, &a);
+	if (rc < 0)
+		log_warn_errno(rc, "cannot install the SIGUSR1 handler, ignoring");
+	rc = loop_run(a.loop);
+	if (rc < 0) {
+		log_error_errno(rc, "event loop failed");
+		a.exit_code = 1;
+	}
+	if (a.exit_code == 0)
+		log_info("Exiting cleanly...");
+out:
+	if (a.mgr)
+		a.mgr->ops->free(a.mgr);
+	if (a.backend)
+		a.bops->destroy(a.backend);
+	loop_free(a.loop);
+	return a.exit_code;
+}

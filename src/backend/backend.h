@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_BACKEND_BACKEND_H
+#define WEFT_BACKEND_BACKEND_H
+
+/*
+ * A backend turns leases into a data path: it says what our lease carries
+ * (BackendType, BackendData), sets up its devices once the lease is known,
+ * and programs each peer. Picked at run time by the config's Backend.Type.
+ */
+#include <net/if.h>
+#include <stddef.h>
+
+#include "core/ipnet.h"
+
+struct err;
+struct loop;
+struct netconf;
+struct lease;
+struct lease_attrs;
+struct lease_event;
+struct backend;
+
+/* The external interface: where encapsulated traffic leaves this host. */
+struct ext_iface {
+	char name[IF_NAMESIZE];
+	int index;
+	unsigned mtu;
+	struct ip_addr iface_addr;  /* the interface's IPv4 address (unset if none) */
+	struct ip_addr iface_addr6; /* its IPv6 address (unset if none) */
+	struct ip_addr public_ip;   /* what peers use to reach us: --public-ip or iface_addr */
+	struct ip_addr public_ipv6;
+};
+
+struct backend_ops {
+	const char *type;
+	int (*create)(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
+		      struct backend **ret, struct err *err);
+	/* Fill BackendType and BackendData of our lease (public IPs are set by the caller). */
+	int (*lease_attrs)(struct backend *b, struct lease_attrs *attrs, struct err *err);
+	/* Our lease is known: set up devices; *ret_mtu is FLANNEL_MTU. */
+	int (*lease_acquired)(struct backend *b, const struct lease *own, unsigned *ret_mtu,
+			      struct err *err);
+	/* Peers added or removed (may be NULL: the backend ignores peers). */
+	void (*peers)(struct backend *b, const struct lease_event *ev, size_t n);
+	void (*destroy)(struct backend *b);
+};
+
+/* The backend for a lower-cased Backend.Type, or NULL. */
+const struct backend_ops *backend_lookup(const char *type);
+
+#endif

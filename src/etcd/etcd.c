@@ -1,0 +1,938 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * etcd v3 through the JSON gateway that every etcd since 3.3 serves on its
+ * client port. int64 fields arrive as JSON strings; keys and values as base64.
+ * Every request is an etcd_req: it waits for an auth token when one is
+ * needed, fails over across endpoints on transport errors, and re-
+ * authenticates once when the token has expired.
+ */
+#include "etcd/etcd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base64.h"
+#include "core/err.h"
+#include "core/xmalloc.h"
+#include "http/http.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_MAX_RESPONSE (64u << 20)
+#define MAX_ENDPOINTS 16
+
+/* gRPC status codes that the gateway reports in {"code": N}. */
+#define GRPC_INVALID_ARGUMENT 3
+#define GRPC_DEADLINE_EXCEEDED 4
+#define GRPC_NOT_FOUND 5
+#define GRPC_PERMISSION_DENIED 7
+#define GRPC_FAILED_PRECONDITION 9
+#define GRPC_OUT_OF_RANGE 11
+#define GRPC_UNAVAILABLE 14
+#define GRPC_UNAUTHENTICATED 16
+
+enum req_kind {
+	REQ_RANGE,
+	REQ_PUT,
+	REQ_DELETE,
+	REQ_TXN,
+	REQ_GRANT,
+	REQ_REVOKE,
+	REQ_TTL,
+	REQ_COMPACT,
+	REQ_WATCH,
+};
+
+struct etcd_req {
+	struct etcd *e;
+	struct etcd_req *next;
+	enum req_kind kind;
+	const char *path;
+	char *body;
+	union {
+		etcd_range_cb *range;
+		etcd_write_cb *write;
+		etcd_lease_cb *lease;
+	} cb;
+	void *arg;
+	struct etcd_watch *watch; /* REQ_WATCH */
+	struct http_req *http;
+	unsigned tried;
+	bool reauthed;
+};
+
+struct etcd_watch {
+	struct etcd *e;
+	struct etcd_req *req;
+	etcd_watch_cb *cb;
+	void *arg;
+	bool ended;
+};
+
+struct etcd {
+	struct loop *loop;
+	struct http *http;
+	char *endpoints[MAX_ENDPOINTS];
+	unsigned n_endpoints, cur;
+	struct http_tls tls;
+	char *cafile, *certfile, *keyfile;
+	char *username, *password;
+	char *token;
+	struct http_req *auth_req;
+	unsigned auth_tried; /* endpoints tried by the authentication in flight */
+	long timeout_ms;
+	size_t max_response;
+	struct etcd_req *reqs;    /* in flight */
+	struct etcd_req *waiting; /* for a token */
+	char errmsg[256];
+};
+
+static const char *const req_paths[] = {
+	[REQ_RANGE] = "/v3/kv/range",	       [REQ_PUT] = "/v3/kv/put",
+	[REQ_DELETE] = "/v3/kv/deleterange",   [REQ_TXN] = "/v3/kv/txn",
+	[REQ_GRANT] = "/v3/lease/grant",       [REQ_REVOKE] = "/v3/lease/revoke",
+	[REQ_TTL] = "/v3/lease/timetolive",    [REQ_COMPACT] = "/v3/kv/compaction",
+	[REQ_WATCH] = "/v3/watch",
+};
+
+static int req_send(struct etcd_req *r, bool initial);
+static void auth_start(struct etcd *e);
+
+const char *etcd_strerror(const struct etcd *e)
+{
+	return e->errmsg;
+}
+
+const char *etcd_endpoint(const struct etcd *e)
+{
+	return e->endpoints[e->cur];
+}
+
+static void set_errmsg(struct etcd *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_errmsg(struct etcd *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->errmsg, sizeof(e->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+static void list_remove(struct etcd_req **head, struct etcd_req *r)
+{
+	for (struct etcd_req **pp = head; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			r->next = NULL;
+			return;
+		}
+	}
+}
+
+static void req_free(struct etcd_req *r)
+{
+	if (!r)
+		return;
+	free(r->body);
+	free(r);
+}
+
+/* ---- JSON helpers ---- */
+
+/* etcd's int64s are strings in JSON; accept numbers too. Absent = 0. */
+static int64_t json_i64(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v))
+		return (int64_t)json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+static int decode_b64_field(const json_t *obj, const char *key, char **ret, size_t *ret_len)
+{
+	const json_t *v = json_object_get(obj, key);
+	long n;
+
+	if (!v) {
+		*ret = xstrdup("");
+		if (ret_len)
+			*ret_len = 0;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -EBADMSG;
+	n = base64_decode_alloc(json_string_value(v), json_string_length(v), ret);
+	if (n < 0)
+		return -EBADMSG;
+	if (ret_len)
+		*ret_len = (size_t)n;
+	return 0;
+}
+
+static void kv_free(struct etcd_kv *kv)
+{
+	free(kv->key);
+	free(kv->value);
+	kv->key = kv->value = NULL;
+}
+
+static int kv_decode(const json_t *j, struct etcd_kv *kv)
+{
+	memset(kv, 0, sizeof(*kv));
+	if (!json_is_object(j))
+		return -EBADMSG;
+	if (decode_b64_field(j, "key", &kv->key, NULL) < 0 ||
+	    decode_b64_field(j, "value", &kv->value, &kv->value_len) < 0) {
+		kv_free(kv);
+		return -EBADMSG;
+	}
+	kv->create_revision = json_i64(j, "create_revision");
+	kv->mod_revision = json_i64(j, "mod_revision");
+	kv->version = json_i64(j, "version");
+	kv->lease = json_i64(j, "lease");
+	return 0;
+}
+
+void etcd_range_result_free(struct etcd_range_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		kv_free(&r->kvs[i]);
+	free(r->kvs);
+	r->kvs = NULL;
+	r->n = 0;
+}
+
+static char *b64(const char *s, size_t n)
+{
+	return base64_encode_alloc(s, n);
+}
+
+/* etcd's prefix range end: the key with its last byte below 0xff incremented. */
+static char *prefix_end_b64(const char *key)
+{
+	size_t n = strlen(key);
+	char *end = xstrdup(key), *ret;
+
+	while (n > 0 && (unsigned char)end[n - 1] == 0xff)
+		n--;
+	if (n == 0) {
+		free(end);
+		return b64("\0", 1); /* every key */
+	}
+	end[n - 1]++;
+	ret = b64(end, n);
+	free(end);
+	return ret;
+}
+
+static char *dump(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (!s) {
+		fprintf(stderr, "fatal: out of memory encoding JSON\n");
+		abort();
+	}
+	return s;
+}
+
+/* ---- request life cycle ---- */
+
+static void req_complete_error(struct etcd_req *r, int err)
+{
+	struct etcd_watch *w = r->watch;
+
+	switch (r->kind) {
+	case REQ_RANGE:
+		if (r->cb.range)
+			r->cb.range(r->arg, err, NULL);
+		break;
+	case REQ_GRANT:
+	case REQ_TTL:
+		if (r->cb.lease)
+			r->cb.lease(r->arg, err, 0, 0);
+		break;
+	case REQ_WATCH:
+		w->ended = true;
+		w->req = NULL;
+		if (w->cb)
+			w->cb(w->arg, err, NULL);
+		free(w);
+		break;
+	default:
+		if (r->cb.write)
+			r->cb.write(r->arg, err, 0, false);
+		break;
+	}
+	req_free(r);
+}
+
+static int map_grpc_code(int64_t code)
+{
+	switch (code) {
+	case GRPC_INVALID_ARGUMENT:
+		return -EINVAL;
+	case GRPC_DEADLINE_EXCEEDED:
+		return -ETIMEDOUT;
+	case GRPC_NOT_FOUND:
+		return -ENOENT;
+	case GRPC_PERMISSION_DENIED:
+	case GRPC_UNAUTHENTICATED:
+		return -EACCES;
+	case GRPC_FAILED_PRECONDITION:
+		return -EPERM;
+	case GRPC_OUT_OF_RANGE:
+		return -ESTALE;
+	case GRPC_UNAVAILABLE:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+/* Transport failure or unavailable member: try the next endpoint, once each. */
+static bool req_failover(struct etcd_req *r)
+{
+	struct etcd *e = r->e;
+
+	if (e->n_endpoints > 1)
+		e->cur = (e->cur + 1) % e->n_endpoints;
+	if (++r->tried >= e->n_endpoints)
+		return false;
+	req_send(r, false);
+	return true;
+}
+
+static void deliver_ok(struct etcd_req *r, json_t *j)
+{
+	const json_t *hdr = json_object_get(j, "header");
+	int64_t rev = json_i64(hdr, "revision");
+
+	switch (r->kind) {
+	case REQ_RANGE: {
+		struct etcd_range_result res = { .revision = rev };
+		const json_t *kvs = json_object_get(j, "kvs");
+		size_t i;
+
+		if (kvs && !json_is_array(kvs)) {
+			set_errmsg(r->e, "etcd range: \"kvs\" is not an array");
+			req_complete_error(r, -EBADMSG);
+			return;
+		}
+		res.n = json_array_size(kvs);
+		res.kvs = xcalloc(res.n ? res.n : 1, sizeof(*res.kvs));
+		for (i = 0; i < res.n; i++) {
+			if (kv_decode(json_array_get(kvs, i), &res.kvs[i]) < 0) {
+				res.n = i;
+				etcd_range_result_free(&res);
+				set_errmsg(r->e, "etcd range: malformed key-value %zu", i);
+				req_complete_error(r, -EBADMSG);
+				return;
+			}
+		}
+		res.more = json_is_true(json_object_get(j, "more"));
+		r->cb.range(r->arg, 0, &res);
+		etcd_range_result_free(&res);
+		break;
+	}
+	case REQ_TXN:
+		if (r->cb.write)
+			r->cb.write(r->arg, 0, rev, json_is_true(json_object_get(j, "succeeded")));
+		break;
+	case REQ_GRANT:
+		if (r->cb.lease)
+			r->cb.lease(r->arg, 0, json_i64(j, "ID"), json_i64(j, "TTL"));
+		break;
+	case REQ_TTL:
+		if (r->cb.lease)
+			r->cb.lease(r->arg, 0, json_i64(j, "ID"),
+				    json_object_get(j, "TTL") ? json_i64(j, "TTL") : -1);
+		break;
+	default:
+		if (r->cb.write)
+			r->cb.write(r->arg, 0, rev, true);
+		break;
+	}
+	req_free(r);
+}
+
+static void unary_done(void *arg, int err, long status, const char *body, size_t len,
+		       const char *errmsg)
+{
+	struct etcd_req *r = arg;
+	struct etcd *e = r->e;
+	json_error_t jerr;
+	json_t *j = NULL;
+
+	r->http = NULL;
+	list_remove(&e->reqs, r);
+	if (err) {
+		set_errmsg(e, "%s: %s", e->endpoints[e->cur], errmsg);
+		if (req_failover(r))
+			return;
+		req_complete_error(r, err);
+		return;
+	}
+	j = json_loadb(body, len, 0, &jerr);
+	if (status != 200) {
+		int64_t code = json_i64(j, "code");
+		const char *msg = json_string_value(json_object_get(j, "message"));
+
+		if (!msg)
+			msg = json_string_value(json_object_get(j, "error"));
+		set_errmsg(e, "%s: HTTP %ld: %s", e->endpoints[e->cur], status,
+			   msg ? msg : "(no message)");
+		if (code == GRPC_UNAUTHENTICATED && e->username && !r->reauthed) {
+			free(e->token);
+			e->token = NULL;
+			r->reauthed = true;
+			json_decref(j);
+			req_send(r, false);
+			return;
+		}
+		if ((code == GRPC_UNAVAILABLE || status >= 502) && req_failover(r)) {
+			json_decref(j);
+			return;
+		}
+		json_decref(j);
+		req_complete_error(r, j || code ? map_grpc_code(code) : -EIO);
+		return;
+	}
+	if (!json_is_object(j)) {
+		set_errmsg(e, "%s: malformed response: %s", e->endpoints[e->cur],
+			   j ? "not an object" : jerr.text);
+		json_decref(j);
+		req_complete_error(r, -EBADMSG);
+		return;
+	}
+	e->errmsg[0] = '\0';
+	deliver_ok(r, j);
+	json_decref(j);
+}
+
+/* ---- watch stream ---- */
+
+static void watch_line(void *arg, const char *line, size_t len)
+{
+	struct etcd_req *r = arg;
+	struct etcd_watch *w = r->watch;
+	struct etcd *e = r->e;
+	struct etcd_watch_result res = { 0 };
+	struct etcd_event *evs = NULL;
+	const json_t *result, *events;
+	json_t *j;
+	size_t i, n;
+
+	if (w->ended)
+		return;
+	j = json_loadb(line, len, 0, NULL);
+	result = json_object_get(j, "result");
+	if (!json_is_object(result)) {
+		const json_t *error = json_object_get(j, "error");
+		const char *msg = json_string_value(json_object_get(error, "message"));
+
+		set_errmsg(e, "%s: watch: %s", e->endpoints[e->cur],
+			   msg ? msg : "malformed watch response");
+		json_decref(j);
+		goto end;
+	}
+	res.revision = json_i64(json_object_get(result, "header"), "revision");
+	res.compact_revision = json_i64(result, "compact_revision");
+	if (json_is_true(json_object_get(result, "canceled"))) {
+		if (res.compact_revision <= 0) {
+			const char *reason =
+				json_string_value(json_object_get(result, "cancel_reason"));
+			set_errmsg(e, "%s: watch canceled: %s", e->endpoints[e->cur],
+				   reason ? reason : "(no reason)");
+			json_decref(j);
+			goto end;
+		}
+		set_errmsg(e, "watch start revision compacted (compact revision %lld)",
+			   (long long)res.compact_revision);
+		w->ended = true;
+		w->cb(w->arg, 0, &res);
+		json_decref(j);
+		goto cancel;
+	}
+	if (json_is_true(json_object_get(result, "created"))) {
+		json_decref(j);
+		return;
+	}
+	events = json_object_get(result, "events");
+	n = json_array_size(events);
+	if (n)
+		evs = xcalloc(n, sizeof(*evs));
+	for (i = 0; i < n; i++) {
+		const json_t *ev = json_array_get(events, i);
+		const char *type = json_string_value(json_object_get(ev, "type"));
+
+		evs[i].type = type && !strcmp(type, "DELETE") ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT;
+		if (kv_decode(json_object_get(ev, "kv"), &evs[i].kv) < 0) {
+			/* An undecodable event still advances the revision; skip it. */
+			evs[i].kv.key = NULL;
+			evs[i].kv.value = NULL;
+		}
+	}
+	res.events = evs;
+	res.n = n;
+	w->cb(w->arg, 0, &res);
+	for (i = 0; i < n; i++)
+		kv_free(&evs[i].kv);
+	free(evs);
+	json_decref(j);
+	return;
+end:
+	w->ended = true;
+	w->cb(w->arg, -EIO, NULL);
+cancel:
+	/* The handle is gone for the caller; drop the transfer from the loop. */
+	http_cancel(r->http);
+	list_remove(&e->reqs, r);
+	free(w);
+	req_free(r);
+}
+
+static void watch_done(void *arg, int err, long status, const char *body, size_t len,
+		       const char *errmsg)
+{
+	struct etcd_req *r = arg;
+	struct etcd *e = r->e;
+
+	(void)body;
+	(void)len;
+	r->http = NULL;
+	list_remove(&e->reqs, r);
+	if (err) {
+		set_errmsg(e, "%s: watch: %s", e->endpoints[e->cur], errmsg);
+		/* The next attempt, made by the caller, goes to the next endpoint. */
+		if (e->n_endpoints > 1)
+			e->cur = (e->cur + 1) % e->n_endpoints;
+	} else {
+		set_errmsg(e, "%s: watch stream ended (HTTP %ld)", e->endpoints[e->cur], status);
+		err = -ECONNRESET;
+	}
+	req_complete_error(r, err);
+}
+
+/* ---- auth ---- */
+
+static void auth_done(void *arg, int err, long status, const char *body, size_t len,
+		      const char *errmsg)
+{
+	struct etcd *e = arg;
+	struct etcd_req *waiting = e->waiting, *r;
+	const char *token = NULL;
+	json_t *j = NULL;
+
+	e->auth_req = NULL;
+	e->waiting = NULL;
+	if (!err) {
+		j = json_loadb(body, len, 0, NULL);
+		token = json_string_value(json_object_get(j, "token"));
+		if (status != 200 || !token) {
+			const char *msg = json_string_value(json_object_get(j, "message"));
+			set_errmsg(e, "%s: authentication as '%s' failed: %s", e->endpoints[e->cur],
+				   e->username, msg ? msg : "no token in the answer");
+			err = -EACCES;
+		}
+	} else {
+		set_errmsg(e, "%s: authentication: %s", e->endpoints[e->cur], errmsg);
+		if (e->n_endpoints > 1)
+			e->cur = (e->cur + 1) % e->n_endpoints;
+		if (++e->auth_tried < e->n_endpoints) {
+			e->waiting = waiting;
+			auth_start(e);
+			return;
+		}
+	}
+	e->auth_tried = 0;
+	if (!err) {
+		free(e->token);
+		e->token = xstrdup(token);
+	}
+	json_decref(j);
+	while ((r = waiting)) {
+		waiting = r->next;
+		r->next = NULL;
+		if (err)
+			req_complete_error(r, err);
+		else
+			req_send(r, false);
+	}
+}
+
+static void auth_start(struct etcd *e)
+{
+	struct http_opts o = { 0 };
+	json_t *j = json_pack("{s:s, s:s}", "name", e->username, "password",
+			      e->password ? e->password : "");
+	char *body = dump(j), *url;
+	int ret;
+
+	xasprintf(&url, "%s/v3/auth/authenticate", e->endpoints[e->cur]);
+	o.url = url;
+	o.body = body;
+	o.body_len = strlen(body);
+	o.tls = &e->tls;
+	o.timeout_ms = e->timeout_ms;
+	o.max_body = 1u << 20;
+	ret = http_start(e->http, &o, auth_done, NULL, e, &e->auth_req);
+	free(url);
+	free(body);
+	if (ret < 0) {
+		e->auth_req = NULL;
+		set_errmsg(e, "cannot start an HTTP request: %s", strerror(-ret));
+		auth_done(e, ret, 0, "", 0, e->errmsg);
+	}
+}
+
+/*
+ * Starts (or restarts) the request. A failure on the initial submission is
+ * returned, with no callback; later ones complete the request with the error.
+ */
+static int req_send(struct etcd_req *r, bool initial)
+{
+	struct etcd *e = r->e;
+	struct http_opts o = { 0 };
+	char *url, *auth = NULL;
+	const char *headers[2] = { NULL, NULL };
+	int ret;
+
+	if (e->username && !e->token) {
+		r->next = e->waiting;
+		e->waiting = r;
+		if (!e->auth_req)
+			auth_start(e);
+		return 0;
+	}
+	xasprintf(&url, "%s%s", e->endpoints[e->cur], r->path);
+	if (e->token) {
+		xasprintf(&auth, "Authorization: %s", e->token);
+		headers[0] = auth;
+	}
+	o.url = url;
+	o.body = r->body;
+	o.body_len = strlen(r->body);
+	o.headers = headers;
+	o.tls = &e->tls;
+	o.max_body = e->max_response;
+	if (r->kind == REQ_WATCH) {
+		o.stream = true;
+	} else {
+		o.timeout_ms = e->timeout_ms;
+	}
+	r->next = e->reqs;
+	e->reqs = r;
+	ret = http_start(e->http, &o, r->kind == REQ_WATCH ? watch_done : unary_done,
+			 r->kind == REQ_WATCH ? watch_line : NULL, r, &r->http);
+	free(url);
+	free(auth);
+	if (ret < 0) {
+		list_remove(&e->reqs, r);
+		set_errmsg(e, "cannot start an HTTP request: %s", strerror(-ret));
+		if (initial) {
+			free(r->watch);
+			req_free(r);
+		} else {
+			req_complete_error(r, ret);
+		}
+	}
+	return initial ? ret : 0;
+}
+
+static struct etcd_req *req_new(struct etcd *e, enum req_kind kind, json_t *body, void *arg)
+{
+	struct etcd_req *r = xcalloc(1, sizeof(*r));
+
+	r->e = e;
+	r->kind = kind;
+	r->path = req_paths[kind];
+	r->body = dump(body);
+	r->arg = arg;
+	return r;
+}
+
+/* ---- public API ---- */
+
+static char *trim_endpoint(const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '/'))
+		n--;
+	return xstrndup(s, n);
+}
+
+int etcd_new(struct loop *loop, const struct etcd_config *cfg, struct etcd **ret,
+	     struct err *err)
+{
+	struct etcd *e = xcalloc(1, sizeof(*e));
+	const char *p = cfg->endpoints ? cfg->endpoints : "";
+	int rc;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char *ep = trim_endpoint(p, n);
+
+		if (*ep) {
+			if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8)) {
+				rc = err_set(err, -EINVAL,
+					     "etcd endpoint '%s' must start with http:// or https://",
+					     ep);
+				free(ep);
+				goto fail;
+			}
+			if (e->n_endpoints == MAX_ENDPOINTS) {
+				free(ep);
+				rc = err_set(err, -E2BIG, "more than %d etcd endpoints",
+					     MAX_ENDPOINTS);
+				goto fail;
+			}
+			e->endpoints[e->n_endpoints++] = ep;
+		} else {
+			free(ep);
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (e->n_endpoints == 0) {
+		rc = err_set(err, -EINVAL, "no etcd endpoint given");
+		goto fail;
+	}
+	if (cfg->cafile && *cfg->cafile)
+		e->cafile = xstrdup(cfg->cafile);
+	if (cfg->certfile && *cfg->certfile)
+		e->certfile = xstrdup(cfg->certfile);
+	if (cfg->keyfile && *cfg->keyfile)
+		e->keyfile = xstrdup(cfg->keyfile);
+	e->tls.cafile = e->cafile;
+	e->tls.certfile = e->certfile;
+	e->tls.keyfile = e->keyfile;
+	if (cfg->username && *cfg->username) {
+		e->username = xstrdup(cfg->username);
+		e->password = xstrdup(cfg->password ? cfg->password : "");
+	}
+	e->timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : DEFAULT_TIMEOUT_MS;
+	e->max_response = cfg->max_response ? cfg->max_response : DEFAULT_MAX_RESPONSE;
+	e->loop = loop;
+	rc = http_new(loop, &e->http);
+	if (rc < 0) {
+		err_set(err, rc, "cannot initialise libcurl");
+		goto fail;
+	}
+	*ret = e;
+	return 0;
+fail:
+	etcd_free(e);
+	return rc;
+}
+
+void etcd_free(struct etcd *e)
+{
+	struct etcd_req *r;
+
+	if (!e)
+		return;
+	http_free(e->http); /* cancels every transfer without callbacks */
+	while ((r = e->reqs)) {
+		e->reqs = r->next;
+		if (r->watch)
+			free(r->watch);
+		req_free(r);
+	}
+	while ((r = e->waiting)) {
+		e->waiting = r->next;
+		if (r->watch)
+			free(r->watch);
+		req_free(r);
+	}
+	for (unsigned i = 0; i < e->n_endpoints; i++)
+		free(e->endpoints[i]);
+	free(e->cafile);
+	free(e->certfile);
+	free(e->keyfile);
+	free(e->username);
+	free(e->password);
+	free(e->token);
+	free(e);
+}
+
+static int submit(struct etcd_req *r)
+{
+	return req_send(r, true);
+}
+
+int etcd_get(struct etcd *e, const char *key, etcd_range_cb *cb, void *arg)
+{
+	char *k = b64(key, strlen(key));
+	struct etcd_req *r = req_new(e, REQ_RANGE, json_pack("{s:s}", "key", k), arg);
+
+	free(k);
+	r->cb.range = cb;
+	return submit(r);
+}
+
+int etcd_get_prefix(struct etcd *e, const char *prefix, etcd_range_cb *cb, void *arg)
+{
+	char *k = b64(prefix, strlen(prefix)), *end = prefix_end_b64(prefix);
+	struct etcd_req *r =
+		req_new(e, REQ_RANGE, json_pack("{s:s, s:s}", "key", k, "range_end", end), arg);
+
+	free(k);
+	free(end);
+	r->cb.range = cb;
+	return submit(r);
+}
+
+static json_t *put_body(const char *key, const char *value, size_t len, int64_t lease)
+{
+	char *k = b64(key, strlen(key)), *v = b64(value, len);
+	json_t *j = json_pack("{s:s, s:s}", "key", k, "value", v);
+
+	if (lease)
+		json_object_set_new(j, "lease", json_integer(lease));
+	free(k);
+	free(v);
+	return j;
+}
+
+int etcd_put(struct etcd *e, const char *key, const char *value, size_t len, int64_t lease,
+	     etcd_write_cb *cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, REQ_PUT, put_body(key, value, len, lease), arg);
+
+	r->cb.write = cb;
+	return submit(r);
+}
+
+int etcd_delete(struct etcd *e, const char *key, etcd_write_cb *cb, void *arg)
+{
+	char *k = b64(key, strlen(key));
+	struct etcd_req *r = req_new(e, REQ_DELETE, json_pack("{s:s}", "key", k), arg);
+
+	free(k);
+	r->cb.write = cb;
+	return submit(r);
+}
+
+static int txn_put(struct etcd *e, const char *key, const char *target, int64_t expect,
+		   const char *value, size_t len, int64_t lease, etcd_write_cb *cb, void *arg)
+{
+	char *k = b64(key, strlen(key));
+	json_t *cmp = json_pack("{s:s, s:s, s:s}", "key", k, "result", "EQUAL", "target", target);
+	json_t *body;
+	struct etcd_req *r;
+
+	/* The field name follows the target: "version" or "mod_revision". */
+	json_object_set_new(cmp, strcmp(target, "VERSION") ? "mod_revision" : "version",
+			    json_integer(expect));
+	body = json_pack("{s:[o], s:[{s:o}]}", "compare", cmp, "success", "request_put",
+			 put_body(key, value, len, lease));
+	free(k);
+	r = req_new(e, REQ_TXN, body, arg);
+	r->cb.write = cb;
+	return submit(r);
+}
+
+int etcd_create(struct etcd *e, const char *key, const char *value, size_t len, int64_t lease,
+		etcd_write_cb *cb, void *arg)
+{
+	return txn_put(e, key, "VERSION", 0, value, len, lease, cb, arg);
+}
+
+int etcd_replace(struct etcd *e, const char *key, int64_t mod_revision, const char *value,
+		 size_t len, int64_t lease, etcd_write_cb *cb, void *arg)
+{
+	return txn_put(e, key, "MOD", mod_revision, value, len, lease, cb, arg);
+}
+
+int etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_lease_cb *cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, REQ_GRANT, json_pack("{s:I}", "TTL", (json_int_t)ttl), arg);
+
+	r->cb.lease = cb;
+	return submit(r);
+}
+
+int etcd_lease_revoke(struct etcd *e, int64_t id, etcd_write_cb *cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, REQ_REVOKE, json_pack("{s:I}", "ID", (json_int_t)id), arg);
+
+	r->cb.write = cb;
+	return submit(r);
+}
+
+int etcd_lease_ttl(struct etcd *e, int64_t id, etcd_lease_cb *cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, REQ_TTL, json_pack("{s:I}", "ID", (json_int_t)id), arg);
+
+	r->cb.lease = cb;
+	return submit(r);
+}
+
+int etcd_compact(struct etcd *e, int64_t rev, etcd_write_cb *cb, void *arg)
+{
+	struct etcd_req *r =
+		req_new(e, REQ_COMPACT, json_pack("{s:I}", "revision", (json_int_t)rev), arg);
+
+	r->cb.write = cb;
+	return submit(r);
+}
+
+int etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_revision,
+	       etcd_watch_cb *cb, void *arg, struct etcd_watch **ret)
+{
+	struct etcd_watch *w = xcalloc(1, sizeof(*w));
+	char *k = b64(key, strlen(key));
+	json_t *create = json_pack("{s:s, s:b}", "key", k, "progress_notify", 1);
+	struct etcd_req *r;
+	int ret_;
+
+	if (prefix) {
+		char *end = prefix_end_b64(key);
+		json_object_set_new(create, "range_end", json_string(end));
+		free(end);
+	}
+	if (start_revision > 0)
+		json_object_set_new(create, "start_revision", json_integer(start_revision));
+	free(k);
+	r = req_new(e, REQ_WATCH, json_pack("{s:o}", "create_request", create), arg);
+	w->e = e;
+	w->req = r;
+	w->cb = cb;
+	w->arg = arg;
+	r->watch = w;
+	ret_ = submit(r);
+	*ret = ret_ < 0 ? NULL : w;
+	return ret_;
+}
+
+void etcd_watch_cancel(struct etcd_watch *w)
+{
+	struct etcd_req *r;
+	struct etcd *e;
+
+	if (!w)
+		return;
+	r = w->req;
+	e = w->e;
+	if (r) {
+		if (r->http)
+			http_cancel(r->http);
+		list_remove(&e->reqs, r);
+		list_remove(&e->waiting, r);
+		req_free(r);
+	}
+	free(w);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_SUBNET_SUBNET_MGR_H
+#define WEFT_SUBNET_SUBNET_MGR_H
+
+/*
+ * A subnet manager hands out this node's lease and tells about the others'.
+ * It runs on the loop and reports through callbacks: the network config
+ * (once valid), the result of acquire, batches of peer events, and the loss
+ * of our own lease. etcd today; the Kubernetes manager joins behind the same
+ * ops table.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/hmap.h"
+#include "subnet/lease.h"
+#include "subnet/subnet_key.h"
+
+struct netconf;
+
+struct lease {
+	struct hmap_node node; /* keyed by name */
+	char name[SUBNET_KEY_STRLEN];
+	struct subnet_key subnet;
+	struct lease_attrs attrs;
+	int64_t expiration;   /* unix seconds; 0 = reservation, never expires */
+	int64_t store_lease;  /* etcd lease id, 0 for a reservation */
+	int64_t mod_revision; /* store revision of the value */
+};
+
+enum lease_event_kind { LEASE_ADDED, LEASE_REMOVED };
+
+struct lease_event {
+	enum lease_event_kind kind;
+	const struct lease *lease; /* valid during the callback only */
+};
+
+struct subnet_mgr_cbs {
+	void *arg;
+	/* The network config, validated; called once. */
+	void (*config)(void *arg, const struct netconf *nc);
+	/* acquire's result: err 0 and our lease, or why it failed for good. */
+	void (*acquired)(void *arg, int err, const struct lease *own);
+	/* Peers added (new or changed) or removed; our own lease never appears. */
+	void (*peers)(void *arg, const struct lease_event *ev, size_t n);
+	/* Our lease was deleted by someone else: time to shut down. */
+	void (*revoked)(void *arg);
+};
+
+struct subnet_mgr;
+
+struct subnet_mgr_ops {
+	const char *name;
+	/* Fetch the network config, retrying until it is valid. */
+	int (*start)(struct subnet_mgr *m);
+	/* Take a lease carrying attrs (copied). */
+	int (*acquire)(struct subnet_mgr *m, const struct lease_attrs *attrs);
+	/* Keep the lease (renewals, own-key watch) and report peers. */
+	int (*watch)(struct subnet_mgr *m);
+	/* Peers currently known, for status and tests. */
+	size_t (*peer_count)(const struct subnet_mgr *m);
+	void (*peers_foreach)(const struct subnet_mgr *m,
+			      void (*fn)(void *arg, const struct lease *l), void *arg);
+	void (*free)(struct subnet_mgr *m);
+};
+
+struct subnet_mgr {
+	const struct subnet_mgr_ops *ops;
+	struct subnet_mgr_cbs cbs;
+};
+
+#endif
