@@ -9,6 +9,9 @@
 #   etcd_make_certs DIR   CA, server (127.0.0.1) and client certificates with openssl
 
 ETCD_BIN=${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}
+# Set ETCD_NETNS (and ETCD_HOST, an address in it) to run etcd inside a namespace.
+ETCD_NETNS=${ETCD_NETNS:-}
+ETCD_HOST=${ETCD_HOST:-127.0.0.1}
 ETCD_DIR=$RUN_DIR/etcd
 ETCD_TLS=
 ETCD_CLIENT_PORT=
@@ -46,8 +49,8 @@ etcd_start() {
 		tlsargs=(--cert-file "$ETCD_DIR/certs/server.crt" --key-file "$ETCD_DIR/certs/server.key"
 			--trusted-ca-file "$ETCD_DIR/certs/ca.crt" --client-cert-auth)
 	fi
-	ETCD_ENDPOINT=$scheme://127.0.0.1:$ETCD_CLIENT_PORT
-	run_bg etcd "$ETCD_BIN" --name weft-test --data-dir "$ETCD_DIR/data" \
+	ETCD_ENDPOINT=$scheme://$ETCD_HOST:$ETCD_CLIENT_PORT
+	run_bg etcd ${ETCD_NETNS:+ip netns exec "$ETCD_NETNS"} "$ETCD_BIN" --name weft-test --data-dir "$ETCD_DIR/data" \
 		--listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -65,7 +68,7 @@ etcdctl3() {
 	local tls=()
 	[ -n "$ETCD_TLS" ] && tls=(--cacert "$ETCD_DIR/certs/ca.crt" --cert "$ETCD_DIR/certs/client.crt"
 		--key "$ETCD_DIR/certs/client.key")
-	ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" --dial-timeout 2s --command-timeout 5s \
+	ETCDCTL_API=3 ${ETCD_NETNS:+ip netns exec "$ETCD_NETNS"} etcdctl --endpoints "$ETCD_ENDPOINT" --dial-timeout 2s --command-timeout 5s \
 		"${tls[@]}" "$@"
 }
 

@@ -22,6 +22,9 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"config", cmd_config, "check a flannel network config (net-conf.json)"},
+	{"leases", cmd_leases, "list the subnet leases and reservations in etcd"},
+	{"reserve", cmd_reserve, "reserve a subnet for a node (a key without TTL)"},
+	{"unreserve", cmd_unreserve, "turn a reservation back into an expiring lease"},
 	{"help", cmd_help, "show this help, or a command's with 'help COMMAND'"},
 };
 

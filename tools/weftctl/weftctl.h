@@ -9,8 +9,16 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 int cmd_config(int argc, char **argv);
+int cmd_leases(int argc, char **argv);
+int cmd_reserve(int argc, char **argv);
+int cmd_unreserve(int argc, char **argv);
+
+/* A remaining time as "23h59m", "4m10s" or "9s". */
+void weftctl_format_duration(int64_t seconds, char *buf, size_t len);
 
 /* True for "-h", "--help" and "help". */
 bool weftctl_is_help(const char *arg);
