@@ -116,11 +116,25 @@ tap_ok "and gets a subnet no garbage key names (${se})" \
 	test -z "$(etcd_get "$(key_of "$se")" | grep garbage)"
 tap_eq "each bad key logged once by the new daemon" 100 "$(weftd_count e "ignoring $P/subnets/")"
 stop_bg e
+
+# 8. A renewal that fails (etcd down) is retried (every WEFT_TEST_RENEW_RETRY s
+# here; a minute by default) until it succeeds; the daemon never gives up.
+WEFT_TEST_LEASE_TTL=8 WEFT_TEST_RENEW_MARGIN=5 WEFT_TEST_RENEW_RETRY=1 weftd_start r 127.0.0.18
+weftd_wait_held r
+etcd_stop
+tap_ok "renewal failure is logged with its retry" \
+	wait_until 15 grep -q "renewing lease .* retrying in 1s" "$RUN_DIR/r.log"
+tap_ok "retried more than once while etcd is down" \
+	wait_until 10 eval '[ $(weftd_count r "retrying in 1s") -ge 2 ]'
+etcd_start || exit 1
+tap_ok "renewal succeeds once etcd is back" wait_until 15 grep -q "renewed lease" "$RUN_DIR/r.log"
+tap_ok "daemon r still running" bg_alive r
+stop_bg r
 stop_bg a
 tap_eq "a exits 0 on SIGTERM" 0 "$?"
 etcd_stop
 
-# 8. TLS with a client certificate generated here.
+# 9. TLS with a client certificate generated here.
 ETCD_CLIENT_PORT= ETCD_DIR=$RUN_DIR/etcd-tls
 etcd_start tls || exit 1
 etcd_put $P/config "$CONFIG"
