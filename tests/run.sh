@@ -21,11 +21,14 @@ failures=()
 
 # run_prog LAYER NAME CMD...
 run_prog() {
-	local layer=$1 name=$2 log rc ok notok skip
+	local layer=$1 name=$2 log rc ok notok skip t0 secs
 	shift 2
 	log="$logdir/$layer-$name.log"
-	printf '%-12s %-40s ' "$layer" "$name"
+	printf '%-12s %-32s ' "$layer" "$name"
+	t0=$(date +%s%N)
 	"$@" >"$log" 2>&1 </dev/null && rc=0 || rc=$?
+	secs=$(( ($(date +%s%N) - t0) / 100000000 ))
+	secs="$((secs / 10)).$((secs % 10))s"
 	ok=$(grep -cE '^ok [0-9]+' "$log" | head -1)
 	skip=$(grep -cE '^ok [0-9]+.*# SKIP' "$log" | head -1)
 	notok=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
@@ -41,9 +44,9 @@ run_prog() {
 	failed=$((failed + notok))
 	skipped=$((skipped + skip))
 	if [ "$notok" -eq 0 ]; then
-		echo "ok ($ok passed${skip:+, $skip skipped})"
+		printf '%7s  ok (%d passed%s)\n' "$secs" "$ok" "$([ "$skip" -gt 0 ] && echo ", $skip skipped")"
 	else
-		echo "FAILED ($notok failed, $ok passed; log: $log)"
+		printf '%7s  FAILED (%d failed, %d passed; log: %s)\n' "$secs" "$notok" "$ok" "$log"
 		failures+=("$log")
 		sed 's/^/    | /' "$log" | grep -vE '^    \| ok ' | tail -40
 	fi
