@@ -64,6 +64,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
+# C programs the network-namespace scripts run (they need root).
+NTEST_SRCS := $(wildcard tests/netns/*.c)
+NTEST_BINS := $(NTEST_SRCS:tests/netns/%.c=$(BUILD)/tests/netns/%)
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' -Isrc $(PKG_CFLAGS) \
@@ -105,7 +109,11 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(LIB)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
-unit: $(UNIT_BINS) $(ITEST_BINS)
+$(BUILD)/tests/netns/%: $(BUILD)/tests/netns/%.o $(LIB)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BINS) $(ITEST_BINS) $(NTEST_BINS)
 
 # Fuzz targets are built by clang with their own objects, never mixed with gcc ones.
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)

@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libcurl4-openssl-dev libjansson-dev
 	libnftables-dev libcmocka-dev)
 test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-plugins
-	nftables iptables iperf3 iproute2 openssl curl procps)
+	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3)
 
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;

@@ -120,10 +120,14 @@ static void on_config(void *arg, const struct netconf *nc)
 	struct lease_attrs attrs = { 0 };
 	struct iface_select sel = {
 		.ifaces = &a->flags->iface,
+		.iface_regex = &a->flags->iface_regex,
+		.can_reach = a->flags->iface_can_reach,
 		.public_ip = a->flags->public_ip,
 		.public_ipv6 = a->flags->public_ipv6,
+		.want_v4 = nc->enable_ipv4,
+		.want_v6 = nc->enable_ipv6,
 	};
-	char why[160] = "", pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN];
+	char why[768] = "", pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN];
 	struct err err = { 0 };
 	int rc;
 
@@ -133,11 +137,6 @@ static void on_config(void *arg, const struct netconf *nc)
 	log_info("network config: %s%s%s, backend %s", nc->enable_ipv4 ? "IPv4" : "",
 		 nc->enable_ipv4 && nc->enable_ipv6 ? " and " : "", nc->enable_ipv6 ? "IPv6" : "",
 		 nc->backend_type);
-	if (a->flags->iface_regex.n || a->flags->iface_can_reach[0]) {
-		log_error("--iface-regex and --iface-can-reach are not supported yet");
-		agent_exit(a, 1);
-		return;
-	}
 	rc = iface_select(&sel, &a->ext, why, sizeof(why), &err);
 	if (rc < 0) {
 		log_error("cannot pick the external interface: %s", err.msg);
@@ -145,9 +144,19 @@ static void on_config(void *arg, const struct netconf *nc)
 		return;
 	}
 	log_info("using interface %s (%s), MTU %u, public address %s%s%s", a->ext.name, why,
-		 a->ext.mtu, ip_addr_format(&a->ext.public_ip, pub),
+		 a->ext.mtu,
+		 a->ext.public_ip.family ? ip_addr_format(&a->ext.public_ip, pub) : "(none)",
 		 a->ext.public_ipv6.family ? ", public IPv6 " : "",
 		 a->ext.public_ipv6.family ? ip_addr_format(&a->ext.public_ipv6, pub6) : "");
+	if (nc->enable_ipv4) {
+		rc = iface_ipv4_forwarding();
+		if (rc == 0)
+			log_warnx("IPv4 forwarding is disabled (net.ipv4.ip_forward=0): traffic "
+				  "between pods on different hosts will be dropped; enable it with "
+				  "'sysctl -w net.ipv4.ip_forward=1'");
+		else if (rc < 0)
+			log_warn_errno(rc, "cannot read net.ipv4.ip_forward, ignoring");
+	}
 	if (nc->enable_ipv4 && !a->ext.public_ip.family) {
 		log_error("interface %s has no IPv4 address and --public-ip is not set",
 			  a->ext.name);
@@ -241,7 +250,12 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	if (rc < 0) {
 		log_error_errno(rc, "cannot watch leases");
 		agent_exit(a, 1);
+		return;
 	}
+	/* watch() delivered the lease set it listed; the backend can now take
+	 * the kernel over (a failure here is retried by its reconcile loop). */
+	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
+		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
 }
 
 static void on_peers(void *arg, const struct lease_event *ev, size_t n)

@@ -42,6 +42,9 @@ struct backend_ops {
 			      struct err *err);
 	/* Peers added or removed (may be NULL: the backend ignores peers). */
 	void (*peers)(struct backend *b, const struct lease_event *ev, size_t n);
+	/* The initial lease set has been delivered: take over the kernel state
+	 * (remove what no lease wants). May be NULL. */
+	int (*start)(struct backend *b);
 	void (*destroy)(struct backend *b);
 };
 

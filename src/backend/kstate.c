@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "backend/kstate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/xmalloc.h"
+#include "nl/monitor.h"
+#include "nl/nl.h"
+
+#define KICK_DELAY_MS 20
+
+struct kstate {
+	struct loop *loop;
+	const struct kstate_ops *ops;
+	void *arg;
+	const char *who;
+	struct nl *nl;
+	struct nl_monitor *mon;
+	int64_t period_ms;
+	int64_t period_timer, kick_timer;
+	bool running;
+	struct kstate_stats stats;
+};
+
+static void note(void *arg, enum rc_kind kind, const char *what, const char *why)
+{
+	struct kstate *k = arg;
+
+	/* The first run adopts and cleans what a previous run left: say so once
+	 * per object, it is what an operator wants to know after a restart. */
+	log_info("%s: %s %s: %s, fixing", k->who, rc_kind_name(kind), what, why);
+}
+
+int kstate_run(struct kstate *k)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	int rc;
+
+	if (k->running)
+		return 0;
+	k->running = true;
+	k->stats.runs++;
+	rc = k->ops->ensure(k->arg);
+	if (rc < 0) {
+		log_warn_errno(rc, "%s: cannot set up the device", k->who);
+		k->stats.failures++;
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		struct rc_desired want = { 0 };
+		struct rc_scope scope = { 0 };
+		struct rc_stats st;
+
+		if (!k->ops->desired(k->arg, families[i], &want, &scope))
+			continue;
+		rc = reconcile(k->nl, &scope, &want, note, k, &st);
+		if (rc < 0) {
+			log_warn_errno(rc, "%s: reconcile failed", k->who);
+			k->stats.failures++;
+			continue;
+		}
+		for (int kind = 0; kind < RC_KINDS; kind++)
+			k->stats.corrections[kind] += st.added[kind] + st.removed[kind];
+		k->stats.failures += st.failed;
+		if (st.failed)
+			log_warnx("%s: %u kernel changes failed; retrying at the next reconcile",
+				  k->who, st.failed);
+	}
+	rc = 0;
+out:
+	k->running = false;
+	return rc;
+}
+
+static int64_t period_fire(struct loop *loop, int64_t id, void *arg)
+{
+	struct kstate *k = arg;
+
+	(void)loop;
+	(void)id;
+	kstate_run(k);
+	return k->period_ms;
+}
+
+static int64_t kick_fire(struct loop *loop, int64_t id, void *arg)
+{
+	struct kstate *k = arg;
+
+	(void)loop;
+	(void)id;
+	k->kick_timer = 0;
+	kstate_run(k);
+	return LOOP_TIMER_STOP;
+}
+
+void kstate_kick(struct kstate *k)
+{
+	if (!k->kick_timer)
+		k->kick_timer = loop_add_timer(k->loop, KICK_DELAY_MS, kick_fire, k);
+}
+
+static void mon_msg(void *arg, const struct nlmsghdr *nlh)
+{
+	struct kstate *k = arg;
+
+	if (!k->running && k->ops->concerns(k->arg, nlh))
+		kstate_kick(k);
+}
+
+static void mon_overflow(void *arg)
+{
+	struct kstate *k = arg;
+
+	log_debug("%s: netlink monitor overflowed; full reconcile", k->who);
+	kstate_kick(k);
+}
+
+static void mon_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct kstate *k = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	/* A failed read means events may be lost: reconcile from a dump. */
+	if (nl_monitor_read(k->mon) < 0)
+		kstate_kick(k);
+}
+
+int kstate_new(struct loop *loop, const struct kstate_ops *ops, void *arg, int64_t period_ms,
+	       const char *who, struct kstate **ret)
+{
+	struct nl_monitor_cbs cbs = { 0 };
+	struct kstate *k = xcalloc(1, sizeof(*k));
+	int rc;
+
+	k->loop = loop;
+	k->ops = ops;
+	k->arg = arg;
+	k->who = who;
+	k->period_ms = period_ms;
+	rc = nl_open(&k->nl);
+	if (rc < 0)
+		goto fail;
+	cbs.arg = k;
+	cbs.msg = mon_msg;
+	cbs.overflow = mon_overflow;
+	rc = nl_monitor_open(&cbs, &k->mon);
+	if (rc < 0)
+		goto fail;
+	rc = loop_add_fd(loop, nl_monitor_fd(k->mon), LOOP_READ, mon_readable, k);
+	if (rc < 0)
+		goto fail;
+	k->period_timer = loop_add_timer(loop, period_ms, period_fire, k);
+	*ret = k;
+	return 0;
+fail:
+	kstate_free(k);
+	return rc;
+}
+
+void kstate_free(struct kstate *k)
+{
+	if (!k)
+		return;
+	if (k->period_timer > 0)
+		loop_del_timer(k->loop, k->period_timer);
+	if (k->kick_timer > 0)
+		loop_del_timer(k->loop, k->kick_timer);
+	if (k->mon) {
+		loop_del_fd(k->loop, nl_monitor_fd(k->mon));
+		nl_monitor_close(k->mon);
+	}
+	nl_close(k->nl);
+	free(k);
+}
+
+struct nl *kstate_nl(struct kstate *k)
+{
+	return k->nl;
+}
+
+const struct kstate_stats *kstate_stats(const struct kstate *k)
+{
+	return &k->stats;
+}

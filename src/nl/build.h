@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_NL_BUILD_H
+#define WEFT_NL_BUILD_H
+
+/*
+ * Internal to src/nl (and its unit test): the message builders, split from
+ * the send path so that the exact bytes weft puts on the wire can be checked
+ * without a kernel, and the batch hooks the typed *_batch() wrappers use.
+ *
+ * Every builder appends to a message whose nlmsghdr is already in place
+ * (type, flags, seq), never writes past size bytes from nlh, and returns 0,
+ * -EINVAL for a request that makes no sense, or -EMSGSIZE when it does not
+ * fit.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nl/nl.h"
+
+struct nl_vxlan_params;
+struct nl_route;
+struct nl_neigh;
+struct ip_prefix;
+struct ip_addr;
+struct nlattr;
+
+/* RTM_NEWLINK for a new vxlan device (flags: NLM_F_CREATE | NLM_F_EXCL). */
+int nl_vxlan_build(struct nlmsghdr *nlh, size_t size, const struct nl_vxlan_params *p);
+/* RTM_NEWROUTE: the whole route. */
+int nl_route_build(struct nlmsghdr *nlh, size_t size, const struct nl_route *r);
+/* RTM_DELROUTE: only the keys the kernel matches on. */
+int nl_route_del_build(struct nlmsghdr *nlh, size_t size, const struct nl_route *r);
+/* RTM_NEWNEIGH / RTM_DELNEIGH for an ARP/ND entry (del: no lladdr, no state). */
+int nl_neigh_build(struct nlmsghdr *nlh, size_t size, const struct nl_neigh *n, int del);
+/* RTM_NEWNEIGH / RTM_DELNEIGH for a vxlan FDB entry (both: mac and dst). */
+int nl_fdb_build(struct nlmsghdr *nlh, size_t size, const struct nl_neigh *n);
+/* RTM_NEWADDR / RTM_DELADDR. */
+int nl_addr_build(struct nlmsghdr *nlh, size_t size, int index, const struct ip_prefix *addr);
+
+/* nl_request() that also passes the answer's data messages (a GET's
+ * reply) to cb. */
+int nl_talk(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, void *arg, struct err *err);
+
+/* How many times dumps were restarted (NLM_F_DUMP_INTR, lost messages):
+ * for tests. */
+unsigned nl_dump_restarts(const struct nl *nl);
+
+/* Drop the batch message that nl_batch_msg() just handed out (its builder
+ * failed), so that it is never sent and gets no done() call. */
+void nl_batch_cancel(struct nl *nl);
+
+/* Address bytes: 4 for AF_INET, 16 for AF_INET6, 0 otherwise. */
+size_t nl_addr_len(int family);
+
+/* Attributes into tb[0..max] (types above max are skipped, unset ones NULL)
+ * after hdrlen bytes of family header. -EBADMSG when the header is short. */
+int nl_parse_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb,
+		   uint16_t max);
+int nl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, uint16_t max);
+/* Typed getters that check the payload length; false when absent or short.
+ * nl_attr_addr: family AF_UNSPEC takes it from the length (4 or 16). */
+bool nl_attr_addr(const struct nlattr *a, int family, struct ip_addr *ret);
+bool nl_attr_u32(const struct nlattr *a, uint32_t *ret);
+bool nl_attr_u8(const struct nlattr *a, uint8_t *ret);
+/* Bounded puts: an address attribute of the address's own width, and the
+ * family header (NULL when it does not fit in size). */
+int nl_put_addr(struct nlmsghdr *nlh, size_t size, uint16_t type, const struct ip_addr *a);
+void *nl_put_header(struct nlmsghdr *nlh, size_t size, size_t len);
+
+#endif

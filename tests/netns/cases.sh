@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+# Test cases shared by the backend scripts (test_vxlan.sh, test_hostgw.sh).
+# Requires lib.sh and a started cluster of HOSTS hosts with PODS pods each.
+
+HOSTS=${HOSTS:-3}
+PODS=${PODS:-2}
+
+cluster_up() { # BACKEND_JSON
+	local n k
+	cluster_init || return 1
+	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$1}"
+	for n in $(seq 1 "$HOSTS"); do
+		host_add "$n"
+		weftd_host_start "$n" --iface eth0
+	done
+	for n in $(seq 1 "$HOSTS"); do
+		host_held "$n" || { echo "# host $n has no lease:"; tail -5 "$RUN_DIR/h$n.log" | sed 's/^/#   /'; return 1; }
+	done
+	for n in $(seq 1 "$HOSTS"); do
+		for k in $(seq 1 "$PODS"); do pod_add "$n" "$k" >/dev/null; done
+	done
+}
+
+subnet_net() { host_env "$1" FLANNEL_SUBNET | sed 's|\.1/|.0/|'; } # 10.244.5.0/24
+subnet_addr() { subnet_net "$1" | cut -d/ -f1; }                    # 10.244.5.0
+lease_key() { echo "$P/subnets/$(subnet_net "$1" | tr / -)"; }
+vtep_mac() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["BackendData"]["VtepMAC"])'; }
+
+all_pairs_ping() { # LABEL
+	local n k m j bad=0 total=0
+	for n in $(seq 1 "$HOSTS"); do for k in $(seq 1 "$PODS"); do
+		for m in $(seq 1 "$HOSTS"); do for j in $(seq 1 "$PODS"); do
+			total=$((total + 1))
+			# The first packet may wait for ARP on the bridge: allow 3 tries.
+			pod_exec "$n" "$k" ping -c 1 -W 1 -q "${POD_IP[$m.$j]}" >/dev/null 2>&1 ||
+				pod_exec "$n" "$k" ping -c 2 -W 1 -q "${POD_IP[$m.$j]}" >/dev/null 2>&1 || {
+				bad=$((bad + 1))
+				echo "# $1: pod $n.$k (${POD_IP[$n.$k]}) cannot reach pod $m.$j (${POD_IP[$m.$j]})"
+			}
+		done; done
+	done; done
+	tap_eq "$1: all $total pod pairs reach each other" 0 "$bad"
+}
+
+# The per-peer kernel objects on host n, exactly (no more, no fewer).
+check_vxlan_objects() { # N [direct]
+	local n=$1 m link want got peers=0
+	link=$(host_exec "$n" ip -d link show flannel.1)
+	tap_ok "h$n: flannel.1 is vxlan id 1 local $(host_ip "$n") dev eth0" \
+		grep -q "vxlan id 1 local $(host_ip "$n") dev eth0 " <<<"$link"
+	tap_ok "h$n: flannel.1 port 8472, nolearning" grep -q "dstport 8472 nolearning" <<<"$link"
+	tap_ok "h$n: flannel.1 MTU 1450" grep -q " mtu 1450 " <<<"$link"
+	tap_eq "h$n: flannel.1 MAC is the published VtepMAC" "$(vtep_mac "$n")" \
+		"$(grep -o 'link/ether [0-9a-f:]*' <<<"$link" | cut -d' ' -f2)"
+	tap_eq "h$n: flannel.1 address is the subnet address /32" "$(subnet_addr "$n")/32" \
+		"$(host_exec "$n" ip -4 -o addr show dev flannel.1 | awk '{print $4}')"
+	for m in $(seq 1 "$HOSTS"); do
+		[ "$m" = "$n" ] && continue
+		peers=$((peers + 1))
+		if [ "${2:-}" = direct ]; then
+			tap_eq "h$n: direct route to h$m's subnet" \
+				"$(subnet_net "$m") via $(host_ip "$m") dev eth0 proto 151 " \
+				"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
+			continue
+		fi
+		tap_eq "h$n: route to h$m's subnet" \
+			"$(subnet_net "$m") via $(subnet_addr "$m") dev flannel.1 proto 151 onlink " \
+			"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
+		tap_eq "h$n: permanent neighbour for h$m" \
+			"$(subnet_addr "$m") lladdr $(vtep_mac "$m") PERMANENT" \
+			"$(host_exec "$n" ip neigh show "$(subnet_addr "$m")" dev flannel.1 | sed 's/ *$//')"
+		tap_eq "h$n: fdb entry for h$m" "$(vtep_mac "$m") dst $(host_ip "$m") self permanent" \
+			"$(host_exec "$n" bridge fdb show dev flannel.1 | grep "^$(vtep_mac "$m") " | sed 's/ *$//')"
+	done
+	if [ "${2:-}" = direct ]; then
+		want=0
+	else
+		want=$peers
+	fi
+	tap_eq "h$n: exactly $peers routes of ours" "$peers" "$(host_exec "$n" ip route show proto 151 | grep -c .)"
+	tap_eq "h$n: exactly $want neighbours on flannel.1" "$want" \
+		"$(host_exec "$n" ip neigh show dev flannel.1 nud permanent | grep -c .)"
+	tap_eq "h$n: exactly $want fdb entries on flannel.1" "$want" \
+		"$(host_exec "$n" bridge fdb show dev flannel.1 | grep -c ' dst ')"
+}
+
+check_hostgw_objects() { # N
+	local n=$1 m peers=0
+	for m in $(seq 1 "$HOSTS"); do
+		[ "$m" = "$n" ] && continue
+		peers=$((peers + 1))
+		tap_eq "h$n: route to h$m's subnet via h$m" \
+			"$(subnet_net "$m") via $(host_ip "$m") dev eth0 proto 151 " \
+			"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
+	done
+	tap_eq "h$n: exactly $peers routes of ours" "$peers" "$(host_exec "$n" ip route show proto 151 | grep -c .)"
+	tap_ok "h$n: no flannel.1 device" eval "! host_exec $n ip link show flannel.1 >/dev/null 2>&1"
+}
+
+# Continuous ping pod 1.1 -> pod 2.1 while weftd on host 2 is SIGKILLed and
+# restarted: no packet may be lost, and the subnet must stay the same.
+restart_no_loss() {
+	local before after out lost
+	before=$(host_env 2 FLANNEL_SUBNET)
+	pod_exec 1 1 ping -i 0.02 -c 300 -W 1 "${POD_IP[2.1]}" >"$RUN_DIR/restart-ping.out" 2>&1 &
+	local ping_pid=$!
+	wait_until 5 grep -q "bytes from" "$RUN_DIR/restart-ping.out"
+	weftd_host_stop 2 KILL
+	weftd_host_start 2 --iface eth0
+	tap_ok "restart: weftd on h2 holds its lease again" wait_until 20 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h2.log") -ge 2 ]'
+	wait "$ping_pid"
+	after=$(host_env 2 FLANNEL_SUBNET)
+	tap_eq "restart: same subnet" "$before" "$after"
+	out=$(grep -o '[0-9]* packets transmitted, [0-9]* received' "$RUN_DIR/restart-ping.out")
+	lost=$(awk '{print $1 - $4}' <<<"$out")
+	echo "# restart: continuous ping across SIGKILL + restart: $out"
+	tap_eq "restart: zero packets lost" 0 "$lost"
+}
+
+# A host leaves (daemon stopped, key deleted): its objects vanish everywhere.
+host_removed() { # CHECK_CMD_FOR_OBJECTS: prints the count of h3 objects on host N
+	local key t0 n left took
+	key=$(lease_key 3)
+	weftd_host_stop 3
+	t0=$(now_ms)
+	etcd_del "$key"
+	for n in 1 2; do
+		if wait_until 2 eval "[ \$($1 $n) = 0 ]"; then
+			took=$(($(now_ms) - t0))
+			tap_ok "removal: h3's objects gone from h$n within 2 s (${took} ms)" true
+		else
+			left=$($1 "$n")
+			tap_ok "removal: h3's objects gone from h$n within 2 s ($left left)" false
+		fi
+	done
+}
+
+# Time until cmd succeeds, in ms (or "timeout").
+time_until() { # SECONDS cmd...
+	local t0=$(now_ms) s=$1
+	shift
+	if wait_until "$s" "$@"; then echo $(($(now_ms) - t0)); else echo timeout; fi
+}
