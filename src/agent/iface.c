@@ -122,8 +122,8 @@ static bool same_addr(const struct nl_addr *a, const struct nl_addr *b)
 
 /*
  * A dump the kernel interrupted is restarted by the nl layer, so a record may
- * reach us twice: keep the first of each (links by index, addresses by link
- * and address).
+ * reach us twice: keep one link per index and, per link, the first of each
+ * address.
  */
 static void snap_normalize(struct snap *s)
 {
@@ -435,9 +435,10 @@ static int by_default_route(const struct snap *s, struct ext_iface *ret, char *r
 			       "%s; dual-stack needs one interface: choose it with --iface",
 			       l4 ? l4->name : "?", l6 ? l6->name : "?");
 	}
-	what = oif4 && oif6 ? "IPv4 and IPv6 default routes" :
-	       oif4	    ? "IPv4 default route" :
-			      "IPv6 default route";
+	if (oif4 && oif6)
+		what = "IPv4 and IPv6 default routes";
+	else
+		what = oif4 ? "IPv4 default route" : "IPv6 default route";
 	c.link = link_by_index(s, oif4 ? oif4 : oif6);
 	if (!c.link)
 		return err_set(err, -ENODEV, "the %s leaves through unknown interface %d", what,
@@ -654,8 +655,9 @@ static int by_options(const struct snap *s, const struct iface_select *sel,
 	if (reach->family &&
 	    try_can_reach(s, sel->can_reach, reach, ret, rule, rule_len, tried) == 0)
 		return 0;
-	return err_set(err, -ENODEV, "no interface matches --iface, --iface-regex or "
-				     "--iface-can-reach: %s", tried->buf);
+	return err_set(err, -ENODEV,
+		       "no interface matches --iface, --iface-regex or --iface-can-reach: %s",
+		       tried->buf);
 }
 
 /* ---- entry points ---- */
@@ -704,8 +706,8 @@ int iface_select(const struct iface_select *sel, struct ext_iface *ret, char *wh
 		rc = by_owner(&s, "--public-ip", sel->public_ip, &pub, ret, rule, sizeof(rule),
 			      err);
 	else if (pub6.family)
-		rc = by_owner(&s, "--public-ipv6", sel->public_ipv6, &pub6, ret, rule,
-			      sizeof(rule), err);
+		rc = by_owner(&s, "--public-ipv6", sel->public_ipv6, &pub6, ret, rule, sizeof(rule),
+			      err);
 	else
 		rc = by_default_route(&s, ret, rule, sizeof(rule), err);
 	if (rc < 0)
