@@ -88,6 +88,7 @@ struct etcd {
 	struct etcd_req *reqs;    /* in flight */
 	struct etcd_req *waiting; /* for a token */
 	char errmsg[256];
+	struct etcd_stats stats;
 };
 
 static const char *const req_paths[] = {
@@ -104,6 +105,11 @@ static void auth_start(struct etcd *e);
 const char *etcd_strerror(const struct etcd *e)
 {
 	return e->errmsg;
+}
+
+const struct etcd_stats *etcd_stats(const struct etcd *e)
+{
+	return &e->stats;
 }
 
 const char *etcd_endpoint(const struct etcd *e)
@@ -249,6 +255,7 @@ static void req_complete_error(struct etcd_req *r, int err)
 {
 	struct etcd_watch *w = r->watch;
 
+	r->e->stats.errors++;
 	switch (r->kind) {
 	case REQ_RANGE:
 		if (r->cb.range)
@@ -302,8 +309,10 @@ static bool req_failover(struct etcd_req *r)
 {
 	struct etcd *e = r->e;
 
-	if (e->n_endpoints > 1)
+	if (e->n_endpoints > 1) {
 		e->cur = (e->cur + 1) % e->n_endpoints;
+		e->stats.failovers++;
+	}
 	if (++r->tried >= e->n_endpoints)
 		return false;
 	req_send(r, false);
@@ -462,6 +471,8 @@ static void watch_line(void *arg, const char *line, size_t len)
 		goto cancel;
 	}
 	if (json_is_true(json_object_get(result, "created"))) {
+		res.created = true;
+		w->cb(w->arg, 0, &res);
 		json_decref(j);
 		return;
 	}
@@ -630,6 +641,9 @@ static int req_send(struct etcd_req *r, bool initial)
 	}
 	r->next = e->reqs;
 	e->reqs = r;
+	e->stats.requests++;
+	if (r->kind == REQ_WATCH)
+		e->stats.watches++;
 	ret = http_start(e->http, &o, r->kind == REQ_WATCH ? watch_done : unary_done,
 			 r->kind == REQ_WATCH ? watch_line : NULL, r, &r->http);
 	free(url);

@@ -55,6 +55,7 @@ struct etcd_watch_result {
 	const struct etcd_event *events;
 	size_t n;
 	int64_t compact_revision; /* > 0: the start revision was compacted; watch ended */
+	bool created; /* the watch was set up; no events, revision is not a resume point */
 };
 
 typedef void etcd_range_cb(void *arg, int err, const struct etcd_range_result *res);
@@ -100,5 +101,13 @@ int etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_revis
 void etcd_watch_cancel(struct etcd_watch *w);
 
 void etcd_range_result_free(struct etcd_range_result *r);
+
+struct etcd_stats {
+	uint64_t requests;  /* HTTP requests sent (retries included) */
+	uint64_t errors;    /* requests that failed (transport or etcd error) */
+	uint64_t failovers; /* switches to the next endpoint */
+	uint64_t watches;   /* watch streams started */
+};
+const struct etcd_stats *etcd_stats(const struct etcd *e);
 
 #endif

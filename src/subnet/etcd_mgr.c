@@ -91,6 +91,7 @@ struct etcd_mgr {
 
 	int64_t timer; /* config / acquire retry */
 	bool gone;     /* revoked: report once */
+	struct subnet_mgr_stats stats;
 };
 
 static const struct subnet_mgr_ops etcd_mgr_ops;
@@ -172,6 +173,7 @@ static void note_bad(struct etcd_mgr *m, const char *key, int64_t rev, const cha
 		b->mod_revision = rev;
 		hmap_put(&m->bad_keys, &b->node);
 	}
+	m->stats.bad_entries++;
 	log_warnx("ignoring %s (revision %lld): %s", key, (long long)rev, why);
 }
 
@@ -905,6 +907,8 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 
 	if (rc < 0) {
 		m->watch = NULL;
+		m->stats.watch_restarts++;
+		m->stats.watch_healthy = false;
 		log_warnx("lease watch interrupted: %s; resuming from revision %lld in %lldms",
 			  etcd_strerror(m->etcd), (long long)m->watch_rev,
 			  (long long)m->watch_backoff_ms);
@@ -913,12 +917,17 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 	}
 	if (res->compact_revision > 0) {
 		m->watch = NULL;
+		m->stats.relists++;
+		m->stats.watch_healthy = false;
 		log_info("revision %lld was compacted (now %lld); re-listing leases",
 			 (long long)m->watch_rev, (long long)res->compact_revision);
 		relist(m);
 		return;
 	}
 	m->watch_backoff_ms = WATCH_BACKOFF_MIN_MS;
+	m->stats.watch_healthy = true;
+	if (res->created)
+		return;
 	evs = xcalloc(res->n + 1, sizeof(*evs));
 	tmp = xcalloc(res->n + 1, sizeof(*tmp));
 	gone = xcalloc(res->n + 1, sizeof(*gone));
@@ -1038,6 +1047,7 @@ struct renew_ctx {
 
 static void renew_fail(struct etcd_mgr *m, const char *what)
 {
+	m->stats.renew_failures++;
 	log_warnx("renewing lease %s: %s: %s; retrying in %llds", m->own.name, what,
 		  etcd_strerror(m->etcd), (long long)m->retry_s);
 	m->renewing = false;
@@ -1068,6 +1078,7 @@ static void renew_put(void *arg, int rc, int64_t rev, bool ok)
 	m->own.mod_revision = rev;
 	m->own.expiration = now_s() + m->ttl_s;
 	m->renewing = false;
+	m->stats.renewals++;
 	if (c->old_lease)
 		etcd_lease_revoke(m->etcd, c->old_lease, revoke_done, m);
 	log_info("renewed lease %s: expires in %llds", m->own.name, (long long)m->ttl_s);
@@ -1199,6 +1210,17 @@ static void mgr_peers_foreach(const struct subnet_mgr *base,
 		fn(arg, hmap_entry(n, const struct lease, node));
 }
 
+static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *ret)
+{
+	const struct etcd_mgr *m = (const struct etcd_mgr *)base;
+	const struct etcd_stats *es = etcd_stats(m->etcd);
+
+	*ret = m->stats;
+	ret->store_requests = es->requests;
+	ret->store_errors = es->errors;
+	ret->lease_expiration = m->have_own ? m->own.expiration : 0;
+}
+
 static void mgr_free(struct subnet_mgr *base)
 {
 	struct etcd_mgr *m = to_mgr(base);
@@ -1244,6 +1266,7 @@ static const struct subnet_mgr_ops etcd_mgr_ops = {
 	.watch = mgr_watch,
 	.peer_count = mgr_peer_count,
 	.peers_foreach = mgr_peers_foreach,
+	.stats = mgr_stats,
 	.free = mgr_free,
 };
 

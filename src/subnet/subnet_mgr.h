@@ -50,6 +50,16 @@ struct subnet_mgr_cbs {
 
 struct subnet_mgr;
 
+struct subnet_mgr_stats {
+	uint64_t store_requests, store_errors; /* datastore round trips */
+	uint64_t watch_restarts;	       /* watch resumed after an interruption */
+	uint64_t relists;		       /* full re-lists (compaction) */
+	uint64_t renewals, renew_failures;
+	uint64_t bad_entries; /* malformed keys or values seen (once each) */
+	int64_t lease_expiration; /* unix seconds; 0 = reservation or none */
+	bool watch_healthy;	  /* a watch is open and answered */
+};
+
 struct subnet_mgr_ops {
 	const char *name;
 	/* Fetch the network config, retrying until it is valid. */
@@ -62,6 +72,7 @@ struct subnet_mgr_ops {
 	size_t (*peer_count)(const struct subnet_mgr *m);
 	void (*peers_foreach)(const struct subnet_mgr *m,
 			      void (*fn)(void *arg, const struct lease *l), void *arg);
+	void (*stats)(const struct subnet_mgr *m, struct subnet_mgr_stats *ret);
 	void (*free)(struct subnet_mgr *m);
 };
 
