@@ -42,6 +42,13 @@ int nl_addr_build(struct nlmsghdr *nlh, size_t size, int index, const struct ip_
  * reply) to cb. */
 int nl_talk(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, void *arg, struct err *err);
 
+/* The request socket, for tests that need to shrink its buffers. */
+int nl_fd(const struct nl *nl);
+
+/* The rcvbuf bytes one ACK is assumed to take when sizing batch chunks
+ * (0: the default). Tests set 1 to make the kernel drop ACKs. */
+void nl_set_ack_cost(struct nl *nl, size_t cost);
+
 /* How many times dumps were restarted (NLM_F_DUMP_INTR, lost messages):
  * for tests. */
 unsigned nl_dump_restarts(const struct nl *nl);

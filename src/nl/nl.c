@@ -35,7 +35,7 @@
 #define NL_RX_SIZE	(64 * 1024)	  /* the kernel fills dump skbs up to 32 KiB */
 #define NL_RCVBUF	(4 * 1024 * 1024) /* holds the ACKs of one batch chunk */
 #define NL_CHUNK_MAX	(64 * 1024)	  /* bytes per batch sendmsg */
-#define NL_ACK_COST	1536		  /* rcvbuf charge of one ACK skb, generously */
+#define NL_ACK_COST	1536 /* rcvbuf charge of one ACK skb: ~800 measured, 2x margin */
 #define NL_BATCH_MAX	(64u * 1024 * 1024)
 #define NL_BATCH_KEEP	(1024 * 1024)	  /* batch buffer kept between commits */
 #define NL_DUMP_RETRIES 8
@@ -49,6 +49,7 @@ struct nl {
 	uint32_t seq;
 	size_t chunk_bytes; /* largest batch sendmsg */
 	size_t chunk_msgs;  /* most requests per chunk: their ACKs fit rcvbuf */
+	size_t ack_cost;    /* NL_ACK_COST; tests lower it to provoke overruns */
 
 	/* Queued batch: batch_len bytes of finished messages, then the one
 	 * being built at batch_open. Bytes past batch_len are kept zeroed so
@@ -165,16 +166,40 @@ static int nl_getsockopt(int fd, int level, int name)
 	return val;
 }
 
+/* Size batch chunks from the socket's buffers as they are now (someone may
+ * have changed them since the last commit). */
+static int nl_chunk_limits(struct nl *nl)
+{
+	int fd = mnl_socket_get_fd(nl->sock);
+	int rcv = nl_getsockopt(fd, SOL_SOCKET, SO_RCVBUF);
+	int snd = nl_getsockopt(fd, SOL_SOCKET, SO_SNDBUF);
+
+	if (rcv < 0 || snd < 0)
+		return rcv < 0 ? rcv : snd;
+	/* netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes at once. */
+	nl->chunk_bytes = NL_CHUNK_MAX;
+	if ((size_t)snd / 2 < nl->chunk_bytes)
+		nl->chunk_bytes = (size_t)snd / 2;
+	if (nl->chunk_bytes < NL_MSG_MAX)
+		nl->chunk_bytes = NL_MSG_MAX;
+	/* The first ACK is always queued (the queue is empty then). */
+	nl->chunk_msgs = (size_t)rcv / nl->ack_cost;
+	if (nl->chunk_msgs < 1)
+		nl->chunk_msgs = 1;
+	return 0;
+}
+
 int nl_open(struct nl **ret_nl)
 {
 	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
 	struct nl *nl;
-	int fd, rcv, snd, ret;
+	int fd, ret;
 
 	nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return -ENOMEM;
 	nl->batch_open = NL_NONE;
+	nl->ack_cost = NL_ACK_COST;
 	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!nl->sock) {
 		ret = -errno;
@@ -201,21 +226,9 @@ int nl_open(struct nl **ret_nl)
 		ret = -errno;
 		goto out;
 	}
-	rcv = nl_getsockopt(fd, SOL_SOCKET, SO_RCVBUF);
-	snd = nl_getsockopt(fd, SOL_SOCKET, SO_SNDBUF);
-	if (rcv < 0 || snd < 0) {
-		ret = rcv < 0 ? rcv : snd;
+	ret = nl_chunk_limits(nl);
+	if (ret < 0)
 		goto out;
-	}
-	/* netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes at once. */
-	nl->chunk_bytes = NL_CHUNK_MAX;
-	if ((size_t)snd / 2 < nl->chunk_bytes)
-		nl->chunk_bytes = (size_t)snd / 2;
-	if (nl->chunk_bytes < NL_MSG_MAX)
-		nl->chunk_bytes = NL_MSG_MAX;
-	nl->chunk_msgs = (size_t)rcv / NL_ACK_COST;
-	if (nl->chunk_msgs < 16)
-		nl->chunk_msgs = 16;
 	nl->seq = (uint32_t)time(NULL);
 	*ret_nl = nl;
 	nl = NULL;
@@ -464,6 +477,16 @@ int nl_dump(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, void *arg)
 	}
 }
 
+int nl_fd(const struct nl *nl)
+{
+	return mnl_socket_get_fd(nl->sock);
+}
+
+void nl_set_ack_cost(struct nl *nl, size_t cost)
+{
+	nl->ack_cost = cost ? cost : NL_ACK_COST;
+}
+
 unsigned nl_dump_restarts(const struct nl *nl)
 {
 	return nl->dump_restarts;
@@ -587,8 +610,8 @@ static int nl_batch_acks(struct nl *nl, struct nl_batch_run *run, size_t start, 
 		n = nl_recv(nl, drain ? MSG_DONTWAIT : 0);
 		if (n == -ENOBUFS) {
 			drain = true;
-			/* Smaller chunks from now on. */
-			if (nl->chunk_msgs > 32)
+			/* Smaller chunks for the rest of this commit. */
+			if (nl->chunk_msgs > 1)
 				nl->chunk_msgs /= 2;
 			continue;
 		}
@@ -646,6 +669,11 @@ int nl_batch_commit(struct nl *nl, nl_batch_done *done, void *arg)
 	int sock_error = 0, ret;
 
 	nl_batch_seal(nl);
+	if (nl->batch_len) {
+		ret = nl_chunk_limits(nl);
+		if (ret < 0)
+			sock_error = ret;
+	}
 	while (off < nl->batch_len) {
 		start = off;
 		for (n = 0; off < nl->batch_len && n < nl->chunk_msgs; n++) {

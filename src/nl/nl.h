@@ -56,6 +56,12 @@ NL_MUST_CHECK int nl_dump(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, v
  * error) for each request i in queue order (error 0 or -errno, with the
  * extended ACK in the err passed to done). Returns the number of failed
  * requests, or a negative errno for a socket failure.
+ *
+ * done may be NULL; otherwise it is called exactly once per queued request,
+ * also after a socket failure (with that error). -ENOBUFS for a request
+ * means its ACK was lost to a receive-buffer overrun: the outcome is
+ * unknown, and replace/delete requests can simply be queued again. Chunks
+ * are sized from the socket buffers so that this should not happen.
  */
 struct nlmsghdr *nl_batch_msg(struct nl *nl, uint16_t type, uint16_t flags);
 typedef void nl_batch_done(void *arg, size_t index, int error, const struct err *err);
