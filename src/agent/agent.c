@@ -7,6 +7,8 @@
  */
 #include "agent/agent.h"
 
+#include <linux/rtnetlink.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,30 +16,23 @@
 #include <string.h>
 
 #include "agent/flags.h"
+#include "agent/agent_int.h"
 #include "agent/iface.h"
+#include "agent/notify.h"
+#include "agent/status.h"
 #include "backend/backend.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
+#include "nl/nl.h"
+#include "nl/route.h"
 #include "subnet/etcd_mgr.h"
 #include "subnet/netconf.h"
 #include "subnet/subnet_env.h"
 #include "subnet/subnet_mgr.h"
 
-struct agent {
-	const struct flags *flags;
-	struct loop *loop;
-	struct subnet_mgr *mgr;
-	const struct backend_ops *bops;
-	struct backend *backend;
-	const struct netconf *nc; /* owned by the manager */
-	struct ext_iface ext;
-	struct subnet_env prev;
-	bool have_prev;
-	int exit_code;
-};
 
 static void agent_exit(struct agent *a, int code)
 {
@@ -199,11 +194,10 @@ static void on_config(void *arg, const struct netconf *nc)
 	}
 }
 
-static int write_subnet_file(struct agent *a, const struct lease *own, unsigned mtu)
+static void subnet_env_of(const struct agent *a, const struct lease *own, unsigned mtu,
+			  struct subnet_env *ret)
 {
 	struct subnet_env env = { 0 };
-	struct err err = { 0 };
-	int rc;
 
 	if (a->nc->enable_ipv4) {
 		env.has_network = env.has_subnet = true;
@@ -218,16 +212,155 @@ static int write_subnet_file(struct agent *a, const struct lease *own, unsigned 
 	env.has_mtu = env.has_ipmasq = true;
 	env.mtu = mtu;
 	env.ipmasq = a->flags->ip_masq;
-	rc = subnet_env_write(a->flags->subnet_file, &env, &err);
+	*ret = env;
+}
+
+/* ---- traffic rules and the blackhole route ---- */
+
+static void traffic_params_from(const struct agent *a, const struct subnet_env *env,
+				struct traffic_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ipv4 = env->has_network && env->has_subnet;
+	p->ipv6 = env->has_ipv6_network && env->has_ipv6_subnet;
+	p->network = env->network;
+	p->subnet = env->subnet;
+	p->network6 = env->ipv6_network;
+	p->subnet6 = env->ipv6_subnet;
+	p->masq = a->flags->ip_masq;
+	p->forward = a->flags->iptables_forward_rules;
+	p->fully_random_disable = a->flags->ip_masq_fully_random_disable;
+}
+
+/* Metric of our blackhole route: above the bridge's own route for the subnet
+ * (metric 0), so that the blackhole only takes effect where no bridge holds it
+ * and a replace never touches the bridge's route. */
+#define BLACKHOLE_METRIC 1000
+
+struct bh_find {
+	const struct ip_prefix *dst;
+	bool found;
+};
+
+static int find_blackhole(const struct nl_route *r, void *arg)
+{
+	struct bh_find *f = arg;
+
+	if (r->type == RTN_BLACKHOLE && ip_prefix_equal(&r->dst, f->dst))
+		f->found = true;
+	return 0;
+}
+
+/* `blackhole <our subnet>` in the main table (--ip-blackhole-route): a packet
+ * for an address of ours that no pod holds is dropped here, not routed out. */
+static void ensure_blackhole(struct agent *a)
+{
+	struct nl *nl = NULL;
+	struct err err = { 0 };
+	const struct ip_prefix *p[2] = { NULL, NULL };
+	int rc;
+
+	if (!a->flags->ip_blackhole_route || !a->own.held)
+		return;
+	if (a->nc->enable_ipv4)
+		p[0] = &a->own.subnet.v4;
+	if (a->nc->enable_ipv6)
+		p[1] = &a->own.subnet.v6;
+	rc = nl_open(&nl);
+	if (rc < 0) {
+		log_warn_errno(rc, "blackhole route: cannot open netlink, ignoring");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct nl_route r = { .type = RTN_BLACKHOLE, .protocol = WEFT_RTPROT,
+				      .priority = BLACKHOLE_METRIC };
+		struct bh_find f = { .dst = p[i] };
+		char s[IP_PREFIX_STRLEN];
+
+		if (!p[i])
+			continue;
+		r.dst = *p[i];
+		rc = nl_route_dump(nl, p[i]->addr.family, 0, find_blackhole, &f);
+		if (rc == 0 && f.found)
+			continue;
+		rc = nl_route_replace(nl, &r, &err);
+		if (rc < 0) {
+			log_warnx("blackhole route %s: %s, retrying", ip_prefix_format(p[i], s),
+				  err.msg[0] ? err.msg : strerror(-rc));
+			continue;
+		}
+		a->blackhole_restores++;
+		log_info("blackhole route %s installed", ip_prefix_format(p[i], s));
+	}
+	nl_close(nl);
+}
+
+static int64_t resync(struct loop *loop, int64_t id, void *arg)
+{
+	struct agent *a = arg;
+	char what[512] = "";
+	struct err err = { 0 };
+	int rc;
+
+	(void)loop;
+	(void)id;
+	a->rule_checks++;
+	rc = traffic_check(a->traffic, &a->tp, what, sizeof(what), &err);
+	if (rc < 0) {
+		a->rule_errors++;
+		log_warnx("checking traffic rules: %s, retrying", err.msg);
+	} else if (rc > 0) {
+		a->rule_restores++;
+		log_warnx("traffic rules were missing or altered, restored: %s", what);
+	}
+	ensure_blackhole(a);
+	return a->flags->iptables_resync * 1000;
+}
+
+/* Clean what the other mode and the previous network left, then install our
+ * rules (flannel.md §2 steps 10-11). 0 or -errno, logged. */
+static int traffic_setup(struct agent *a, const struct subnet_env *now)
+{
+	struct traffic_params old;
+	char what[1024] = "";
+	struct err err = { 0 };
+	int rc;
+
+	rc = traffic_new(a->nc->enable_nftables, &a->traffic, &err);
+	if (rc < 0) {
+		log_error("traffic rules: %s", err.msg);
+		return rc;
+	}
+	traffic_params_from(a, now, &a->tp);
+	if (a->have_prev)
+		traffic_params_from(a, &a->prev, &old);
+	rc = traffic_cleanup(a->traffic, &a->tp, a->have_prev ? &old : NULL, what, sizeof(what),
+			     &err);
 	if (rc < 0)
-		log_error("cannot write %s: %s", a->flags->subnet_file, err.msg);
-	return rc;
+		log_warnx("cleaning old traffic rules: %s, ignoring", err.msg);
+	else if (rc > 0)
+		log_info("cleaned old traffic rules: %s", what);
+	rc = traffic_apply(a->traffic, &a->tp, &err);
+	if (rc < 0) {
+		log_error("installing traffic rules (%s mode): %s",
+			  a->nc->enable_nftables ? "nftables" : "iptables", err.msg);
+		return rc;
+	}
+	log_info("traffic rules installed (%s mode%s%s)",
+		 a->nc->enable_nftables ? "nftables" : "iptables", a->tp.masq ? ", masquerade" : "",
+		 a->tp.forward ? ", forward accept" : "");
+	ensure_blackhole(a);
+	if (a->flags->iptables_resync > 0)
+		a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000,
+						 resync, a);
+	return 0;
 }
 
 static void on_acquired(void *arg, int rc, const struct lease *own)
 {
 	struct agent *a = arg;
 	struct err err = { 0 };
+	struct subnet_env env;
 	unsigned mtu = 0;
 
 	if (rc < 0) {
@@ -241,10 +374,24 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 		agent_exit(a, 1);
 		return;
 	}
-	if (write_subnet_file(a, own, mtu) < 0) {
+	a->own.held = true;
+	a->own.subnet = own->subnet;
+	memcpy(a->own.name, own->name, sizeof(a->own.name));
+	a->mtu = mtu;
+	subnet_env_of(a, own, mtu, &env);
+	if (traffic_setup(a, &env) < 0) {
 		agent_exit(a, 1);
 		return;
 	}
+	rc = subnet_env_write(a->flags->subnet_file, &env, &err);
+	if (rc < 0) {
+		log_error("cannot write %s: %s", a->flags->subnet_file, err.msg);
+		agent_exit(a, 1);
+		return;
+	}
+	a->ready = true;
+	if (a->status)
+		status_lease(a->status);
 	log_info("lease %s held; wrote %s (MTU %u)", own->name, a->flags->subnet_file, mtu);
 	rc = a->mgr->ops->watch(a->mgr);
 	if (rc < 0) {
@@ -256,6 +403,11 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	 * the kernel over (a failure here is retried by its reconcile loop). */
 	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
 		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
+	rc = sd_notify_ready();
+	if (rc < 0)
+		log_warn_errno(rc, "sd_notify READY=1 to $NOTIFY_SOCKET failed, ignoring");
+	else if (rc > 0)
+		log_info("told the service manager we are ready");
 }
 
 static void on_peers(void *arg, const struct lease_event *ev, size_t n)
@@ -371,6 +523,16 @@ int agent_run(const struct flags *flags)
 		log_error_errno(rc, "cannot install signal handlers");
 		goto out;
 	}
+	if (flags->healthz_port > 0) {
+		struct err err = { 0 };
+
+		if (status_start(&a, &a.status, &err) < 0) {
+			log_error("health listener: %s", err.msg);
+			goto out;
+		}
+		log_info("serving /healthz, /readyz and /metrics on %s:%lld", flags->healthz_ip,
+			 (long long)flags->healthz_port);
+	}
 	if (flags->kube_subnet_mgr) {
 		log_error("kube subnet manager not available in this build");
 		goto out;
@@ -388,6 +550,10 @@ int agent_run(const struct flags *flags)
 	if (a.exit_code == 0)
 		log_info("Exiting cleanly...");
 out:
+	if (a.resync_timer > 0)
+		loop_del_timer(a.loop, a.resync_timer);
+	status_free(a.status);
+	traffic_free(a.traffic);
 	if (a.mgr)
 		a.mgr->ops->free(a.mgr);
 	if (a.backend)

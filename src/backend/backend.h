@@ -9,6 +9,7 @@
  */
 #include <net/if.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/ipnet.h"
 
@@ -31,6 +32,14 @@ struct ext_iface {
 	struct ip_addr public_ipv6;
 };
 
+/* What a backend reports for /metrics. */
+struct backend_stats {
+	uint64_t peers_programmed;  /* peers whose kernel state is in place */
+	uint64_t reconcile_runs;
+	uint64_t corrections[3];    /* route, neighbour, fdb entry: added + removed */
+	uint64_t netlink_errors;    /* failed kernel changes and reconcile failures */
+};
+
 struct backend_ops {
 	const char *type;
 	int (*create)(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
@@ -45,6 +54,8 @@ struct backend_ops {
 	/* The initial lease set has been delivered: take over the kernel state
 	 * (remove what no lease wants). May be NULL. */
 	int (*start)(struct backend *b);
+	/* Counters for /metrics; may be NULL (nothing to report). */
+	void (*stats)(struct backend *b, struct backend_stats *ret);
 	void (*destroy)(struct backend *b);
 };
 

@@ -209,6 +209,25 @@ static int hg_start(struct backend *b)
 	return kstate_run(b->ks);
 }
 
+static void hg_stats(struct backend *b, struct backend_stats *ret)
+{
+	const struct kstate_stats *ks = kstate_stats(b->ks);
+	const struct hmap_node *hn;
+	size_t iter;
+
+	memset(ret, 0, sizeof(*ret));
+	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
+		const struct hg_peer *p = hmap_entry(hn, struct hg_peer, node);
+
+		ret->peers_programmed +=
+			b->ready && (p->route[0].dst.addr.family || p->route[1].dst.addr.family);
+	}
+	ret->reconcile_runs = ks->runs;
+	for (int k = 0; k < RC_KINDS; k++)
+		ret->corrections[k] = ks->corrections[k];
+	ret->netlink_errors = ks->failures;
+}
+
 static void hg_destroy(struct backend *b)
 {
 	struct hmap_node *hn, *next;
@@ -233,5 +252,6 @@ const struct backend_ops hostgw_backend_ops = {
 	.lease_acquired = hg_lease_acquired,
 	.peers = hg_peers,
 	.start = hg_start,
+	.stats = hg_stats,
 	.destroy = hg_destroy,
 };

@@ -96,6 +96,10 @@ static int collect_route(const struct nl_route *r, void *arg)
 	struct dump_ctx *c = arg;
 	struct item *it;
 
+	/* Unicast only: a blackhole route for our own subnet is ours too, but it
+	 * is kept by the agent, not by the peer reconcile. */
+	if (r->type && r->type != RTN_UNICAST)
+		return 0;
 	if (r->protocol != WEFT_RTPROT &&
 	    !(c->scope->dev_index && r->oif == c->scope->dev_index && r->protocol != RTPROT_KERNEL))
 		return 0;

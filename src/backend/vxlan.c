@@ -692,6 +692,24 @@ static int vx_start(struct backend *b)
 	return kstate_run(b->ks);
 }
 
+static void vx_stats(struct backend *b, struct backend_stats *ret)
+{
+	const struct kstate_stats *ks = kstate_stats(b->ks);
+	const struct hmap_node *hn;
+	size_t iter;
+
+	memset(ret, 0, sizeof(*ret));
+	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
+		const struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
+
+		ret->peers_programmed += b->ready && (p->want[0].present || p->want[1].present);
+	}
+	ret->reconcile_runs = ks->runs;
+	for (int k = 0; k < RC_KINDS; k++)
+		ret->corrections[k] = ks->corrections[k];
+	ret->netlink_errors = ks->failures;
+}
+
 static void vx_destroy(struct backend *b)
 {
 	struct hmap_node *hn, *next;
@@ -718,5 +736,6 @@ const struct backend_ops vxlan_backend_ops = {
 	.lease_acquired = vx_lease_acquired,
 	.peers = vx_peers,
 	.start = vx_start,
+	.stats = vx_stats,
 	.destroy = vx_destroy,
 };

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "agent/status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_int.h"
+#include "agent/flags.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "http/server.h"
+#include "subnet/netconf.h"
+
+struct status {
+	struct agent *a;
+	struct http_server *srv;
+	struct metrics *m;
+	struct metrics_family *lease_info;
+};
+
+/* ---- HTTP ---- */
+
+static int healthz(void *arg, const struct http_server_req *req, struct http_server_resp *resp)
+{
+	(void)arg;
+	(void)req;
+	return buf_append(&resp->body, "flanneld is running", 19);
+}
+
+static int readyz(void *arg, const struct http_server_req *req, struct http_server_resp *resp)
+{
+	struct status *s = arg;
+	static const char ready[] = "flanneld is ready", not_ready[] = "flanneld is not ready yet";
+
+	(void)req;
+	if (s->a->ready)
+		return buf_append(&resp->body, ready, sizeof(ready) - 1);
+	resp->status = 503;
+	return buf_append(&resp->body, not_ready, sizeof(not_ready) - 1);
+}
+
+static int metrics_page(void *arg, const struct http_server_req *req,
+			struct http_server_resp *resp)
+{
+	struct status *s = arg;
+
+	(void)req;
+	resp->content_type = METRICS_CONTENT_TYPE;
+	return metrics_render(s->m, &resp->body);
+}
+
+/* ---- metric sources, read at scrape time ---- */
+
+static struct subnet_mgr_stats mgr_stats(const struct agent *a)
+{
+	struct subnet_mgr_stats st = { 0 };
+
+	if (a->mgr && a->mgr->ops->stats)
+		a->mgr->ops->stats(a->mgr, &st);
+	return st;
+}
+
+static struct backend_stats be_stats(const struct agent *a)
+{
+	struct backend_stats st = { 0 };
+
+	if (a->backend && a->bops->stats)
+		a->bops->stats(a->backend, &st);
+	return st;
+}
+
+#define MGR_READER(field)                                                                  \
+	static double read_mgr_##field(void *arg)                                          \
+	{                                                                                  \
+		return (double)mgr_stats(((struct status *)arg)->a).field;                 \
+	}
+MGR_READER(store_requests)
+MGR_READER(store_errors)
+MGR_READER(watch_restarts)
+MGR_READER(relists)
+MGR_READER(renewals)
+MGR_READER(renew_failures)
+MGR_READER(bad_entries)
+MGR_READER(lease_expiration)
+MGR_READER(watch_healthy)
+
+#define BE_READER(name, expr)                                                              \
+	static double read_be_##name(void *arg)                                            \
+	{                                                                                  \
+		struct backend_stats st = be_stats(((struct status *)arg)->a);             \
+		return (double)(expr);                                                     \
+	}
+BE_READER(programmed, st.peers_programmed)
+BE_READER(runs, st.reconcile_runs)
+BE_READER(routes, st.corrections[0])
+BE_READER(neighs, st.corrections[1])
+BE_READER(fdbs, st.corrections[2])
+BE_READER(nl_errors, st.netlink_errors)
+
+#define AGENT_READER(name, expr)                                                           \
+	static double read_agent_##name(void *arg)                                         \
+	{                                                                                  \
+		const struct agent *a = ((struct status *)arg)->a;                         \
+		return (double)(expr);                                                     \
+	}
+AGENT_READER(ready, a->ready)
+AGENT_READER(peers_known, a->mgr ? a->mgr->ops->peer_count(a->mgr) : 0)
+AGENT_READER(rule_checks, a->rule_checks)
+AGENT_READER(rule_restores, a->rule_restores)
+AGENT_READER(rule_errors, a->rule_errors)
+AGENT_READER(blackhole_restores, a->blackhole_restores)
+
+struct metric_def {
+	bool counter;
+	const char *name, *help;
+	metrics_read_cb *read;
+};
+
+static const struct metric_def defs[] = {
+	{ false, "weft_ready", "1 when rules are in place and the subnet file is written",
+	  read_agent_ready },
+	{ false, "weft_lease_expiry_timestamp_seconds",
+	  "When our lease expires (unix time); 0 for a reservation or no lease",
+	  read_mgr_lease_expiration },
+	{ false, "weft_peers_known", "Peer leases known to the subnet manager",
+	  read_agent_peers_known },
+	{ false, "weft_peers_programmed", "Peers whose kernel state the backend has in place",
+	  read_be_programmed },
+	{ true, "weft_reconcile_runs_total", "Full reconciles of kernel state", read_be_runs },
+	{ true, "weft_netlink_errors_total", "Kernel changes or dumps that failed",
+	  read_be_nl_errors },
+	{ true, "weft_etcd_requests_total", "Requests sent to etcd", read_mgr_store_requests },
+	{ true, "weft_etcd_errors_total", "etcd requests that failed", read_mgr_store_errors },
+	{ true, "weft_etcd_watch_restarts_total", "Lease watches resumed after an interruption",
+	  read_mgr_watch_restarts },
+	{ true, "weft_etcd_relists_total", "Full lease re-lists after a compaction",
+	  read_mgr_relists },
+	{ false, "weft_etcd_watch_healthy", "1 while the lease watch is open and answering",
+	  read_mgr_watch_healthy },
+	{ true, "weft_etcd_malformed_entries_total",
+	  "Lease keys or values that could not be read (each counted once)",
+	  read_mgr_bad_entries },
+	{ true, "weft_lease_renewals_total", "Successful lease renewals", read_mgr_renewals },
+	{ true, "weft_lease_renewal_failures_total", "Failed lease renewal attempts",
+	  read_mgr_renew_failures },
+	{ true, "weft_rules_checks_total", "Checks of the masquerade/forward rules",
+	  read_agent_rule_checks },
+	{ true, "weft_rules_reapplied_total",
+	  "Times the rules were found missing or altered and applied again",
+	  read_agent_rule_restores },
+	{ true, "weft_rules_errors_total", "Rule checks or applications that failed",
+	  read_agent_rule_errors },
+	{ true, "weft_blackhole_route_restores_total", "Times the blackhole route was re-added",
+	  read_agent_blackhole_restores },
+};
+
+static int register_metrics(struct status *s)
+{
+	static const char *const kind_label[] = { "kind", NULL };
+	static const char *const version_label[] = { "version", NULL };
+	static const char *const lease_labels[] = { "subnet", "ipv6_subnet", "backend", NULL };
+	static const struct {
+		const char *kind;
+		metrics_read_cb *read;
+	} kinds[] = { { "route", read_be_routes },
+		      { "neighbour", read_be_neighs },
+		      { "fdb", read_be_fdbs } };
+	const char *version[] = { WEFT_VERSION, NULL };
+	struct metrics_family *f;
+	struct metrics_child *c;
+	int rc;
+
+	rc = metrics_family_add(s->m, METRICS_GAUGE, "weft_build_info",
+				"Build information; the value is always 1", version_label, &f);
+	if (rc < 0 || (rc = metrics_child(f, version, &c)) < 0)
+		return rc;
+	metrics_set(c, 1);
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		rc = defs[i].counter ? metrics_counter_func_new(s->m, defs[i].name, defs[i].help,
+								defs[i].read, s)
+				     : metrics_gauge_func_new(s->m, defs[i].name, defs[i].help,
+							      defs[i].read, s);
+		if (rc < 0)
+			return rc;
+	}
+	rc = metrics_family_add(s->m, METRICS_COUNTER, "weft_reconcile_corrections_total",
+				"Kernel objects found missing, different or stale and fixed",
+				kind_label, &f);
+	for (size_t i = 0; rc == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		const char *v[] = { kinds[i].kind, NULL };
+
+		rc = metrics_child_func(f, v, kinds[i].read, s, NULL);
+	}
+	if (rc < 0)
+		return rc;
+	return metrics_family_add(s->m, METRICS_GAUGE, "weft_lease_info",
+				  "Our lease; the value is always 1", lease_labels, &s->lease_info);
+}
+
+void status_lease(struct status *s)
+{
+	char v4[IP_PREFIX_STRLEN] = "", v6[IP_PREFIX_STRLEN] = "";
+	const struct agent *a = s->a;
+	struct metrics_child *c;
+
+	if (!s->lease_info || !a->own.held)
+		return;
+	if (subnet_key_has_v4(&a->own.subnet))
+		ip_prefix_format(&a->own.subnet.v4, v4);
+	if (a->own.subnet.has_v6)
+		ip_prefix_format(&a->own.subnet.v6, v6);
+	const char *vals[] = { v4, v6, a->bops ? a->bops->type : "", NULL };
+	if (metrics_child(s->lease_info, vals, &c) == 0)
+		metrics_set(c, 1);
+}
+
+int status_start(struct agent *a, struct status **ret, struct err *err)
+{
+	const struct flags *f = a->flags;
+	struct status *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return err_set(err, -ENOMEM, "out of memory");
+	s->a = a;
+	rc = metrics_new(&s->m);
+	if (rc == 0)
+		rc = register_metrics(s);
+	if (rc < 0) {
+		err_set(err, rc, "cannot register metrics: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = http_server_new(a->loop, f->healthz_ip, (uint16_t)f->healthz_port, NULL, &s->srv);
+	if (rc < 0) {
+		err_set(err, rc, "cannot listen on %s:%lld: %s", f->healthz_ip,
+			(long long)f->healthz_port, strerror(-rc));
+		goto fail;
+	}
+	if ((rc = http_server_route(s->srv, "/healthz", healthz, s)) < 0 ||
+	    (rc = http_server_route(s->srv, "/readyz", readyz, s)) < 0 ||
+	    (rc = http_server_route(s->srv, "/metrics", metrics_page, s)) < 0) {
+		err_set(err, rc, "cannot register HTTP routes: %s", strerror(-rc));
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	status_free(s);
+	return rc;
+}
+
+void status_free(struct status *s)
+{
+	if (!s)
+		return;
+	http_server_free(s->srv);
+	metrics_free(s->m);
+	free(s);
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * nftables mode (flannel spec 8.3), through libnftables: table `ip
+ * flannel-ipv4` / `ip6 flannel-ipv6` with base chains postrtg (nat,
+ * postrouting, srcnat) and forward (filter, forward, filter). Each table is
+ * written in one transaction: add + flush + add chains + add rules, so
+ * packets see the old rule set or the new one, never a mix.
+ *
+ * Unlike upstream, the table is also checked every resync period: listed
+ * and compared as text with what we wrote. After each write the table is
+ * read back; if it is not exactly our text (a foreign chain that survived
+ * the flush, a stale comment), it is recreated (add + delete + add, still
+ * one transaction), and if the text still differs, the read-back becomes
+ * the reference, so that printing differences of other nft versions never
+ * cause a rewrite every period.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nftables/libnftables.h>
+
+#include "core/xmalloc.h"
+#include "nft/traffic_int.h"
+
+#define NFTM_OUT_MAX (1u << 20)
+
+static const char *const nft_family[TRAFFIC_NFAM] = { "ip", "ip6" };
+static const char *const nft_table[TRAFFIC_NFAM] = { "flannel-ipv4", "flannel-ipv6" };
+static const char *const nft_mcast[TRAFFIC_NFAM] = { "224.0.0.0/4", "ff00::/8" };
+
+#define POSTRTG_COMMENT "chain to manage traffic masquerading by flannel"
+#define POSTRTG_SPEC	"type nat hook postrouting priority srcnat"
+#define FORWARD_COMMENT "chain to accept flannel traffic"
+#define FORWARD_SPEC	"type filter hook forward priority filter"
+
+#define NFTM_MAX_RULES 6
+#define NFTM_RULE_MAX 192
+
+struct nftm_rules {
+	char rule[NFTM_MAX_RULES][NFTM_RULE_MAX];
+	unsigned n;
+};
+
+/* The rules as `nft list` prints them; nft parses the same text back. */
+static int nftm_build(const struct traffic_params *p, int fi, enum traffic_set set,
+		      bool fully_random, struct nftm_rules *r)
+{
+	const char *a = nft_family[fi], *masq = fully_random ? "masquerade fully-random"
+							      : "masquerade";
+	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
+
+	memset(r, 0, sizeof(*r));
+	if (!traffic_set_on(p, fi, set))
+		return 0;
+	if (traffic_prefixes(p, fi, set, c, pod) < 0)
+		return -EINVAL;
+	if (set == TRAFFIC_MASQ) {
+		/* An exact match, as upstream: kube-proxy's mark is not masked. */
+		snprintf(r->rule[0], NFTM_RULE_MAX, "meta mark 0x00004000 return");
+		snprintf(r->rule[1], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, pod, a, c);
+		snprintf(r->rule[2], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, c, a, pod);
+		/* upstream's rule 4 says != POD here, where iptables says ! -s CLUSTER */
+		snprintf(r->rule[3], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s return", a, pod, a,
+			 c);
+		snprintf(r->rule[4], NFTM_RULE_MAX, "%s saddr %s %s daddr != %s %s", a, c, a,
+			 nft_mcast[fi], masq);
+		snprintf(r->rule[5], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s %s", a, c, a, c,
+			 masq);
+		r->n = 6;
+	} else {
+		snprintf(r->rule[0], NFTM_RULE_MAX, "%s saddr %s accept", a, c);
+		snprintf(r->rule[1], NFTM_RULE_MAX, "%s daddr %s accept", a, c);
+		r->n = 2;
+	}
+	return 0;
+}
+
+static int both_sets(const struct traffic_params *p, int fi, bool fully_random,
+		     struct nftm_rules r[TRAFFIC_NSET])
+{
+	if (fi < 0 || nftm_build(p, fi, TRAFFIC_MASQ, fully_random, &r[TRAFFIC_MASQ]) < 0 ||
+	    nftm_build(p, fi, TRAFFIC_FORWARD, fully_random, &r[TRAFFIC_FORWARD]) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static const char *chain_name(int set)
+{
+	return set == TRAFFIC_MASQ ? "postrtg" : "forward";
+}
+
+int traffic_nft_table_text(const struct traffic_params *p, int af, bool fully_random,
+			   struct buf *out)
+{
+	struct nftm_rules r[TRAFFIC_NSET];
+	int fi = traffic_fam_index(af), set, rc, chains = 0;
+	unsigned i;
+
+	if (both_sets(p, fi, fully_random, r) < 0)
+		return -EINVAL;
+	rc = traffic_bprintf(out, "table %s %s {\n\tcomment \"rules for %s\"\n", nft_family[fi],
+			     nft_table[fi], nft_table[fi]);
+	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
+		if (!traffic_set_on(p, fi, (enum traffic_set)set))
+			continue;
+		rc = traffic_bprintf(out, "%s\tchain %s {\n\t\tcomment \"%s\"\n\t\t%s; policy accept;\n",
+				     chains++ ? "\n" : "", chain_name(set),
+				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
+				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
+		for (i = 0; i < r[set].n && rc == 0; i++)
+			rc = traffic_bprintf(out, "\t\t%s\n", r[set].rule[i]);
+		if (rc == 0)
+			rc = traffic_bprintf(out, "\t}\n");
+	}
+	if (rc == 0)
+		rc = traffic_bprintf(out, "}\n");
+	return rc;
+}
+
+int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_random,
+			   bool recreate, struct buf *out)
+{
+	struct nftm_rules r[TRAFFIC_NSET];
+	int fi = traffic_fam_index(af), set, rc;
+	const char *f, *tb;
+	unsigned i;
+
+	if (both_sets(p, fi, fully_random, r) < 0)
+		return -EINVAL;
+	f = nft_family[fi];
+	tb = nft_table[fi];
+	/* `add` never fails on an existing table; the delete after it then
+	 * always has something to delete. A comment only sticks on creation. */
+	rc = traffic_bprintf(out, "add table %s %s { comment \"rules for %s\" ; }\n", f, tb, tb);
+	if (rc == 0 && recreate)
+		rc = traffic_bprintf(out, "delete table %s %s\n"
+				     "add table %s %s { comment \"rules for %s\" ; }\n",
+				     f, tb, f, tb, tb);
+	else if (rc == 0)
+		rc = traffic_bprintf(out, "flush table %s %s\n", f, tb);
+	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
+		if (!traffic_set_on(p, fi, (enum traffic_set)set))
+			continue;
+		rc = traffic_bprintf(out, "add chain %s %s %s { comment \"%s\" ; %s ; policy accept ; }\n",
+				     f, tb, chain_name(set),
+				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
+				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
+		for (i = 0; i < r[set].n && rc == 0; i++)
+			rc = traffic_bprintf(out, "add rule %s %s %s %s\n", f, tb, chain_name(set),
+					     r[set].rule[i]);
+	}
+	return rc;
+}
+
+/* ---- libnftables ---- */
+
+int nftm_init(struct traffic *t, struct err *err)
+{
+	t->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!t->nft)
+		return err_set(err, -ENOMEM, "libnftables: cannot create a context");
+	/* Buffered: nothing of libnftables reaches our stdout or stderr. */
+	if (nft_ctx_buffer_output(t->nft) < 0 || nft_ctx_buffer_error(t->nft) < 0) {
+		nft_ctx_free(t->nft);
+		t->nft = NULL;
+		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
+	}
+	return 0;
+}
+
+void nftm_fini(struct traffic *t)
+{
+	if (t->nft)
+		nft_ctx_free(t->nft);
+	t->nft = NULL;
+}
+
+/* The error text on one line, without nft's caret lines. */
+static void error_line(const char *e, char *s, size_t len)
+{
+	size_t j = 0;
+	const char *nl;
+
+	s[0] = '\0';
+	if (!e)
+		return;
+	if (strncmp(e, "Error: ", 7) == 0)
+		e += 7;
+	nl = strchr(e, '\n');
+	j = nl ? (size_t)(nl - e) : strlen(e);
+	if (j >= len)
+		j = len - 1;
+	memcpy(s, e, j);
+	s[j] = '\0';
+}
+
+/*
+ * Run commands (one transaction); their output is appended to out when out
+ * is not NULL. On failure err holds nft's first error line and the code is
+ * -ENOENT for "No such file or directory", else -EPERM or -EIO.
+ */
+static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct err *err)
+{
+	const char *o, *e;
+	char msg[200];
+	int rc;
+
+	if (!t->nft)
+		return err_set(err, -ENOTSUP, "libnftables unavailable");
+	rc = nft_run_cmd_from_buffer(t->nft, cmd);
+	/* Fetching a buffer also rewinds it for the next command. */
+	o = nft_ctx_get_output_buffer(t->nft);
+	e = nft_ctx_get_error_buffer(t->nft);
+	if (rc == 0) {
+		if (out && o && buf_append(out, o, strlen(o)) < 0)
+			return err_set(err, -E2BIG, "nft output larger than %u bytes",
+				       NFTM_OUT_MAX);
+		return 0;
+	}
+	error_line(e, msg, sizeof(msg));
+	if (strstr(msg, "No such file or directory"))
+		rc = -ENOENT;
+	else if (strstr(msg, "Operation not permitted"))
+		rc = -EPERM;
+	else
+		rc = -EIO;
+	return err_set(err, rc, "nft: %s", msg[0] ? msg : "command failed");
+}
+
+/*
+ * Does the kernel take `masquerade fully-random`? Asked as upstream does,
+ * with a check-only transaction (nothing is committed), once per family.
+ */
+static bool fully_random(struct traffic *t, int fi, const struct traffic_params *p)
+{
+	char cmd[320];
+	const char *f = nft_family[fi];
+
+	if (p->fully_random_disable || !t->nft)
+		return false;
+	if (t->nft_probed[fi])
+		return t->nft_fully_random[fi];
+	snprintf(cmd, sizeof(cmd),
+		 "add table %s weft-probe\n"
+		 "add chain %s weft-probe masqueradeTest { " POSTRTG_SPEC " ; }\n"
+		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
+	nft_ctx_set_dry_run(t->nft, true);
+	t->nft_fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
+	nft_ctx_set_dry_run(t->nft, false);
+	t->nft_probed[fi] = true;
+	return t->nft_fully_random[fi];
+}
+
+static int list_table(struct traffic *t, int fi, struct buf *out, struct err *err)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "list table %s %s", nft_family[fi], nft_table[fi]);
+	buf_reset(out);
+	return nftm_run(t, cmd, out, err);
+}
+
+static const char *text(const struct buf *b)
+{
+	return b->data ? b->data : "";
+}
+
+static int apply_family(struct traffic *t, const struct traffic_params *p, int fi,
+			struct err *err)
+{
+	int af = fi ? AF_INET6 : AF_INET, rc, round;
+	bool fr = fully_random(t, fi, p);
+	struct buf cmd, want, got;
+
+	free(t->nft_ref[fi]);
+	t->nft_ref[fi] = NULL;
+	buf_init(&cmd, NFTM_OUT_MAX);
+	buf_init(&want, NFTM_OUT_MAX);
+	buf_init(&got, NFTM_OUT_MAX);
+	rc = traffic_nft_table_text(p, af, fr, &want);
+	if (rc < 0) {
+		err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+		goto out;
+	}
+	for (round = 0; round < 2; round++) {
+		buf_reset(&cmd);
+		rc = traffic_nft_apply_text(p, af, fr, round == 1, &cmd);
+		if (rc == 0)
+			rc = nftm_run(t, cmd.data, NULL, err);
+		if (rc < 0) {
+			err_prefix(err, rc, "writing table %s %s", nft_family[fi], nft_table[fi]);
+			goto out;
+		}
+		/* A failed read-back is not a failed write: keep no reference,
+		 * the next check will tell. */
+		if (list_table(t, fi, &got, NULL) < 0 || strcmp(text(&got), text(&want)) == 0)
+			goto out;
+	}
+	t->nft_ref[fi] = xstrdup(text(&got));
+out:
+	buf_free(&cmd);
+	buf_free(&want);
+	buf_free(&got);
+	return rc;
+}
+
+int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+{
+	int fi, rc;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		if (!(fi == 0 ? p->ipv4 : p->ipv6))
+			continue;
+		rc = apply_family(t, p, fi, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
+	       struct err *err)
+{
+	struct buf want, got;
+	struct err e;
+	char diff[96];
+	int fi, rc = 0, restored = 0;
+
+	buf_init(&want, NFTM_OUT_MAX);
+	buf_init(&got, NFTM_OUT_MAX);
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		if (!(fi == 0 ? p->ipv4 : p->ipv6))
+			continue;
+		buf_reset(&want);
+		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(t, fi, p),
+					    &want);
+		if (rc < 0) {
+			err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+			goto out;
+		}
+		rc = list_table(t, fi, &got, &e);
+		if (rc == -ENOENT) {
+			traffic_note(what, len, "nft table %s %s missing", nft_family[fi],
+				     nft_table[fi]);
+		} else if (rc < 0) {
+			traffic_note(what, len, "nft table %s %s unreadable (%s)", nft_family[fi],
+				     nft_table[fi], e.msg);
+		} else {
+			const char *ref = t->nft_ref[fi] ? t->nft_ref[fi] : text(&want);
+
+			if (strcmp(text(&got), ref) == 0)
+				continue;
+			traffic_describe_diff(ref, text(&got), diff, sizeof(diff));
+			traffic_note(what, len, "nft table %s %s altered (%s)", nft_family[fi],
+				     nft_table[fi], diff);
+		}
+		rc = apply_family(t, p, fi, err);
+		if (rc < 0)
+			goto out;
+		restored = 1;
+	}
+	rc = restored;
+out:
+	buf_free(&want);
+	buf_free(&got);
+	return rc;
+}
+
+void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
+			char *what, size_t len)
+{
+	struct buf tables;
+	struct err e;
+	char line[64], cmd[64];
+	int fi;
+
+	if (!fam[0] && !fam[1])
+		return;
+	buf_init(&tables, NFTM_OUT_MAX);
+	if (nftm_run(t, "list tables", &tables, &e) < 0) {
+		traffic_note(what, len, "nftables unavailable (%s), not looking for "
+			     "nftables-mode leftovers", e.msg);
+		goto out;
+	}
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		if (!fam[fi])
+			continue;
+		snprintf(line, sizeof(line), "table %s %s", nft_family[fi], nft_table[fi]);
+		if (!traffic_has_line(text(&tables), line, strlen(line)))
+			continue;
+		snprintf(cmd, sizeof(cmd), "delete table %s %s", nft_family[fi], nft_table[fi]);
+		if (nftm_run(t, cmd, NULL, &e) < 0)
+			traffic_note(what, len, "could not delete nft table %s %s (%s), ignoring",
+				     nft_family[fi], nft_table[fi], e.msg);
+		else
+			traffic_note(what, len, "deleted nft table %s %s (%s)", nft_family[fi],
+				     nft_table[fi], why);
+	}
+out:
+	buf_free(&tables);
+}

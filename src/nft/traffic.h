@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_NFT_TRAFFIC_H
+#define WEFT_NFT_TRAFFIC_H
+
+/*
+ * Traffic rules (flannel spec section 8): masquerade and forward-accept rules,
+ * in one of two modes fixed at creation:
+ *
+ *   iptables mode   chain FLANNEL-POSTRTG in nat (jumped to from POSTROUTING)
+ *                   and FLANNEL-FWD in filter (from FORWARD), through the
+ *                   iptables/ip6tables binaries on PATH; every write is one
+ *                   `iptables-restore --noflush` transaction per table.
+ *   nftables mode   tables `ip flannel-ipv4` / `ip6 flannel-ipv6` with chains
+ *                   postrtg and forward, through libnftables; one transaction
+ *                   per table. No iptables binary is needed.
+ *
+ * Names, comments and rule text are upstream flannel's, byte for byte, so that
+ * either daemon can find and remove what the other left behind.
+ *
+ * Nothing here logs: failures come back as -errno with a struct err, and the
+ * things worth one log line (what was removed, what was found altered) come
+ * back as text in a caller's `what` buffer. Calls block while a helper binary
+ * or a netlink transaction runs (milliseconds; a helper is killed after 30 s).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/ipnet.h"
+
+struct traffic_params {
+	bool ipv4, ipv6;                   /* families enabled */
+	struct ip_prefix network, subnet;  /* CLUSTER (config Network), POD (own lease) */
+	struct ip_prefix network6, subnet6;
+	bool masq;                         /* --ip-masq */
+	bool forward;                      /* --iptables-forward-rules */
+	bool fully_random_disable;         /* --ip-masq-fully-random-disable */
+};
+
+struct traffic;
+
+/* One per daemon. Finds the binaries iptables mode uses (a missing one is
+ * only an error once a family that needs it is applied). 0 or -errno. */
+int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err);
+void traffic_free(struct traffic *t); /* leaves all rules in place; NULL ok */
+
+/*
+ * Once at start, before traffic_apply:
+ *  - removes what the other mode left: iptables mode deletes the nft tables
+ *    flannel-ipv4/flannel-ipv6; nftables mode removes FLANNEL-POSTRTG (nat)
+ *    and FLANNEL-FWD (filter) together with every rule jumping to them;
+ *  - iptables mode: deletes the rules computed for `old` (network/subnet of
+ *    the previous subnet.env; NULL when there is none) where they differ from
+ *    `now`, and removes a chain whose rule set `now` disables;
+ *  - nftables mode: deletes the table of a family `now` disables.
+ * An unavailable other mode (no iptables binaries, no nf_tables) is a note,
+ * not a failure. Returns 0 (nothing to report), 1 (`what` says what was
+ * removed or skipped) or -errno.
+ */
+int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
+		    const struct traffic_params *old, char *what, size_t len, struct err *err);
+
+/* Install the rule set for p: one transaction per table. 0 or -errno. */
+int traffic_apply(struct traffic *t, const struct traffic_params *p, struct err *err);
+
+/*
+ * Compare what is installed with what p asks for (the whole chain or table,
+ * so extra and reordered rules count too) and re-apply on any difference.
+ * Returns 0 (all fine), 1 (restored; `what` names what was missing or
+ * altered) or -errno.
+ */
+int traffic_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
+		  struct err *err);
+
+/*
+ * Text forms, exactly as the tools print them (used by the check and by the
+ * golden tests). af is AF_INET or AF_INET6; text is appended to out.
+ * 0, -EINVAL (params unusable for that family) or -E2BIG (out is full).
+ */
+enum traffic_set { TRAFFIC_MASQ, TRAFFIC_FORWARD };
+
+/* The jump line as `iptables -t nat -S POSTROUTING` / `iptables -S FORWARD`
+ * prints it, with a newline. */
+int traffic_ipt_jump_text(const struct traffic_params *p, int af, enum traffic_set set,
+			  struct buf *out);
+/* `iptables -t nat -S FLANNEL-POSTRTG` / `iptables -S FLANNEL-FWD`. */
+int traffic_ipt_chain_text(const struct traffic_params *p, int af, enum traffic_set set,
+			   bool random_fully, struct buf *out);
+/* The `iptables-restore --noflush` payload that installs the set: the chain
+ * is created or flushed, every rule in `builtin_listing` (the builtin chain
+ * as `-S` prints it; NULL for none) that jumps to our chain is deleted and
+ * our jump appended, so that it ends last, then the chain is filled. */
+int traffic_ipt_restore_text(const struct traffic_params *p, int af, enum traffic_set set,
+			     bool random_fully, const char *builtin_listing, struct buf *out);
+/* `nft list table ip flannel-ipv4` (AF_INET6: ip6 flannel-ipv6). */
+int traffic_nft_table_text(const struct traffic_params *p, int af, bool fully_random,
+			   struct buf *out);
+/* The nft transaction that installs the table: add + flush (recreate: add +
+ * delete + add, which also drops foreign chains and a wrong comment). */
+int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_random,
+			   bool recreate, struct buf *out);
+
+#endif
