@@ -55,9 +55,21 @@ tap_eq "/readyz is 503 before the lease and rules" 503 "$(readyz 1)"
 tap_eq "/readyz body says not ready" "flanneld is not ready yet" \
 	"$(host_exec 1 curl -s http://127.0.0.1:8081/readyz)"
 net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'
-weftd_host_start 2 "${ARGS[@]}" --ip-masq
+# h2 runs as under systemd (Type=notify): READY=1 arrives on NOTIFY_SOCKET.
+NOTIFY_PY='import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+open(sys.argv[2], "w").write(s.recv(4096).decode())'
+run_bg notify python3 -c "$NOTIFY_PY" "$RUN_DIR/notify.sock" "$RUN_DIR/notify.msg"
+wait_until 5 test -S "$RUN_DIR/notify.sock"
+NOTIFY_SOCKET=$RUN_DIR/notify.sock weftd_host_start 2 "${ARGS[@]}" --ip-masq --ip-blackhole-route
 host_held 1 && host_held 2
 tap_eq "/readyz is 200 once ready" 200 "$(readyz 1)"
+tap_ok "sd_notify: READY=1 received on NOTIFY_SOCKET" wait_until 5 grep -qx "READY=1" "$RUN_DIR/notify.msg"
+tap_eq "blackhole route for h2's own subnet" "blackhole $(subnet_net 2) proto 151 metric 1000 " \
+	"$(host_exec 2 ip route show type blackhole)"
+host_exec 2 ip route del blackhole "$(subnet_net 2)" metric 1000
+t=$(time_until 5 eval "host_exec 2 ip route show type blackhole | grep -q '$(subnet_net 2)'")
+tap_ok "deleted blackhole route restored within the resync period ($t ms)" test "$t" != timeout
 for n in 1 2; do pod_add "$n" 1 >/dev/null; done
 ip -n "$OUT" route add 10.244.0.0/16 via "$(host_ip 1)" # replies to unmasqueraded pods of h1
 
