@@ -2,6 +2,7 @@
 #include "agent/status.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,52 @@ static int metrics_page(void *arg, const struct http_server_req *req,
 	(void)req;
 	resp->content_type = METRICS_CONTENT_TYPE;
 	return metrics_render(s->m, &resp->body);
+}
+
+static struct backend_stats be_stats(const struct agent *a);
+static struct subnet_mgr_stats mgr_stats(const struct agent *a);
+
+/* /status: what `weftctl status` shows, as JSON. */
+static int status_page(void *arg, const struct http_server_req *req,
+		       struct http_server_resp *resp)
+{
+	struct status *s = arg;
+	const struct agent *a = s->a;
+	struct backend_stats bs = be_stats(a);
+	struct subnet_mgr_stats ms = mgr_stats(a);
+	char v4[IP_PREFIX_STRLEN] = "", v6[IP_PREFIX_STRLEN] = "", pub[IP_ADDR_STRLEN] = "";
+	json_t *j;
+	char *text;
+	int rc;
+
+	(void)req;
+	if (a->own.held && subnet_key_has_v4(&a->own.subnet))
+		ip_prefix_format(&a->own.subnet.v4, v4);
+	if (a->own.held && a->own.subnet.has_v6)
+		ip_prefix_format(&a->own.subnet.v6, v6);
+	if (a->ext.public_ip.family)
+		ip_addr_format(&a->ext.public_ip, pub);
+	j = json_pack("{s:s, s:b, s:s?, s:s?, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
+		      "version", WEFT_VERSION, "ready", a->ready, "subnet", v4[0] ? v4 : NULL,
+		      "ipv6_subnet", v6[0] ? v6 : NULL, "public_ip", pub[0] ? pub : NULL,
+		      "backend", a->bops ? a->bops->type : "", "interface", a->ext.name,
+		      "mtu", (json_int_t)a->mtu, "peers_known",
+		      (json_int_t)(a->mgr ? a->mgr->ops->peer_count(a->mgr) : 0),
+		      "peers_programmed", (json_int_t)bs.peers_programmed, "lease_expiry",
+		      (json_int_t)ms.lease_expiration, "watch_healthy", ms.watch_healthy,
+		      "reconcile_runs", (json_int_t)bs.reconcile_runs);
+	if (!j)
+		return -ENOMEM;
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	resp->content_type = "application/json";
+	rc = buf_append(&resp->body, text, strlen(text));
+	if (rc == 0)
+		rc = buf_append(&resp->body, "\n", 1);
+	free(text);
+	return rc;
 }
 
 /* ---- metric sources, read at scrape time ---- */
@@ -239,7 +286,8 @@ int status_start(struct agent *a, struct status **ret, struct err *err)
 	}
 	if ((rc = http_server_route(s->srv, "/healthz", healthz, s)) < 0 ||
 	    (rc = http_server_route(s->srv, "/readyz", readyz, s)) < 0 ||
-	    (rc = http_server_route(s->srv, "/metrics", metrics_page, s)) < 0) {
+	    (rc = http_server_route(s->srv, "/metrics", metrics_page, s)) < 0 ||
+	    (rc = http_server_route(s->srv, "/status", status_page, s)) < 0) {
 		err_set(err, rc, "cannot register HTTP routes: %s", strerror(-rc));
 		goto fail;
 	}

@@ -128,6 +128,9 @@ tap_eq "weft_peers_programmed equals the other hosts" 1 "$(awk '$1 == "weft_peer
 tap_ok "rule re-applications are counted" \
 	eval "awk '\$1 == \"weft_rules_reapplied_total\" && \$2 >= 2' $RUN_DIR/metrics.txt | grep -q ."
 cp "$RUN_DIR/metrics.txt" "$RUN_DIR/metrics-sample.txt"
+status=$(host_exec 1 curl -s http://127.0.0.1:8081/status)
+tap_eq "/status: ready, subnet, backend, peers" "True $(subnet_net 1) vxlan 1" \
+	"$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["ready"], j["subnet"], j["backend"], j["peers_known"])' "$status")"
 
 # SIGTERM: exit 0; lease, routes and rules stay.
 key=$(lease_key 1)
