@@ -38,6 +38,8 @@ static void note(void *arg, enum rc_kind kind, const char *what, const char *why
 int kstate_run(struct kstate *k)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+	int64_t t0 = loop_now_us();
+	size_t objects = 0, changes = 0;
 	int rc;
 
 	if (k->running)
@@ -63,14 +65,19 @@ int kstate_run(struct kstate *k)
 			k->stats.failures++;
 			continue;
 		}
-		for (int kind = 0; kind < RC_KINDS; kind++)
+		objects += want.n_routes + want.n_neighs + want.n_fdbs;
+		for (int kind = 0; kind < RC_KINDS; kind++) {
 			k->stats.corrections[kind] += st.added[kind] + st.removed[kind];
+			changes += st.added[kind] + st.removed[kind];
+		}
 		k->stats.failures += st.failed;
 		if (st.failed)
 			log_warnx("%s: %u kernel changes failed; retrying at the next reconcile",
 				  k->who, st.failed);
 	}
 	rc = 0;
+	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who,
+		  (double)(loop_now_us() - t0) / 1000.0, objects, changes);
 out:
 	k->running = false;
 	return rc;

@@ -80,6 +80,11 @@ int64_t loop_now_ms(void)
 	return now_ns() / NS_PER_MS;
 }
 
+int64_t loop_now_us(void)
+{
+	return now_ns() / 1000;
+}
+
 static void tlist_init(struct loop_timer *head)
 {
 	head->prev = head->next = head;

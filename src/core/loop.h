@@ -67,6 +67,8 @@ void loop_stop(struct loop *loop);
 
 /* CLOCK_MONOTONIC in ms. */
 int64_t loop_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds (for measuring how long work took). */
+int64_t loop_now_us(void);
 /* The epoll_wait timeout the next iteration would use (-1 = none); for tests. */
 int loop_poll_timeout(struct loop *loop);
 
