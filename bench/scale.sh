@@ -84,6 +84,11 @@ PY
 		pid=$(bg_pid d)
 		echo "vmrss_kb $(awk '/^VmRSS/ {print $2}' /proc/$pid/status)"
 		echo "rssanon_kb $(awk '/^RssAnon/ {print $2}' /proc/$pid/status)"
+		if [ -n "${SMAPS:-}" ]; then # where the resident memory is, largest first
+			awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anon]" : $6)} /^Rss:/ {rss[name] += $2}
+				END {for (n in rss) if (rss[n] >= 64) printf "  smaps %6d kB %s\n", rss[n], n}' \
+				/proc/$pid/smaps | sort -k2 -nr | head -25
+		fi
 
 		# New lease -> route: ip -ts monitor timestamps against the put's time.
 		host_exec 1 ip -ts monitor route >"$RUN_DIR/mon.txt" 2>&1 &
