@@ -189,7 +189,7 @@ static void format_expires(const struct row *r, char *buf, size_t len)
 }
 
 /* Keys are bytes: keep control characters off the terminal. */
-static void put_sanitized(FILE *f, const char *s)
+void weftctl_put_sanitized(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
@@ -228,14 +228,14 @@ static void print_text(FILE *f, const struct row *rows, size_t n, const struct b
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%-*s  %-*s  ", w_sub, t[i].subnet, w_pub, t[i].pub);
 		/* BackendType is free text from the store. */
-		put_sanitized(f, t[i].backend);
+		weftctl_put_sanitized(f, t[i].backend);
 		fprintf(f, "%*s  %s\n", w_be - (int)strlen(t[i].backend), "", t[i].expires);
 	}
 	for (size_t i = 0; i < nbad; i++) {
 		fputs("invalid: ", f);
-		put_sanitized(f, bad[i].kv->key);
+		weftctl_put_sanitized(f, bad[i].kv->key);
 		fputs(": ", f);
-		put_sanitized(f, bad[i].why.msg);
+		weftctl_put_sanitized(f, bad[i].why.msg);
 		fputc('\n', f);
 	}
 	free(t);
@@ -410,9 +410,9 @@ int cmd_leases(int argc, char **argv)
 		print_json(stdout, rows, n);
 		for (size_t i = 0; i < nbad; i++) {
 			fputs("weftctl: leases: invalid: ", stderr);
-			put_sanitized(stderr, bad[i].kv->key);
+			weftctl_put_sanitized(stderr, bad[i].kv->key);
 			fputs(": ", stderr);
-			put_sanitized(stderr, bad[i].why.msg);
+			weftctl_put_sanitized(stderr, bad[i].why.msg);
 			fputc('\n', stderr);
 		}
 	} else {

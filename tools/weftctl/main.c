@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * weftctl: the operator tool. A table of commands, each in its own file; new
- * ones (leases, reserve, unreserve, status, docker-opts, config put) add a row.
+ * weftctl: the operator tool. A table of commands, each in its own file; a new
+ * one adds a row.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +21,12 @@ struct command {
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{"config", cmd_config, "check a flannel network config (net-conf.json)"},
+	{"config", cmd_config, "check a network config (net-conf.json), or put it into etcd"},
 	{"leases", cmd_leases, "list the subnet leases and reservations in etcd"},
 	{"reserve", cmd_reserve, "reserve a subnet for a node (a key without TTL)"},
 	{"unreserve", cmd_unreserve, "turn a reservation back into an expiring lease"},
+	{"status", cmd_status, "show the local weftd's state (lease, backend, peers, ready)"},
+	{"docker-opts", cmd_docker_opts, "write Docker daemon options (mk-docker-opts.sh)"},
 	{"help", cmd_help, "show this help, or a command's with 'help COMMAND'"},
 };
 
@@ -41,7 +43,7 @@ static void usage(FILE *f)
 		   "Operator tool for weft, the flannel-compatible network daemon.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'weftctl COMMAND --help' for a command's usage.\n");
 }
 

@@ -11,14 +11,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int cmd_config(int argc, char **argv);
+int cmd_docker_opts(int argc, char **argv);
 int cmd_leases(int argc, char **argv);
 int cmd_reserve(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_unreserve(int argc, char **argv);
+
+/* Read path ('-': stdin) whole, at most max bytes; a longer input comes back
+ * as max + 1 bytes so that the caller can refuse it by size. 0 or -errno;
+ * *ret is the caller's to free. */
+int weftctl_read_input(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* A remaining time as "23h59m", "4m10s" or "9s". */
 void weftctl_format_duration(int64_t seconds, char *buf, size_t len);
+
+/* Print s with control characters replaced by '?' (untrusted text). */
+void weftctl_put_sanitized(FILE *f, const char *s);
 
 /* True for "-h", "--help" and "help". */
 bool weftctl_is_help(const char *arg);

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * weftctl status: ask a running weftd for its state through the health
+ * listener's /status (src/agent/status.c) and print it for people. One
+ * blocking libcurl request with a timeout: weftctl has no loop to share.
+ * The answer is treated as untrusted input (bounded, types checked,
+ * control characters not echoed): any HTTP server may sit on that port.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/xmalloc.h"
+#include "store.h"
+#include "weftctl.h"
+
+#define DEFAULT_HEALTHZ "http://127.0.0.1:8081" /* kube-flannel's --healthz-port */
+#define STATUS_TIMEOUT_MS 5000
+#define STATUS_MAX_BODY (64 * 1024)
+
+static void status_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: weftctl status [--json] [--healthz URL|HOST:PORT]\n\n"
+		"Show the state of the weftd on this node, read from /status on its health\n"
+		"listener (weftd --healthz-ip/--healthz-port):\n"
+		"  Ready           yes once the traffic rules are installed and the subnet\n"
+		"                  file is written (what /readyz reports)\n"
+		"  Lease           the node's subnet (and IPv6 subnet), 'none' before one\n"
+		"                  is held\n"
+		"  Public IP, Backend, Interface, MTU\n"
+		"  Peers           other nodes' leases known, and those programmed into the\n"
+		"                  kernel by the backend\n"
+		"  Lease expires   time left on the node's etcd lease, or 'never\n"
+		"                  (reservation)' for a key without TTL\n"
+		"  etcd watch      whether the watch on the subnet leases is open and\n"
+		"                  answering\n\n"
+		"Options:\n"
+		"  --healthz URL|HOST:PORT  where weftd's health listener is (default\n"
+		"                           " DEFAULT_HEALTHZ ", the port kube-flannel\n"
+		"                           uses); a HOST:PORT means http://HOST:PORT\n"
+		"  --json                   print the daemon's JSON answer unchanged\n\n"
+		"The request times out after %d s. Proxy variables (http_proxy ...) are\n"
+		"ignored: the health listener is a node-local endpoint.\n\n"
+		"Exit status: 0 when the daemon is ready; 1 when it answers but is not ready\n"
+		"yet, when it cannot be reached or does not answer as weftd does, and on bad\n"
+		"usage.\n",
+		STATUS_TIMEOUT_MS / 1000);
+}
+
+/* ---- the request ---- */
+
+struct body {
+	char *p;
+	size_t len;
+	bool too_big;
+};
+
+static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t n = size * nmemb;
+
+	if (n > STATUS_MAX_BODY - b->len) {
+		b->too_big = true;
+		return 0; /* makes curl fail the transfer */
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return n;
+}
+
+/* "http://host:port/status" from a URL or HOST:PORT; any path given is replaced. */
+static char *status_url(const char *arg)
+{
+	const char *scheme = strstr(arg, "://");
+	const char *host = scheme ? scheme + 3 : arg;
+	size_t end = (size_t)(host - arg) + strcspn(host, "/?#");
+	char *url;
+
+	if (scheme)
+		xasprintf(&url, "%.*s/status", (int)end, arg);
+	else
+		xasprintf(&url, "http://%.*s/status", (int)end, arg);
+	return url;
+}
+
+/* GET url; on success *ret_body (NUL-terminated) and the HTTP status. */
+static int fetch(const char *url, struct body *ret_body, long *ret_status, struct err *err)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c;
+	CURLcode rc;
+	int r = 0;
+
+	c = curl_easy_init();
+	if (!c)
+		return err_set(err, -ENOMEM, "cannot initialise libcurl");
+	ret_body->p = xmalloc(STATUS_MAX_BODY + 1);
+	ret_body->len = 0;
+	ret_body->too_big = false;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)STATUS_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)STATUS_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ret_body);
+	rc = curl_easy_perform(c);
+	if (ret_body->too_big) {
+		r = err_set(err, -E2BIG, "%s: answer larger than %d bytes", url, STATUS_MAX_BODY);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		r = err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED,
+			    "cannot reach weftd at %s: %s", url,
+			    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+	ret_body->p[ret_body->len] = '\0';
+out:
+	curl_easy_cleanup(c);
+	if (r < 0) {
+		free(ret_body->p);
+		ret_body->p = NULL;
+	}
+	return r;
+}
+
+/* ---- the summary ---- */
+
+/* A string field, or NULL when absent, null or not a string. */
+static const char *str_field(json_t *j, const char *name)
+{
+	json_t *v = json_object_get(j, name);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool int_field(json_t *j, const char *name, json_int_t *ret)
+{
+	json_t *v = json_object_get(j, name);
+
+	if (!json_is_integer(v))
+		return false;
+	*ret = json_integer_value(v);
+	return true;
+}
+
+static void put_line(FILE *f, const char *label, const char *value)
+{
+	fprintf(f, "%-15s ", label);
+	weftctl_put_sanitized(f, value);
+	fputc('\n', f);
+}
+
+static void print_summary(FILE *f, json_t *j, bool ready)
+{
+	const char *v4 = str_field(j, "subnet"), *v6 = str_field(j, "ipv6_subnet");
+	const char *s;
+	json_int_t n, m, expiry;
+	char buf[160], dur[32];
+
+	put_line(f, "Ready:", ready ? "yes" : "no");
+	if (v4 && v6)
+		snprintf(buf, sizeof(buf), "%s, %s", v4, v6);
+	else
+		snprintf(buf, sizeof(buf), "%s", v4 ? v4 : v6 ? v6 : "none (no subnet held yet)");
+	put_line(f, "Lease:", buf);
+	s = str_field(j, "public_ip");
+	put_line(f, "Public IP:", s && *s ? s : "-");
+	s = str_field(j, "backend");
+	put_line(f, "Backend:", s && *s ? s : "-");
+	s = str_field(j, "interface");
+	put_line(f, "Interface:", s && *s ? s : "-");
+	if (int_field(j, "mtu", &n) && n > 0)
+		snprintf(buf, sizeof(buf), "%" PRId64, (int64_t)n);
+	else
+		snprintf(buf, sizeof(buf), "-");
+	put_line(f, "MTU:", buf);
+	if (!int_field(j, "peers_known", &n))
+		n = 0;
+	if (!int_field(j, "peers_programmed", &m))
+		m = 0;
+	snprintf(buf, sizeof(buf), "%" PRId64 " known, %" PRId64 " programmed", (int64_t)n,
+		 (int64_t)m);
+	put_line(f, "Peers:", buf);
+	if (!v4 && !v6) {
+		snprintf(buf, sizeof(buf), "-");
+	} else if (!int_field(j, "lease_expiry", &expiry) || expiry <= 0) {
+		snprintf(buf, sizeof(buf), "never (reservation)");
+	} else {
+		int64_t left = (int64_t)expiry - (int64_t)time(NULL);
+
+		weftctl_format_duration(left < 0 ? -left : left, dur, sizeof(dur));
+		snprintf(buf, sizeof(buf), left >= 0 ? "in %s" : "%s ago (not renewed)", dur);
+	}
+	put_line(f, "Lease expires:", buf);
+	put_line(f, "etcd watch:",
+		 json_is_true(json_object_get(j, "watch_healthy")) ? "healthy" : "not healthy");
+	s = str_field(j, "version");
+	if (s)
+		put_line(f, "Version:", s);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	const char *healthz = DEFAULT_HEALTHZ;
+	bool json = false, ready;
+	const struct cmd_opt opts[] = {
+		{.name = "healthz", .val = &healthz},
+		{.name = "json", .flag = &json},
+		{0},
+	};
+	struct body body = {0};
+	struct err err = {{0}};
+	json_error_t jerr;
+	json_t *j = NULL, *jr;
+	char **pos = xcalloc((size_t)argc + 1, sizeof(*pos));
+	char *url = NULL;
+	long status = 0;
+	int npos = 0, r;
+
+	r = store_args_parse(argc, argv, opts, NULL, pos, &npos, &err);
+	if (r == 1) {
+		status_usage(stdout);
+		r = 0;
+		goto out;
+	}
+	if (r == 0 && npos > 0)
+		r = err_set(&err, -EINVAL, "unexpected argument '%s'", pos[0]);
+	if (r == 0 && !*healthz)
+		r = err_set(&err, -EINVAL, "--healthz: empty address");
+	if (r < 0) {
+		fprintf(stderr, "weftctl: status: %s\n", err.msg);
+		fprintf(stderr, "Run 'weftctl status --help' for usage.\n");
+		goto out;
+	}
+	url = status_url(healthz);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "weftctl: status: cannot initialise libcurl\n");
+		r = -ENOMEM;
+		goto out;
+	}
+	r = fetch(url, &body, &status, &err);
+	curl_global_cleanup();
+	if (r < 0) {
+		fprintf(stderr, "weftctl: status: %s\n", err.msg);
+		goto out;
+	}
+	if (status != 200) {
+		fprintf(stderr, "weftctl: status: %s: HTTP %ld%s\n", url, status,
+			status == 404 ? " (not a weftd? flanneld has no /status)" : "");
+		r = -EPROTO;
+		goto out;
+	}
+	j = json_loadb(body.p, body.len, 0, &jerr);
+	jr = j ? json_object_get(j, "ready") : NULL;
+	if (!json_is_object(j) || !json_is_boolean(jr)) {
+		fprintf(stderr, "weftctl: status: %s: not a weftd status answer", url);
+		if (!j) {
+			fputs(": ", stderr);
+			weftctl_put_sanitized(stderr, jerr.text);
+		}
+		fputc('\n', stderr);
+		r = -EPROTO;
+		goto out;
+	}
+	ready = json_is_true(jr);
+	if (json)
+		fwrite(body.p, 1, body.len, stdout);
+	else
+		print_summary(stdout, j, ready);
+	if (!ready) {
+		fprintf(stderr, "weftctl: status: weftd at %s is not ready\n", url);
+		r = -EAGAIN;
+	}
+out:
+	json_decref(j);
+	free(body.p);
+	free(url);
+	free(pos);
+	return r;
+}
