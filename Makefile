@@ -12,7 +12,7 @@ CNIDIR  ?= /opt/cni/bin
 FUZZ_SECONDS ?= 60
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
-PKGS      := libmnl libcurl jansson libnftables
+PKGS      := libmnl libcurl jansson libnftables openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
