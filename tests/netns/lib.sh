@@ -116,3 +116,100 @@ pod_add() {
 pod_ping() { # N K DST_IP: one ping, 1 s deadline
 	pod_exec "$1" "$2" ping -c 1 -W 1 -q "$3" >/dev/null 2>&1
 }
+
+# pod_add_cni N K: pod K on host N made the way a container runtime makes it:
+# the conflist flannel (weft's plugin, installed as "flannel") + portmap run by
+# a minimal libcni (CNI_* environment, config on stdin, prevResult chaining,
+# runtimeConfig from capabilities, results cached for DEL), inside host N, with
+# CNI_PATH a per-run directory holding our binary and the Debian reference
+# plugins. All plugin state stays in $RUN_DIR (flannel dataDir h<N>-flannel,
+# host-local dataDir h<N>-ipam). Sets POD_IP like pod_add and prints the
+# address. Optional: PORTMAPS='[{"hostPort":8080,"containerPort":80,
+# "protocol":"tcp"}]' (runtimeConfig for portmap), CNI_LIST_VERSION (0.3.1).
+pod_add_cni() {
+	local n=$1 k=$2 h p bin list rt="" out
+	h=$(host_ns "$n")
+	p=$(pod_ns "$n" "$k")
+	bin=$RUN_DIR/cni-bin
+	if [ ! -e "$RUN_DIR/cni-runtime.py" ]; then
+		mkdir -p "$bin" "$RUN_DIR/cni-cache"
+		install -m 0755 "$WEFT_BUILD/weft-cni" "$bin/flannel"
+		for t in bridge host-local portmap loopback; do ln -sf "/usr/lib/cni/$t" "$bin/$t"; done
+		cat >"$RUN_DIR/cni-runtime.py" <<'EOF'
+# cni-runtime.py CMD CONFLIST ID NETNS IFNAME CNI_PATH CACHE_DIR [RUNTIME_JSON]
+# What libcni does for a network configuration list, and nothing more.
+import json, os, subprocess, sys
+cmd, listf, cid, netns, ifname, path, cache = sys.argv[1:8]
+rt = json.loads(sys.argv[8]) if len(sys.argv) > 8 and sys.argv[8] else None
+conf = json.load(open(listf))
+ver = conf["cniVersion"]
+def gte(a, b):
+    return tuple(map(int, a.split("."))) >= tuple(map(int, b.split(".")))
+cfile = os.path.join(cache, cid + "-" + ifname + ".json")
+cached = json.load(open(cfile)) if os.path.exists(cfile) else None
+if cmd != "ADD" and rt is None and cached:
+    rt = cached.get("runtime")
+plugins = conf["plugins"] if cmd in ("ADD", "CHECK") else conf["plugins"][::-1]
+prev = None
+if cmd == "CHECK" or (cmd == "DEL" and gte(ver, "0.4.0")):
+    prev = cached["result"] if cached else None
+for p in plugins:
+    c = dict(p, name=conf["name"], cniVersion=ver)
+    caps = {k: v for k, v in (rt or {}).items() if p.get("capabilities", {}).get(k)}
+    if caps:
+        c["runtimeConfig"] = caps
+    if prev is not None:
+        c["prevResult"] = prev
+    env = {"PATH": os.environ["PATH"], "CNI_COMMAND": cmd, "CNI_CONTAINERID": cid,
+           "CNI_IFNAME": ifname, "CNI_PATH": path}
+    if netns:
+        env["CNI_NETNS"] = netns
+    exe = [os.path.join(d, p["type"]) for d in path.split(":")
+           if os.path.exists(os.path.join(d, p["type"]))][0]
+    r = subprocess.run([exe], input=json.dumps(c).encode(), env=env, capture_output=True)
+    sys.stderr.write(r.stderr.decode(errors="replace"))
+    if r.returncode != 0:
+        sys.stdout.write(r.stdout.decode(errors="replace"))
+        sys.exit(1)
+    if cmd == "ADD":
+        prev = json.loads(r.stdout)
+if cmd == "ADD":
+    json.dump({"result": prev, "runtime": rt}, open(cfile, "w"))
+    print(json.dumps(prev))
+elif cmd == "DEL" and cached:
+    os.unlink(cfile)
+EOF
+	fi
+	list=$RUN_DIR/h$n-cni.conflist
+	[ -e "$list" ] || cat >"$list" <<EOF
+{"name":"cbr0","cniVersion":"${CNI_LIST_VERSION:-0.3.1}","plugins":[
+ {"type":"flannel","subnetFile":"$RUN_DIR/h$n.env","dataDir":"$RUN_DIR/h$n-flannel",
+  "delegate":{"hairpinMode":true,"isDefaultGateway":true},"ipam":{"dataDir":"$RUN_DIR/h$n-ipam"}},
+ {"type":"portmap","capabilities":{"portMappings":true}}]}
+EOF
+	[ -z "${PORTMAPS:-}" ] || rt="{\"portMappings\":$PORTMAPS}"
+	ip netns add "$p" || return 1
+	ip -n "$p" link set lo up
+	out=$(ip netns exec "$h" python3 "$RUN_DIR/cni-runtime.py" ADD "$list" "$p" \
+		"/var/run/netns/$p" eth0 "$bin" "$RUN_DIR/cni-cache" "$rt" 2>>"$RUN_DIR/cni.log") || {
+		echo "# pod_add_cni $n $k failed: $out" >&2
+		return 1
+	}
+	POD_IP["$n.$k"]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out")
+	echo "${POD_IP[$n.$k]}"
+}
+
+# pod_del_cni N K: CNI DEL of pod K on host N through the same conflist (in
+# reverse order, runtimeConfig and, from 0.4.0 on, prevResult from the cache),
+# as a runtime does when the pod goes; the pod's namespace stays.
+pod_del_cni() {
+	local n=$1 k=$2 p out
+	p=$(pod_ns "$n" "$k")
+	out=$(ip netns exec "$(host_ns "$n")" python3 "$RUN_DIR/cni-runtime.py" DEL \
+		"$RUN_DIR/h$n-cni.conflist" "$p" "/var/run/netns/$p" eth0 "$RUN_DIR/cni-bin" \
+		"$RUN_DIR/cni-cache" 2>>"$RUN_DIR/cni.log") || {
+		echo "# pod_del_cni $n $k failed: $out" >&2
+		return 1
+	}
+	unset "POD_IP[$n.$k]"
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# CNI ADD and DEL latency of weft's plugin (installed as "flannel", delegating
+# to the reference bridge + host-local plugins) against the bridge plugin run
+# directly with the very delegate configuration our plugin stores and sends.
+# The difference is the meta-plugin's own cost: reading subnet.env, building
+# the configuration, the fsync'ed state file and one more fork+exec.
+#
+#   bench/cni.sh [-n RUNS] [-d DATADIR_PARENT]
+#
+# Prints median and p99 (nearest rank) per operation and the ratio of the
+# medians. The runs alternate (ours ADD, ours DEL, bridge ADD, bridge DEL) so
+# that drift hits both sides alike. -d puts the state files on another file
+# system (the fsync cost depends on it; default: the run directory under /tmp).
+# Root required; everything happens in two namespaces of our own, removed on
+# exit. A benchmark, not a test: it asserts nothing.
+set -u
+cd "$(dirname "$0")/.."
+RUNS=100
+PARENT=
+while getopts n:d: o; do
+	case $o in
+	n) RUNS=$OPTARG ;;
+	d) PARENT=$OPTARG ;;
+	*) echo "usage: $0 [-n RUNS] [-d DATADIR_PARENT]" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/cni.sh: needs root (network namespaces)" >&2; exit 1; }
+for t in bridge host-local; do
+	[ -x /usr/lib/cni/$t ] || { echo "bench/cni.sh: /usr/lib/cni/$t missing (containernetworking-plugins)" >&2; exit 1; }
+done
+export WEFT_BUILD=${WEFT_BUILD:-build}
+[ -x "$WEFT_BUILD/weft-cni" ] || make -s all >/dev/null
+
+. tests/lib/common.sh
+NS=wbc$$
+H=$NS-h
+P=$NS-p
+ns_cleanup_bench() { ip netns del "$H" 2>/dev/null; ip netns del "$P" 2>/dev/null; }
+on_cleanup ns_cleanup_bench
+ip netns add "$H" && ip netns add "$P" || exit 1
+ip -n "$H" link set lo up
+ip -n "$P" link set lo up
+
+BIN=$RUN_DIR/bin
+STATE=${PARENT:+$(mktemp -d "$PARENT/weft-bench-cni.XXXXXX")}
+STATE=${STATE:-$RUN_DIR}
+[ -z "$PARENT" ] || on_cleanup "rm -rf '$STATE'"
+mkdir -p "$BIN"
+install -m 0755 "$WEFT_BUILD/weft-cni" "$BIN/flannel"
+ln -s /usr/lib/cni/bridge /usr/lib/cni/host-local "$BIN/"
+printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n' \
+	>"$RUN_DIR/subnet.env"
+cat >"$RUN_DIR/flannel.json" <<EOF
+{"name":"cbr0","cniVersion":"0.3.1","type":"flannel","subnetFile":"$RUN_DIR/subnet.env",
+ "dataDir":"$STATE/flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true},
+ "ipam":{"dataDir":"$STATE/ipam"}}
+EOF
+
+# One loop inside the host namespace; bash's $EPOCHREALTIME around each
+# plugin run (the fork+exec a runtime pays is in both figures).
+cat >"$RUN_DIR/loop.sh" <<'EOF'
+runs=$1 dir=$2 bin=$3 pod=$4 state=$5
+export CNI_NETNS=/var/run/netns/$pod CNI_IFNAME=eth0 CNI_PATH=$bin
+us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
+one() { # FILE CMD ID PLUGIN CONF
+	local t0 t1
+	t0=$(us)
+	CNI_COMMAND=$2 CNI_CONTAINERID=$3 "$bin/$4" <"$5" >"$dir/out" 2>/dev/null || {
+		echo "bench: $4 $2 $3 failed: $(cat "$dir/out")" >&2
+		exit 1
+	}
+	t1=$(us)
+	echo $((t1 - t0)) >>"$dir/$1"
+}
+# The delegate configuration, as stored by our plugin's first ADD.
+one warm ADD ref flannel "$dir/flannel.json"
+cp "$state/ref" "$dir/bridge.json"
+one warm DEL ref flannel "$dir/flannel.json"
+for i in $(seq 1 5); do # warm-up, not counted
+	one warm ADD w$i flannel "$dir/flannel.json"
+	one warm DEL w$i flannel "$dir/flannel.json"
+	one warm ADD b$i bridge "$dir/bridge.json"
+	one warm DEL b$i bridge "$dir/bridge.json"
+done
+for i in $(seq 1 "$runs"); do
+	one weft-add ADD w-$i flannel "$dir/flannel.json"
+	one weft-del DEL w-$i flannel "$dir/flannel.json"
+	one bridge-add ADD b-$i bridge "$dir/bridge.json"
+	one bridge-del DEL b-$i bridge "$dir/bridge.json"
+done
+EOF
+ip netns exec "$H" bash "$RUN_DIR/loop.sh" "$RUNS" "$RUN_DIR" "$BIN" "$P" "$STATE/flannel" || exit 1
+
+left=$(find "$STATE/flannel" -type f | grep -c .)
+[ "$left" = 0 ] || echo "# warning: $left state file(s) left in $STATE/flannel" >&2
+
+python3 - "$RUN_DIR" "$RUNS" "$(df -T "$STATE" | awk 'NR==2{print $2}')" <<'EOF'
+import math, statistics, sys
+d, runs, fs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def load(name):
+    return sorted(int(x) / 1000 for x in open(f"{d}/{name}"))
+def p99(v):
+    return v[max(0, math.ceil(0.99 * len(v)) - 1)]
+print(f"CNI latency, {runs} runs each, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone)")
+print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6}")
+for op in ("add", "del"):
+    w, b = load(f"weft-{op}"), load(f"bridge-{op}")
+    mw, mb = statistics.median(w), statistics.median(b)
+    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f}")
+EOF

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "result.h"
+
+static int fail_io(struct cni_error *e, int err, const char *what, const char *path)
+{
+	return cni_fail(e, CNI_ERR_IO, "%s %s: %s", what, path, strerror(err));
+}
+
+/* mkdir -p, new directories 0700 (os.MkdirAll(dataDir, 0700) upstream). */
+static int mkdir_p(const char *dir, struct cni_error *e)
+{
+	char p[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(p))
+		return cni_fail(e, CNI_ERR_IO, "state directory name too long");
+	memcpy(p, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if ((p[i] != '/' && p[i] != '\0') || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return fail_io(e, errno, "mkdir", p);
+		p[i] = dir[i];
+	}
+	return 0;
+}
+
+int state_open(struct state *s, const char *dir, bool create, bool exclusive, struct cni_error *e)
+{
+	int r;
+
+	s->dfd = -1;
+	if (snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir))
+		return cni_fail(e, CNI_ERR_IO, "state directory name too long");
+	if (create && (r = mkdir_p(dir, e)) < 0)
+		return r;
+	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0) {
+		if (errno == ENOENT && !create)
+			return 0;
+		return fail_io(e, errno, "open", dir);
+	}
+	while (flock(s->dfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = fail_io(e, errno, "lock", dir);
+		state_close(s);
+		return r;
+	}
+	return 0;
+}
+
+void state_close(struct state *s)
+{
+	if (s->dfd >= 0)
+		close(s->dfd); /* releases the lock */
+	s->dfd = -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int state_store(struct state *s, const char *id, const char *data, size_t len, struct cni_error *e)
+{
+	char tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+	bool tmp_exists = false;
+	int fd = -1, r;
+
+	if (s->dfd < 0)
+		return cni_fail(e, CNI_ERR_IO, "state directory %s is not open", s->dir);
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, id) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", s->dir, id) >= (int)sizeof(tmp))
+		return cni_fail(e, CNI_ERR_IO, "state file name too long");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = fail_io(e, errno, "create", tmp);
+		goto out;
+	}
+	tmp_exists = true;
+	if (fchmod(fd, 0600) < 0) {
+		r = fail_io(e, errno, "chmod", tmp);
+		goto out;
+	}
+	if ((r = write_all(fd, data, len)) < 0) {
+		fail_io(e, -r, "write", tmp);
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		r = fail_io(e, errno, "fsync", tmp);
+		goto out;
+	}
+	r = close(fd);
+	fd = -1;
+	if (r < 0) {
+		r = fail_io(e, errno, "close", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = fail_io(e, errno, "rename to", path);
+		goto out;
+	}
+	tmp_exists = false;
+	if (fsync(s->dfd) < 0) {
+		r = fail_io(e, errno, "fsync", s->dir);
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_exists)
+		unlink(tmp);
+	return r;
+}
+
+int state_read(struct state *s, const char *id, struct buf *out, struct cni_error *e)
+{
+	char chunk[16384];
+	struct stat st;
+	int fd, r = 0;
+
+	if (s->dfd < 0)
+		return -ENOENT;
+	fd = openat(s->dfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return cni_fail(e, CNI_ERR_IO, "open %s/%s: %s", s->dir, id, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = cni_fail(e, CNI_ERR_IO, "%s/%s is not a regular file", s->dir, id);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = cni_fail(e, CNI_ERR_IO, "read %s/%s: %s", s->dir, id, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			r = cni_fail(e, CNI_ERR_IO, "%s/%s exceeds %zu bytes", s->dir, id,
+				     out->max);
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return r;
+}
+
+int state_remove(struct state *s, const char *id)
+{
+	if (s->dfd < 0)
+		return 0;
+	if (unlinkat(s->dfd, id, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ".<id>.XXXXXX", as state_store names its temp files */
+static bool is_temp_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] == '.' && n >= 9 && name[n - 7] == '.';
+}
+
+int state_gc(struct state *s, const char *const *keep, size_t n_keep, unsigned *ret_removed,
+	     struct cni_error *e)
+{
+	const char **sorted = NULL;
+	struct dirent *de;
+	int fd, r = 0;
+	DIR *d;
+
+	*ret_removed = 0;
+	if (s->dfd < 0)
+		return 0;
+	fd = dup(s->dfd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = fail_io(e, errno, "read directory", s->dir);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	sorted = xcalloc(n_keep ? n_keep : 1, sizeof(*sorted));
+	memcpy(sorted, keep, n_keep * sizeof(*sorted));
+	qsort(sorted, n_keep, sizeof(*sorted), str_cmp);
+	rewinddir(d);
+	while ((errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+		struct stat st;
+
+		if (fstatat(s->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (!is_temp_name(name)) {
+			if (!cni_valid_name(name))
+				continue; /* not a file of ours */
+			if (bsearch(&name, sorted, n_keep, sizeof(*sorted), str_cmp))
+				continue;
+		}
+		if (unlinkat(s->dfd, name, 0) < 0) {
+			if (errno != ENOENT && r == 0)
+				r = fail_io(e, errno, "remove", name);
+			continue;
+		}
+		if (!is_temp_name(name))
+			(*ret_removed)++;
+	}
+	if (errno && r == 0)
+		r = fail_io(e, errno, "read directory", s->dir);
+	closedir(d);
+	free(sorted);
+	return r;
+}
