@@ -70,7 +70,7 @@ PY
 		}
 		t0=$(now_ms)
 		if [ "$which" = weft ]; then
-			run_bg d ip netns exec "$(host_ns 1)" "$WEFT_BUILD/weftd" -v=1 \
+			run_bg d ip netns exec "$(host_ns 1)" ${WRAP:-} "$WEFT_BUILD/weftd" -v=1 \
 				--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h1.env" --iface eth0
 		else
 			run_bg d ip netns exec "$(host_ns 1)" "$FLANNELD" \

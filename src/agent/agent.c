@@ -77,7 +77,8 @@ static void collect_name(void *arg, const struct lease *l)
 {
 	struct name_list *nl = arg;
 
-	nl->v[nl->n++] = l->name;
+	/* The record may be built for this call only: keep a copy. */
+	nl->v[nl->n++] = xstrdup(l->name);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -104,6 +105,8 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 		off += (size_t)snprintf(line + off, len + 1 - off, "%s%s", i ? " " : "", nl.v[i]);
 	log_info("peer view: %zu peers: %s", nl.n, line);
 	free(line);
+	for (size_t i = 0; i < nl.n; i++)
+		free((char *)(uintptr_t)nl.v[i]);
 	free(nl.v);
 }
 

@@ -10,6 +10,7 @@
  * A second SIGTERM/SIGINT during shutdown kills the process at once (the
  * handlers are removed on the first one, restoring the default action).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,6 +57,11 @@ int main(int argc, char **argv)
 		code = 0;
 		goto out;
 	}
+	/* Fixed thresholds: large transient buffers (lease listings, kernel dumps)
+	 * come from mmap and go back to the kernel when freed, instead of glibc
+	 * raising the threshold and keeping them in the heap for good. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 	log_init(flags.v, PROGNAME);
 	log_startup(&flags);
 	code = agent_run(&flags);

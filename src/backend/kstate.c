@@ -2,6 +2,7 @@
 #include "backend/kstate.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -79,6 +80,11 @@ int kstate_run(struct kstate *k)
 	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who,
 		  (double)(loop_now_us() - t0) / 1000.0, objects, changes);
 out:
+	if (k->ops->desired_done)
+		k->ops->desired_done(k->arg);
+	/* A full reconcile of thousands of peers allocates and frees megabytes:
+	 * hand the free pages back rather than keep the high-water mark. */
+	malloc_trim(0);
 	k->running = false;
 	return rc;
 }

@@ -25,6 +25,8 @@ struct kstate_ops {
 	/* Desired state and scope for family (AF_INET / AF_INET6); false when
 	 * that family is not in use. The arrays stay valid until the next call. */
 	bool (*desired)(void *arg, int family, struct rc_desired *want, struct rc_scope *scope);
+	/* The arrays given by desired() are no longer needed (may be NULL). */
+	void (*desired_done)(void *arg);
 	/* Does a monitor message concern us (our device, our routes)? */
 	bool (*concerns)(void *arg, const struct nlmsghdr *nlh);
 };

@@ -18,6 +18,18 @@ uint64_t hmap_hash(const char *key)
 	return h;
 }
 
+uint64_t hmap_hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 void hmap_init(struct hmap *m)
 {
 	memset(m, 0, sizeof(*m));

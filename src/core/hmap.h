@@ -23,6 +23,7 @@ struct hmap {
 };
 
 uint64_t hmap_hash(const char *key);
+uint64_t hmap_hash_bytes(const void *data, size_t len);
 void hmap_init(struct hmap *m);
 /* Frees the bucket array only; entries belong to the caller. */
 void hmap_destroy(struct hmap *m);

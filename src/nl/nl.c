@@ -37,7 +37,7 @@
 #define NL_CHUNK_MAX	(64 * 1024)	  /* bytes per batch sendmsg */
 #define NL_ACK_COST	1536 /* rcvbuf charge of one ACK skb: ~800 measured, 2x margin */
 #define NL_BATCH_MAX	(64u * 1024 * 1024)
-#define NL_BATCH_KEEP	(1024 * 1024)	  /* batch buffer kept between commits */
+#define NL_BATCH_KEEP	(64 * 1024) /* batch and dump buffers kept for reuse, at most */
 #define NL_DUMP_RETRIES 8
 #define NL_DUMP_MAX	(128u * 1024 * 1024) /* one dump, collected */
 #define NL_TIMEOUT_S	30 /* a kernel answer never takes this long */

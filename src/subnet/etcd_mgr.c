@@ -40,6 +40,18 @@
 #define WATCH_BACKOFF_MAX_MS 5000
 #define MAX_CANDIDATES 100
 
+/*
+ * What we keep per peer: its name, subnet and a hash of its value, enough to
+ * tell a change from a repeat and to report a removal. The attributes go to
+ * the backend with each event and are not kept here (thousands of peers).
+ */
+struct peer_rec {
+	struct hmap_node node;
+	struct subnet_key subnet;
+	uint64_t value_hash;
+	char name[]; /* the hmap key */
+};
+
 struct bad_key {
 	struct hmap_node node;
 	char *key;
@@ -132,27 +144,6 @@ static void lease_clear(struct lease *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static struct lease *lease_dup(const struct lease *src)
-{
-	struct lease *l = xcalloc(1, sizeof(*l));
-
-	*l = *src;
-	l->attrs.backend_data = src->attrs.backend_data ? xstrdup(src->attrs.backend_data) : NULL;
-	l->attrs.backend_v6_data =
-		src->attrs.backend_v6_data ? xstrdup(src->attrs.backend_v6_data) : NULL;
-	l->node.key = l->name;
-	l->node.next = NULL;
-	return l;
-}
-
-static void lease_free(struct lease *l)
-{
-	if (!l)
-		return;
-	lease_attrs_free(&l->attrs);
-	free(l);
-}
-
 /*
  * A key or value written by someone else that we cannot use: one log line per
  * key and revision, however often it is listed again.
@@ -210,6 +201,7 @@ static int lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct le
 		return rc;
 	}
 	forget_bad(m, kv->key);
+	ret->value_hash = hmap_hash_bytes(kv->value, kv->value_len);
 	/* The canonical form, so that "lookup by name" works for any spelling. */
 	subnet_key_format(&ret->subnet, ret->name, sizeof(ret->name));
 	ret->node.key = ret->name;
@@ -765,30 +757,40 @@ static bool is_own(const struct etcd_mgr *m, const struct lease *l)
 
 static void peer_free_node(struct hmap_node *n)
 {
-	lease_free(hmap_entry(n, struct lease, node));
+	free(hmap_entry(n, struct peer_rec, node));
 }
 
-/*
- * Record a peer's lease. Returns the stored record when it is new or its
- * attributes changed (an event is due), NULL when nothing changed.
- */
-static struct lease *peer_upsert(struct etcd_mgr *m, const struct lease *l)
+/* Record a peer's lease; true when it is new or its value changed. */
+static bool peer_upsert(struct etcd_mgr *m, const struct lease *l)
 {
 	struct hmap_node *old = hmap_get(&m->peers, l->name);
-	struct lease *rec;
+	struct peer_rec *rec;
+	size_t len;
 
 	if (old) {
-		rec = hmap_entry(old, struct lease, node);
-		rec->mod_revision = l->mod_revision;
-		rec->store_lease = l->store_lease;
-		if (lease_attrs_equal(&rec->attrs, &l->attrs))
-			return NULL;
+		rec = hmap_entry(old, struct peer_rec, node);
+		if (rec->value_hash == l->value_hash)
+			return false;
+		rec->value_hash = l->value_hash;
+		return true;
 	}
-	rec = lease_dup(l);
-	old = hmap_put(&m->peers, &rec->node);
-	if (old)
-		peer_free_node(old);
-	return rec;
+	len = strlen(l->name) + 1;
+	rec = xmalloc(sizeof(*rec) + len);
+	memcpy(rec->name, l->name, len);
+	rec->node.key = rec->name;
+	rec->subnet = l->subnet;
+	rec->value_hash = l->value_hash;
+	hmap_put(&m->peers, &rec->node);
+	return true;
+}
+
+/* A removed peer as an event sees it: name and subnet, no attributes. */
+static void lease_of_rec(const struct peer_rec *rec, struct lease *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->name, sizeof(ret->name), "%s", rec->name);
+	ret->subnet = rec->subnet;
+	ret->value_hash = rec->value_hash;
 }
 
 static void own_update(struct etcd_mgr *m, const struct lease *l);
@@ -819,8 +821,6 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 	evs = xcalloc(res->n + m->peers.count + 1, sizeof(*evs));
 	struct lease *tmp = xcalloc(res->n + 1, sizeof(*tmp));
 	for (size_t i = 0; i < res->n; i++) {
-		struct lease *rec;
-
 		if (lease_from_kv(m, &res->kvs[i], &tmp[i]) < 0)
 			continue;
 		nodes[i].key = tmp[i].name;
@@ -830,28 +830,25 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 			own_update(m, &tmp[i]);
 			continue;
 		}
-		rec = peer_upsert(m, &tmp[i]);
-		if (rec)
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, rec };
+		if (peer_upsert(m, &tmp[i]))
+			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
 	}
 	/* Removed while we were not looking: known before, absent now. */
-	struct lease **gone = xcalloc(m->peers.count + 1, sizeof(*gone));
+	struct lease *gone = xcalloc(m->peers.count + 1, sizeof(*gone));
 	size_t ngone = 0;
 	for (n = hmap_first(&m->peers, &iter); n; n = next) {
 		next = hmap_next(&m->peers, n, &iter);
-		if (!hmap_get(&seen, n->key))
-			gone[ngone++] = hmap_entry(n, struct lease, node);
-	}
-	for (size_t i = 0; i < ngone; i++) {
-		hmap_remove(&m->peers, gone[i]->name);
-		evs[nev++] = (struct lease_event){ LEASE_REMOVED, gone[i] };
+		if (hmap_get(&seen, n->key))
+			continue;
+		lease_of_rec(hmap_entry(n, struct peer_rec, node), &gone[ngone]);
+		hmap_remove(&m->peers, n->key);
+		peer_free_node(n);
+		evs[nev++] = (struct lease_event){ LEASE_REMOVED, &gone[ngone++] };
 	}
 	m->watch_rev = res->revision + 1;
 	log_info("re-listed %zu leases at revision %lld: %zu changes", res->n,
 		 (long long)res->revision, nev);
 	emit(m, evs, nev);
-	for (size_t i = 0; i < ngone; i++)
-		lease_free(gone[i]);
 	for (size_t i = 0; i < res->n; i++)
 		lease_clear(&tmp[i]);
 	free(tmp);
@@ -903,7 +900,7 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 {
 	struct etcd_mgr *m = arg;
 	struct lease_event *evs;
-	struct lease *tmp, **gone;
+	struct lease *tmp, *gone;
 	size_t nev = 0, ngone = 0;
 
 	if (rc < 0) {
@@ -934,7 +931,6 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 	gone = xcalloc(res->n + 1, sizeof(*gone));
 	for (size_t i = 0; i < res->n; i++) {
 		const struct etcd_event *ev = &res->events[i];
-		struct lease *rec;
 
 		if (!ev->kv.key)
 			continue;
@@ -950,16 +946,15 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 			if (is_own(m, &tmp[i])) {
 				free(evs);
 				free(tmp);
-				for (size_t g = 0; g < ngone; g++)
-					lease_free(gone[g]);
 				free(gone);
 				own_lost(m, "our lease was deleted from etcd");
 				return;
 			}
 			n = hmap_remove(&m->peers, tmp[i].name);
 			if (n) {
-				gone[ngone] = hmap_entry(n, struct lease, node);
-				evs[nev++] = (struct lease_event){ LEASE_REMOVED, gone[ngone++] };
+				lease_of_rec(hmap_entry(n, struct peer_rec, node), &gone[ngone]);
+				peer_free_node(n);
+				evs[nev++] = (struct lease_event){ LEASE_REMOVED, &gone[ngone++] };
 			}
 			continue;
 		}
@@ -969,17 +964,14 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 			own_update(m, &tmp[i]);
 			continue;
 		}
-		rec = peer_upsert(m, &tmp[i]);
-		if (rec)
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, rec };
+		if (peer_upsert(m, &tmp[i]))
+			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
 	}
 	if (res->revision >= m->watch_rev)
 		m->watch_rev = res->revision + 1;
 	emit(m, evs, nev);
 	for (size_t i = 0; i < res->n; i++)
 		lease_clear(&tmp[i]);
-	for (size_t g = 0; g < ngone; g++)
-		lease_free(gone[g]);
 	free(gone);
 	free(tmp);
 	free(evs);
@@ -1175,18 +1167,15 @@ static int mgr_watch(struct subnet_mgr *base)
 	 * right after it, so nothing between the two is lost. */
 	evs = xcalloc(m->n_snapshot + 1, sizeof(*evs));
 	for (size_t i = 0; i < m->n_snapshot; i++) {
-		struct lease *rec;
-
 		/* Occupied-only entries (unreadable values) are not peers. */
 		if (is_own(m, &m->snapshot[i]) || !m->snapshot[i].attrs.public_ip.family)
 			continue;
-		rec = peer_upsert(m, &m->snapshot[i]);
-		if (rec)
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, rec };
+		if (peer_upsert(m, &m->snapshot[i]))
+			evs[nev++] = (struct lease_event){ LEASE_ADDED, &m->snapshot[i] };
 	}
 	m->watch_rev = m->snapshot_rev + 1;
-	snapshot_free(m);
 	emit(m, evs, nev);
+	snapshot_free(m);
 	free(evs);
 	/* The listing's JSON tree and the first programming were the peak; give
 	 * the freed heap back so that RSS shows what we keep. */
@@ -1210,8 +1199,12 @@ static void mgr_peers_foreach(const struct subnet_mgr *base,
 	const struct hmap_node *n;
 	size_t iter;
 
-	for (n = hmap_first(&m->peers, &iter); n; n = hmap_next(&m->peers, n, &iter))
-		fn(arg, hmap_entry(n, const struct lease, node));
+	for (n = hmap_first(&m->peers, &iter); n; n = hmap_next(&m->peers, n, &iter)) {
+		struct lease l;
+
+		lease_of_rec(hmap_entry(n, const struct peer_rec, node), &l);
+		fn(arg, &l);
+	}
 }
 
 static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *ret)

@@ -27,6 +27,7 @@ struct lease {
 	int64_t expiration;   /* unix seconds; 0 = reservation, never expires */
 	int64_t store_lease;  /* etcd lease id, 0 for a reservation */
 	int64_t mod_revision; /* store revision of the value */
+	uint64_t value_hash;  /* of the stored value's bytes: cheap change detection */
 };
 
 enum lease_event_kind { LEASE_ADDED, LEASE_REMOVED };
