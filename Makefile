@@ -73,7 +73,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' -Isrc $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint
+.PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint demo demo-down
 .DEFAULT_GOAL := all
 # Keep test objects: they are intermediate to make, but rebuilding them is waste.
 .SECONDARY:
@@ -138,6 +138,14 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 SANITIZE=1 all unit
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)tests/run.sh
+
+# The main job: a local 3-host cluster in network namespaces (root; installs
+# what it needs). BACKEND=vxlan|host-gw|udp HOSTS=N PODS=N KEEP=1.
+demo:
+	$(Q)scripts/demo.sh
+
+demo-down:
+	$(Q)scripts/demo-down.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIDIR)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The test runner: runs every layer and ends with "N passed, N failed, N skipped".
 #
-#   tests/run.sh [LAYER...]      LAYER: unit asan integration netns fuzz (default: all)
+#   tests/run.sh [LAYER...]      LAYER: unit asan integration netns fuzz demo (default: all)
 #
 # Every test program speaks TAP ("ok N - name" / "not ok N - name"); cmocka does so
 # through CMOCKA_MESSAGE_OUTPUT=TAP, the shell tests through tests/lib/tap.sh.
@@ -89,6 +89,19 @@ layer_netns() {
 	done
 }
 
+layer_demo() {
+	local t
+	for t in tests/demo/test_*.sh; do
+		[ -e "$t" ] || continue
+		if [ "$(id -u)" -ne 0 ]; then
+			printf '%-12s %-32s skipped (needs root)\n' demo "$(basename "$t" .sh)"
+			skipped=$((skipped + 1))
+			continue
+		fi
+		run_prog demo "$(basename "$t" .sh)" bash "$t"
+	done
+}
+
 layer_fuzz() {
 	local f
 	for f in build/fuzz/fuzz_*; do
@@ -98,7 +111,7 @@ layer_fuzz() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(unit asan integration netns fuzz)
+[ ${#layers[@]} -gt 0 ] || layers=(unit asan integration netns fuzz demo)
 for l in "${layers[@]}"; do
 	case "$l" in
 	unit) layer_unit unit build ;;
@@ -109,6 +122,7 @@ for l in "${layers[@]}"; do
 	integration) layer_integration integration build ;;
 	netns) layer_netns ;;
 	fuzz) layer_fuzz ;;
+	demo) layer_demo ;;
 	*)
 		echo "run.sh: unknown layer '$l'" >&2
 		exit 2

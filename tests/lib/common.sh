@@ -16,6 +16,11 @@ on_cleanup() { _cleanup_hooks+=("$*"); }
 
 _common_cleanup() {
 	local rc=$? name pid h i
+	# KEEP_CLUSTER=1 (the demo's KEEP=1): leave namespaces and processes up;
+	# whoever set it recorded them for a later teardown.
+	if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+		return "$rc"
+	fi
 	for ((i = ${#_cleanup_hooks[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanup_hooks[$i]}" >/dev/null 2>&1 || true
 	done
