@@ -14,6 +14,7 @@
  * the reference, so that printing differences of other nft versions never
  * cause a rewrite every period.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,15 +157,82 @@ int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_ra
 
 /* ---- libnftables ---- */
 
+/*
+ * libnftables is loaded when needed, not linked: with its dependencies it is
+ * about 1 MB resident, and iptables mode only uses it once at start (to remove
+ * nftables-mode leftovers) before unloading it.
+ */
+static struct {
+	void *handle;
+	unsigned users;
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*ctx_buffer_output)(struct nft_ctx *ctx);
+	int (*ctx_buffer_error)(struct nft_ctx *ctx);
+	int (*run_cmd_from_buffer)(struct nft_ctx *ctx, const char *buf);
+	const char *(*ctx_get_output_buffer)(struct nft_ctx *ctx);
+	const char *(*ctx_get_error_buffer)(struct nft_ctx *ctx);
+	void (*ctx_set_dry_run)(struct nft_ctx *ctx, bool dry);
+} api;
+
+static int api_load(struct err *err)
+{
+	static const char *const names[] = {
+		"nft_ctx_new", "nft_ctx_free", "nft_ctx_buffer_output", "nft_ctx_buffer_error",
+		"nft_run_cmd_from_buffer", "nft_ctx_get_output_buffer", "nft_ctx_get_error_buffer",
+		"nft_ctx_set_dry_run",
+	};
+	void **slots[] = {
+		(void **)&api.ctx_new, (void **)&api.ctx_free, (void **)&api.ctx_buffer_output,
+		(void **)&api.ctx_buffer_error, (void **)&api.run_cmd_from_buffer,
+		(void **)&api.ctx_get_output_buffer, (void **)&api.ctx_get_error_buffer,
+		(void **)&api.ctx_set_dry_run,
+	};
+
+	if (api.users++)
+		return 0;
+	api.handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!api.handle) {
+		api.users = 0;
+		return err_set(err, -ENOENT, "cannot load libnftables.so.1: %s", dlerror());
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		*slots[i] = dlsym(api.handle, names[i]);
+		if (!*slots[i]) {
+			err_set(err, -ENOENT, "libnftables.so.1 lacks %s", names[i]);
+			dlclose(api.handle);
+			api.handle = NULL;
+			api.users = 0;
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+static void api_unload(void)
+{
+	if (api.users && --api.users == 0) {
+		dlclose(api.handle);
+		api.handle = NULL;
+	}
+}
+
 int nftm_init(struct traffic *t, struct err *err)
 {
-	t->nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!t->nft)
+	int rc = api_load(err);
+
+	if (rc < 0)
+		return rc;
+	t->nft = api.ctx_new(NFT_CTX_DEFAULT);
+	if (!t->nft) {
+		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot create a context");
+	}
 	/* Buffered: nothing of libnftables reaches our stdout or stderr. */
-	if (nft_ctx_buffer_output(t->nft) < 0 || nft_ctx_buffer_error(t->nft) < 0) {
-		nft_ctx_free(t->nft);
+	if (api.ctx_buffer_output(t->nft) < 0 || api.ctx_buffer_error(t->nft) < 0) {
+		api.ctx_free(t->nft);
 		t->nft = NULL;
+		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
 	}
 	return 0;
@@ -172,9 +240,11 @@ int nftm_init(struct traffic *t, struct err *err)
 
 void nftm_fini(struct traffic *t)
 {
-	if (t->nft)
-		nft_ctx_free(t->nft);
+	if (!t->nft)
+		return;
+	api.ctx_free(t->nft);
 	t->nft = NULL;
+	api_unload();
 }
 
 /* The error text on one line, without nft's caret lines. */
@@ -209,10 +279,10 @@ static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct 
 
 	if (!t->nft)
 		return err_set(err, -ENOTSUP, "libnftables unavailable");
-	rc = nft_run_cmd_from_buffer(t->nft, cmd);
+	rc = api.run_cmd_from_buffer(t->nft, cmd);
 	/* Fetching a buffer also rewinds it for the next command. */
-	o = nft_ctx_get_output_buffer(t->nft);
-	e = nft_ctx_get_error_buffer(t->nft);
+	o = api.ctx_get_output_buffer(t->nft);
+	e = api.ctx_get_error_buffer(t->nft);
 	if (rc == 0) {
 		if (out && o && buf_append(out, o, strlen(o)) < 0)
 			return err_set(err, -E2BIG, "nft output larger than %u bytes",
@@ -246,9 +316,9 @@ static bool fully_random(struct traffic *t, int fi, const struct traffic_params 
 		 "add table %s weft-probe\n"
 		 "add chain %s weft-probe masqueradeTest { " POSTRTG_SPEC " ; }\n"
 		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
-	nft_ctx_set_dry_run(t->nft, true);
+	api.ctx_set_dry_run(t->nft, true);
 	t->nft_fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
-	nft_ctx_set_dry_run(t->nft, false);
+	api.ctx_set_dry_run(t->nft, false);
 	t->nft_probed[fi] = true;
 	return t->nft_fully_random[fi];
 }

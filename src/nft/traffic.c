@@ -222,6 +222,8 @@ int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 	} else {
 		fam[0] = fam[1] = true;
 		nftm_remove_tables(t, fam, "left by nftables mode", what, len);
+		/* Done with libnftables for good in this mode: unload it. */
+		nftm_fini(t);
 		rc = ipt_cleanup_old(t, now, old, what, len, err);
 		if (rc < 0)
 			return rc;
