@@ -9,6 +9,7 @@ FUZZ_CC ?= clang
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 CNIDIR  ?= /opt/cni/bin
+MANDIR  ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
@@ -36,6 +37,12 @@ SAN_FLAGS :=
 endif
 
 ALL_CFLAGS  := $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+
+# Only src/core/version.c uses WEFT_VERSION; it is rebuilt when the version
+# changes (the stamp is rewritten only then).
+VERSION_STAMP := $(BUILD)/.version
+$(shell mkdir -p $(BUILD); [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = '$(VERSION)' ] || echo '$(VERSION)' > $(VERSION_STAMP))
+$(BUILD)/src/core/version.o: $(VERSION_STAMP)
 ALL_LDFLAGS := $(BASE_LDFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 ifneq ($(V),1)
@@ -152,6 +159,8 @@ install: all
 	install -m 0755 $(BUILD)/weftd $(BUILD)/weftctl $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/weft
 	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/flannel
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/weftd.8 docs/man/weftctl.8 $(DESTDIR)$(MANDIR)/man8/
 
 lint:
 	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)\(' $(LIB_SRCS) $(WEFTD_SRCS) \

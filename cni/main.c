@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "core/version.h"
 #include "cmd.h"
 #include "conf.h"
 #include "core/buf.h"
@@ -51,7 +52,7 @@ static const struct command commands[] = {
 
 static void about(FILE *out)
 {
-	fprintf(out, "CNI Plugin weft version %s\nCNI protocol versions supported:", WEFT_VERSION);
+	fprintf(out, "CNI Plugin weft version %s\nCNI protocol versions supported:", weft_version);
 	for (const char *const *v = cni_supported_versions; *v; v++)
 		fprintf(out, "%s %s", v == cni_supported_versions ? "" : ",", *v);
 	fprintf(out, "\n");

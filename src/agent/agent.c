@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/flags.h"
 #include "agent/agent_int.h"
@@ -329,6 +330,13 @@ static int traffic_setup(struct agent *a, const struct subnet_env *now)
 	struct err err = { 0 };
 	int rc;
 
+	/* flanneld refuses to start here; a warning serves better: only pods
+	 * talking over one bridge miss the host's iptables rules without it. */
+	if (!a->nc->enable_nftables && a->nc->enable_ipv4 &&
+	    access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) < 0)
+		log_warnx("br_netfilter is not loaded (no /proc/sys/net/bridge/bridge-nf-call-iptables):"
+			  " traffic between pods on one bridge bypasses iptables; "
+			  "'modprobe br_netfilter' fixes it");
 	rc = traffic_new(a->nc->enable_nftables, &a->traffic, &err);
 	if (rc < 0) {
 		log_error("traffic rules: %s", err.msg);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/version.h"
 #include "agent/agent.h"
 #include "agent/flags.h"
 #include "core/err.h"
@@ -25,7 +26,7 @@ static void log_startup(const struct flags *f)
 {
 	char *desc = flags_describe(f);
 
-	log_info("weftd %s starting: %s", WEFT_VERSION, desc);
+	log_info("weftd %s starting: %s", weft_version, desc);
 	free(desc);
 	if (f->vmodule[0])
 		log_debug("-vmodule=%s is accepted for compatibility and ignored", f->vmodule);
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
 	}
 	if (r == FLAGS_VERSION) {
 		/* flanneld prints its version to stderr too. */
-		fprintf(stderr, "%s %s\n", PROGNAME, WEFT_VERSION);
+		fprintf(stderr, "%s %s\n", PROGNAME, weft_version);
 		code = 0;
 		goto out;
 	}

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "core/version.h"
 #include "agent/status.h"
 
 #include <errno.h>
@@ -75,7 +76,7 @@ static int status_page(void *arg, const struct http_server_req *req,
 	if (a->ext.public_ip.family)
 		ip_addr_format(&a->ext.public_ip, pub);
 	j = json_pack("{s:s, s:b, s:s?, s:s?, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
-		      "version", WEFT_VERSION, "ready", a->ready, "subnet", v4[0] ? v4 : NULL,
+		      "version", weft_version, "ready", a->ready, "subnet", v4[0] ? v4 : NULL,
 		      "ipv6_subnet", v6[0] ? v6 : NULL, "public_ip", pub[0] ? pub : NULL,
 		      "backend", a->bops ? a->bops->type : "", "interface", a->ext.name,
 		      "mtu", (json_int_t)a->mtu, "peers_known",
@@ -213,7 +214,7 @@ static int register_metrics(struct status *s)
 	} kinds[] = { { "route", read_be_routes },
 		      { "neighbour", read_be_neighs },
 		      { "fdb", read_be_fdbs } };
-	const char *version[] = { WEFT_VERSION, NULL };
+	const char *version[] = { weft_version, NULL };
 	struct metrics_family *f;
 	struct metrics_child *c;
 	int rc;

@@ -6,11 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/version.h"
 #include "weftctl.h"
 
-#ifndef WEFT_VERSION
-#define WEFT_VERSION "unknown"
-#endif
 
 struct command {
 	const char *name;
@@ -91,7 +89,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
-		printf("weftctl %s\n", WEFT_VERSION);
+		printf("weftctl %s\n", weft_version);
 		return 0;
 	}
 	cmd = find_command(argv[1]);
