@@ -130,6 +130,27 @@ for l in "${layers[@]}"; do
 	esac
 done
 
+# Hygiene: tests build their hosts in namespaces; the root namespace must end
+# as it began (no flannel chains, tables, devices or routes of ours, no leftover
+# namespaces of this run's tests).
+if [ "$(id -u)" -eq 0 ]; then
+	dirty=""
+	command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -q FLANNEL && dirty+=" iptables-chains"
+	command -v nft >/dev/null && nft list tables 2>/dev/null | grep -q flannel && dirty+=" nft-tables"
+	ip -o link show 2>/dev/null | grep -qE ': flannel[.0-9-]' && dirty+=" flannel-devices"
+	ip route show proto 151 2>/dev/null | grep -q . && dirty+=" routes"
+	ip netns list 2>/dev/null | grep -qE '^(wn|wd|ws|wb|weft-)[0-9]' && dirty+=" namespaces"
+	printf '%-12s %-32s ' hygiene root-namespace
+	if [ -z "$dirty" ]; then
+		echo "     ok (1 passed)"
+		passed=$((passed + 1))
+	else
+		echo "     FAILED: left behind:$dirty"
+		failed=$((failed + 1))
+		failures+=("(root namespace:$dirty)")
+	fi
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then
 	echo
 	echo "Failing logs:"

@@ -79,7 +79,7 @@ struct http_req {
 	http_done_cb *done;
 	http_line_cb *line;
 	void *arg;
-	const struct http_tls *tls; /* for the deferred start only */
+	struct http_tls tls; /* a copy (strings owned): the start is deferred */
 	struct addrinfo *ai;
 };
 
@@ -115,6 +115,9 @@ static void req_release(struct http_req *r)
 		SSL_free(r->ssl);
 	if (r->ai)
 		freeaddrinfo(r->ai);
+	free((char *)(uintptr_t)r->tls.cafile);
+	free((char *)(uintptr_t)r->tls.certfile);
+	free((char *)(uintptr_t)r->tls.keyfile);
 	free(r->out);
 	buf_free(&r->head);
 	buf_free(&r->body);
@@ -803,11 +806,10 @@ static int64_t start_now(struct loop *loop, int64_t id, void *arg)
 		req_finish(r, rc, "cannot watch the socket: %s", strerror(-rc));
 		return LOOP_TIMER_STOP;
 	}
-	if (r->https && (rc = tls_begin(r, r->tls)) < 0) {
+	if (r->https && (rc = tls_begin(r, &r->tls)) < 0) {
 		req_finish(r, rc, "%s", r->errmsg);
 		return LOOP_TIMER_STOP;
 	}
-	r->tls = NULL;
 	if (connect(r->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 
@@ -849,7 +851,13 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 	r->done = done;
 	r->line = line;
 	r->arg = arg;
-	r->tls = o->tls;
+	/* The caller's settings need not outlive this call. */
+	if (o->tls) {
+		r->tls.cafile = o->tls->cafile ? xstrdup(o->tls->cafile) : NULL;
+		r->tls.certfile = o->tls->certfile ? xstrdup(o->tls->certfile) : NULL;
+		r->tls.keyfile = o->tls->keyfile ? xstrdup(o->tls->keyfile) : NULL;
+		r->tls.insecure = o->tls->insecure;
+	}
 	r->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
 	r->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
 						      : DEFAULT_CONNECT_TIMEOUT_MS;

@@ -29,7 +29,7 @@ struct http_opts {
 	size_t body_len;
 	const char *content_type;  /* NULL: application/json when body is set */
 	const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
-	const struct http_tls *tls; /* NULL: defaults */
+	const struct http_tls *tls; /* NULL: defaults; copied by http_start */
 	long timeout_ms;            /* whole transfer; 0 = none (streams) */
 	long connect_timeout_ms;    /* 0 = 5000 */
 	size_t max_body;            /* unary: whole body; stream: one line. 0 = 16 MiB */

@@ -334,10 +334,12 @@ static void test_watch(void **state)
 	run_until_done(c, 1);
 	start = c->range.revision + 1;
 
+	assert_int_equal(c->err, 0); /* no point watching when etcd refuses us */
 	assert_int_equal(etcd_watch(c->etcd, K("/t/w/"), true, start, watch_cb, &w, &h), 0);
 	c->done = 0;
 	assert_int_equal(etcd_put(c->etcd, K("/t/w/one"), "1", 1, 0, write_cb, c), 0);
 	run_until_done(c, 1);
+	assert_int_equal(c->err, 0);
 	c->done = 0;
 	assert_int_equal(etcd_put(c->etcd, K("/t/wX"), "outside", 7, 0, write_cb, c), 0);
 	run_until_done(c, 1);

@@ -14,8 +14,11 @@ WEFTD_ETCD_ARGS=()
 weftd_start() {
 	local name=$1 ip=$2
 	shift 2
+	# These daemons run in the root namespace: they must not touch its
+	# firewall, so no forward rules (and no tests pass --ip-masq here).
 	run_bg "$name" "$WEFTD" --etcd-endpoints "$ETCD_ENDPOINT" "${WEFTD_ETCD_ARGS[@]}" \
-		--iface lo --public-ip "$ip" --subnet-file "$RUN_DIR/$name.env" "$@"
+		--iface lo --public-ip "$ip" --subnet-file "$RUN_DIR/$name.env" \
+		--iptables-forward-rules=false "$@"
 }
 
 weftd_count() { grep -c -- "$2" "$RUN_DIR/$1.log" 2>/dev/null || true; }

@@ -36,7 +36,9 @@ cluster_init() {
 	on_cleanup ns_cleanup
 	ip netns add "$UL" || return 1
 	ip -n "$UL" link set lo up
-	ip -n "$UL" link add br0 type bridge
+	# A fixed MAC: a bridge otherwise takes its lowest port's, which changes as
+	# hosts join and leaves hosts with a stale ARP entry for the etcd address.
+	ip -n "$UL" link add br0 address 02:00:0a:c8:00:01 type bridge
 	ip -n "$UL" addr add $UNDERLAY_PREFIX.1/24 dev br0
 	ip -n "$UL" link set br0 up
 	ETCD_NETNS=$UL ETCD_HOST=$UNDERLAY_PREFIX.1 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380
