@@ -30,6 +30,7 @@
 #include "nl/nl.h"
 #include "nl/route.h"
 #include "subnet/etcd_mgr.h"
+#include "subnet/kube_mgr.h"
 #include "subnet/netconf.h"
 #include "subnet/subnet_env.h"
 #include "subnet/subnet_mgr.h"
@@ -109,6 +110,8 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 	for (size_t i = 0; i < nl.n; i++)
 		free((char *)(uintptr_t)nl.v[i]);
 	free(nl.v);
+	if (a->backend && a->bops->dump)
+		a->bops->dump(a->backend);
 }
 
 /* ---- subnet manager callbacks ---- */
@@ -128,9 +131,21 @@ static void on_config(void *arg, const struct netconf *nc)
 	};
 	char why[768] = "", pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN];
 	struct err err = { 0 };
+	/* kube mode: what our Node says (kube_mgr_hints) */
+	struct kube_node_hints kh = { 0 };
+	char hint4[IP_ADDR_STRLEN], hint6[IP_ADDR_STRLEN];
 	int rc;
 
 	a->nc = nc;
+	/* ---- kube mode: node-public-ip(v6) replace --public-ip(v6) (flannel §2 step 7) ---- */
+	if (a->flags->kube_subnet_mgr) {
+		kube_mgr_hints(a->mgr, &kh);
+		if (kh.public_ip.family)
+			sel.public_ip = ip_addr_format(&kh.public_ip, hint4);
+		if (kh.public_ipv6.family)
+			sel.public_ipv6 = ip_addr_format(&kh.public_ipv6, hint6);
+	}
+	/* ---- end kube mode ---- */
 	if (nc->backend_defaulted)
 		log_warnx("the network config has no Backend; using udp, as flannel does");
 	log_info("network config: %s%s%s, backend %s", nc->enable_ipv4 ? "IPv4" : "",
@@ -142,6 +157,8 @@ static void on_config(void *arg, const struct netconf *nc)
 		agent_exit(a, 1);
 		return;
 	}
+	/* kube mode: the VXLAN MACs we published before, for a device that must be recreated */
+	memcpy(a->ext.vtep_mac_hint, kh.vtep_mac, sizeof(a->ext.vtep_mac_hint));
 	log_info("using interface %s (%s), MTU %u, public address %s%s%s", a->ext.name, why,
 		 a->ext.mtu,
 		 a->ext.public_ip.family ? ip_addr_format(&a->ext.public_ip, pub) : "(none)",
@@ -516,6 +533,37 @@ static int start_etcd(struct agent *a)
 	return a->mgr->ops->start(a->mgr);
 }
 
+/* ---- kube mode: the Kubernetes subnet manager (subnet/kube_mgr.h) ---- */
+static int start_kube(struct agent *a)
+{
+	const struct flags *f = a->flags;
+	struct kube_mgr_params p = {
+		.loop = a->loop,
+		.api_url = f->kube_api_url,
+		.kubeconfig = f->kubeconfig_file,
+		.annotation_prefix = f->kube_annotation_prefix,
+		.net_config_path = f->net_config_path,
+		.set_node_network_unavailable = f->set_node_network_unavailable,
+	};
+	struct subnet_mgr_cbs cbs = {
+		.arg = a,
+		.config = on_config,
+		.acquired = on_acquired,
+		.peers = on_peers,
+		.revoked = on_revoked,
+	};
+	struct err err = { 0 };
+	int rc;
+
+	rc = kube_mgr_new(&p, &cbs, &a->mgr, &err);
+	if (rc < 0) {
+		log_error("kube subnet manager: %s", err.msg);
+		return rc;
+	}
+	return a->mgr->ops->start(a->mgr);
+}
+/* ---- end kube mode ---- */
+
 int agent_run(const struct flags *flags)
 {
 	struct agent a = { .flags = flags, .exit_code = 1 };
@@ -544,11 +592,7 @@ int agent_run(const struct flags *flags)
 		log_info("serving /healthz, /readyz and /metrics on %s:%lld", flags->healthz_ip,
 			 (long long)flags->healthz_port);
 	}
-	if (flags->kube_subnet_mgr) {
-		log_error("kube subnet manager not available in this build");
-		goto out;
-	}
-	if (start_etcd(&a) < 0)
+	if (flags->kube_subnet_mgr ? start_kube(&a) < 0 : start_etcd(&a) < 0)
 		goto out;
 	rc = loop_add_signal(a.loop, SIGUSR1, on_dump, &a);
 	if (rc < 0)

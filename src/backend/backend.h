@@ -30,6 +30,13 @@ struct ext_iface {
 	struct ip_addr iface_addr6; /* its IPv6 address (unset if none) */
 	struct ip_addr public_ip;   /* what peers use to reach us: --public-ip or iface_addr */
 	struct ip_addr public_ipv6;
+	/*
+	 * vxlan only: the MAC to create flannel.<VNI> ([0]) / flannel-v6.<VNI> ([1])
+	 * with when the device does not exist; all zero = a random one. The kube
+	 * manager fills it from our Node's backend-data annotations so that a host
+	 * reboot keeps the MAC peers know. An existing device keeps its own MAC.
+	 */
+	uint8_t vtep_mac_hint[2][6];
 };
 
 /* What a backend reports for /metrics. */
@@ -54,6 +61,8 @@ struct backend_ops {
 	/* The initial lease set has been delivered: take over the kernel state
 	 * (remove what no lease wants). May be NULL. */
 	int (*start)(struct backend *b);
+	/* SIGUSR1: log the data path's state and counters (may be NULL). */
+	void (*dump)(struct backend *b);
 	/* Counters for /metrics; may be NULL (nothing to report). */
 	void (*stats)(struct backend *b, struct backend_stats *ret);
 	void (*destroy)(struct backend *b);

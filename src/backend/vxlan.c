@@ -246,8 +246,21 @@ static int dev_ensure(struct backend *b, struct vx_dev *d, bool *ret_created)
 	} else if (rc != -ENODEV) {
 		return rc;
 	}
-	if (!have_mac)
-		random_mac(d->mac);
+	if (!have_mac) {
+		/* kube mode: the MAC our Node's annotation still publishes (reboot). */
+		const uint8_t *hint = b->ext.vtep_mac_hint[fam_idx(d->family)];
+
+		if (!(hint[0] & 1) && (hint[0] | hint[1] | hint[2] | hint[3] | hint[4] | hint[5])) {
+			char mac[24];
+
+			memcpy(d->mac, hint, 6);
+			mac_format(d->mac, mac, sizeof(mac));
+			log_info("vxlan: creating %s with MAC %s, as published before", d->name,
+				 mac);
+		} else {
+			random_mac(d->mac);
+		}
+	}
 	struct nl_vxlan_params p = {
 		.name = d->name,
 		.info = {

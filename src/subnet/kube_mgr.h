@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_SUBNET_KUBE_MGR_H
+#define WEFT_SUBNET_KUBE_MGR_H
+
+/*
+ * The Kubernetes subnet manager (--kube-subnet-mgr, flannel.md §5): the
+ * network config from the net-conf file, our subnet from our Node's
+ * spec.podCIDR(s), our lease published as annotations on the Node (status
+ * subresource), peers from a list + watch of all Nodes. Behind the same ops
+ * table as the etcd manager; API errors are retried with backoff, never fatal.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ipnet.h"
+#include "subnet/subnet_mgr.h"
+
+struct err;
+struct loop;
+
+struct kube_mgr_params {
+	struct loop *loop;
+	const char *api_url;	       /* --kube-api-url, or NULL/"" */
+	const char *kubeconfig;	       /* --kubeconfig-file, or NULL/"" (in-cluster) */
+	const char *annotation_prefix; /* --kube-annotation-prefix, NULL/"" = default */
+	const char *net_config_path;   /* --net-config-path */
+	bool set_node_network_unavailable;
+};
+
+/*
+ * Checks what can be checked without the API (annotation prefix, how to reach
+ * the API server and with which credentials, NODE_NAME or POD_NAME and
+ * POD_NAMESPACE); -errno with err saying what is missing or unreadable.
+ */
+int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *cbs,
+		 struct subnet_mgr **ret, struct err *err);
+
+/*
+ * What our Node says about ourselves, valid from cbs.config on (the Node was
+ * read just before): the node-public-ip(v6) annotations, which replace
+ * --public-ip(v6) (flannel.md §2 step 7), and the VXLAN MACs published by our
+ * previous run (backend-data / backend-v6-data), for the vxlan backend to
+ * create its devices with after a reboot. Unset addresses have family 0,
+ * missing MACs are all zero.
+ */
+struct kube_node_hints {
+	struct ip_addr public_ip, public_ipv6;
+	uint8_t vtep_mac[2][6]; /* [0] IPv4 device, [1] IPv6 device */
+};
+void kube_mgr_hints(const struct subnet_mgr *m, struct kube_node_hints *ret);
+
+#endif
