@@ -31,7 +31,7 @@ run() {
 	pid=$!
 	for i in $(seq 1 200); do
 		kill -0 "$pid" 2>/dev/null || break
-		grep -qE "using etcd at|subnet manager not available" "$tmp/err" && break
+		grep -qE "using etcd at|kube subnet manager" "$tmp/err" && break
 		sleep 0.05
 	done
 	kill -TERM "$pid" 2>/dev/null
@@ -126,9 +126,10 @@ tap_ok "start-up line shows ifaces in order" has "$ERR" "iface=[eth1,eth0] iface
 tap_ok "etcd mode names the endpoints it uses" \
 	grep -qE "^$ts I weftd\[[0-9]+\]: using etcd at http://127.0.0.1:4001,http://127.0.0.1:2379, prefix /coreos.com/network$" \
 	<<<"$ERR"
-run -- --kube-subnet-mgr
-tap_ok "kube mode (not built yet) says so" has "$ERR" "kube subnet manager not available"
-tap_eq "kube mode (not built yet) exits 1" 1 "$RC"
+run NODE_NAME= POD_NAME= -- --kube-subnet-mgr
+tap_ok "kube mode without NODE_NAME names the missing variables" has "$ERR" \
+	"NODE_NAME is not set, so env variables POD_NAME and POD_NAMESPACE must be set"
+tap_eq "kube mode without a node name exits 1" 1 "$RC"
 
 run FLANNELD_ETCD_PREFIX=/x FLANNELD_IFACE=eth7,eth8 FLANNELD_IP_MASQ=1 --
 tap_ok "FLANNELD_ETCD_PREFIX sets the prefix" has "$ERR" "etcd-prefix=/x "
