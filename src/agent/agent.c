@@ -368,7 +368,15 @@ static int traffic_setup(struct agent *a, const struct subnet_env *now)
 		log_warnx("cleaning old traffic rules: %s, ignoring", err.msg);
 	else if (rc > 0)
 		log_info("cleaned old traffic rules: %s", what);
-	rc = traffic_apply(a->traffic, &a->tp, &err);
+	/* Another tool changing the same tables at the same moment (kube-proxy,
+	 * a second agent in tests) makes an iptables-restore fail now and then:
+	 * try a few times before giving up. */
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		rc = traffic_apply(a->traffic, &a->tp, &err);
+		if (rc == 0 || attempt == 3)
+			break;
+		log_warnx("installing traffic rules: %s; trying again", err.msg);
+	}
 	if (rc < 0) {
 		log_error("installing traffic rules (%s mode): %s",
 			  a->nc->enable_nftables ? "nftables" : "iptables", err.msg);
