@@ -5,17 +5,31 @@
 # hand with ip(8), for each backend; prints each figure and the ratio
 # weft / hand-built, which should be about 1.0 (it is the same kernel path).
 #
-#   bench/datapath.sh [-t SECONDS] [BACKEND...]     BACKEND: vxlan host-gw (default: both)
+# Then the paths against each other on the same 2-host topology: the raw
+# underlay (host to host over the veths and bridge), host-gw, vxlan, and the
+# udp backend with its fast path and with the plain path forced
+# (WEFT_UDP_PLAIN=1); TCP with 1 and 4 streams and a small-packet rate
+# (iperf3 UDP, 64-byte payloads, unlimited offered rate: received kpps),
+# each with its ratio to kernel vxlan and to the raw underlay. Medians of
+# REPS runs, each in a fresh cluster.
+#
+#   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [BACKEND...]
+#       BACKEND: vxlan host-gw (weft vs hand-built; default: both)
+#       WHAT:    all (default), hand (the first table only), paths (the second only)
+#       CC:      TCP congestion control for iperf3 -C (default: the system's)
 #
 # Root required. Builds the binaries first if needed. A benchmark, not a test:
 # it prints figures and asserts nothing.
 set -u
 cd "$(dirname "$0")/.."
-SECS=5
-while getopts t: o; do
+SECS=5 REPS=1 CC= WHAT=all
+while getopts t:r:C:o: o; do
 	case $o in
 	t) SECS=$OPTARG ;;
-	*) echo "usage: $0 [-t SECONDS] [BACKEND...]" >&2; exit 2 ;;
+	r) REPS=$OPTARG ;;
+	C) CC=$OPTARG ;;
+	o) WHAT=$OPTARG ;;
+	*) echo "usage: $0 [-t SECONDS] [-r REPS] [-C CC] [-o all|hand|paths] [BACKEND...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -74,10 +88,102 @@ measure() { # BACKEND MODE
 	)
 }
 
-printf '%-9s %14s %14s %8s\n' backend "weft Gbit/s" "by hand" ratio
-for b in "${BACKENDS[@]}"; do
-	w=$(measure "$b" weft)
-	h=$(measure "$b" hand)
-	r=$(awk -v w="$w" -v h="$h" 'BEGIN { if (h > 0) printf "%.2f", w / h; else print "n/a" }')
-	printf '%-9s %14s %14s %8s\n' "$b" "${w:-fail}" "${h:-fail}" "$r"
+if [ "$WHAT" != paths ]; then
+	printf '%-9s %14s %14s %8s\n' backend "weft Gbit/s" "by hand" ratio
+	for b in "${BACKENDS[@]}"; do
+		w=$(measure "$b" weft)
+		h=$(measure "$b" hand)
+		r=$(awk -v w="$w" -v h="$h" 'BEGIN { if (h > 0) printf "%.2f", w / h; else print "n/a" }')
+		printf '%-9s %14s %14s %8s\n' "$b" "${w:-fail}" "${h:-fail}" "$r"
+	done
+fi
+[ "$WHAT" = hand ] && exit 0
+
+# ---- the paths against each other ----
+
+# One fresh 2-host cluster for PATH; prints "tcp1 tcp4 kpps" (Gbit/s, Gbit/s,
+# received kpps) or fails.
+measure_path() { # PATH: veth host-gw vxlan udp udp-plain
+	(
+		path=$1
+		NS=wb$$p
+		. tests/lib/common.sh
+		. tests/lib/etcd.sh
+		. tests/lib/tap.sh
+		. tests/netns/lib.sh
+		. tests/netns/cases.sh
+		HOSTS=2 PODS=1
+		case $path in
+		veth)
+			ip netns add "$UL" && ip -n "$UL" link set lo up
+			ip -n "$UL" link add br0 type bridge
+			ip -n "$UL" link set br0 up
+			on_cleanup ns_cleanup
+			for n in 1 2; do host_add "$n"; done
+			srv() { host_exec 2 "$@"; }
+			cli() { host_exec 1 "$@"; }
+			dst=$(host_ip 2)
+			;;
+		*)
+			[ "$path" = udp-plain ] && export WEFT_UDP_PLAIN=1
+			b=${path%-plain}
+			cluster_up "{\"Type\":\"$b\"}" >/dev/null || exit 1
+			srv() { pod_exec 2 1 "$@"; }
+			cli() { pod_exec 1 1 "$@"; }
+			dst=${POD_IP[2.1]}
+			;;
+		esac
+		run_bg iperf srv iperf3 -s
+		wait_until 10 eval "srv ss -Hltn 'sport = :5201' | grep -q ." || exit 1
+		iperf() { # ARGS...: one client run (retried while the server is busy), JSON
+			local out i
+			for i in 1 2 3 4 5; do
+				out=$(cli iperf3 -c "$dst" -J ${CC:+-C "$CC"} "$@" 2>/dev/null | sed -n '/^{/,$p')
+				grep -q '"error"' <<<"$out" || break
+				sleep 0.5
+			done
+			echo "$out"
+		}
+		tcp() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
+		t1=$(iperf -t "$SECS" -P 1 | tcp)
+		t4=$(iperf -t "$SECS" -P 4 | tcp)
+		pps=$(iperf -t "$SECS" -u -b 0 -l 64 | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["end"]["sum"]
+print("%.0f" % ((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3))')
+		echo "${t1:-0} ${t4:-0} ${pps:-0}"
+	)
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+PATHS=(veth host-gw vxlan udp udp-plain)
+declare -A T1 T4 PPS RAW
+for rep in $(seq 1 "$REPS"); do
+	for p in "${PATHS[@]}"; do # interleaved, so that drifts hit every path alike
+		r=$(measure_path "$p") || r="0 0 0"
+		RAW[$p]+="$r;"
+	done
 done
+for p in "${PATHS[@]}"; do
+	T1[$p]=$(tr ';' '\n' <<<"${RAW[$p]}" | awk 'NF { print $1 }' | median)
+	T4[$p]=$(tr ';' '\n' <<<"${RAW[$p]}" | awk 'NF { print $2 }' | median)
+	PPS[$p]=$(tr ';' '\n' <<<"${RAW[$p]}" | awk 'NF { print $3 }' | median)
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo
+echo "paths, 2 hosts x 1 pod, ${SECS}s per figure, median of $REPS run(s), TCP cc ${CC:-system default}"
+printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' path "TCP1" "xvxlan" "xveth" "TCP4" "xvxlan" \
+	"xveth" "kpps64" "xvxlan" "xveth"
+for p in "${PATHS[@]}"; do
+	printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' "$p" "${T1[$p]}" "$(ratio "${T1[$p]}" "${T1[vxlan]}")" \
+		"$(ratio "${T1[$p]}" "${T1[veth]}")" "${T4[$p]}" "$(ratio "${T4[$p]}" "${T4[vxlan]}")" \
+		"$(ratio "${T4[$p]}" "${T4[veth]}")" "${PPS[$p]}" "$(ratio "${PPS[$p]}" "${PPS[vxlan]}")" \
+		"$(ratio "${PPS[$p]}" "${PPS[veth]}")"
+done
+echo "(TCP in Gbit/s; kpps64: iperf3 UDP 64-byte payloads received, thousands per second)"
+echo "udp fast / plain: TCP1 $(ratio "${T1[udp]}" "${T1[udp-plain]}")x, TCP4 $(ratio "${T4[udp]}" "${T4[udp-plain]}")x, kpps64 $(ratio "${PPS[udp]}" "${PPS[udp-plain]}")x"
+if [ "$REPS" -gt 1 ]; then
+	echo "per run (TCP1 TCP4 kpps64):"
+	for p in "${PATHS[@]}"; do echo "  $p: ${RAW[$p]}"; done
+fi
