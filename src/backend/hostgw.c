@@ -211,7 +211,6 @@ static int hg_start(struct backend *b)
 
 static void hg_stats(struct backend *b, struct backend_stats *ret)
 {
-	const struct kstate_stats *ks = kstate_stats(b->ks);
 	const struct hmap_node *hn;
 	size_t iter;
 
@@ -222,10 +221,7 @@ static void hg_stats(struct backend *b, struct backend_stats *ret)
 		ret->peers_programmed +=
 			b->ready && (p->route[0].dst.addr.family || p->route[1].dst.addr.family);
 	}
-	ret->reconcile_runs = ks->runs;
-	for (int k = 0; k < RC_KINDS; k++)
-		ret->corrections[k] = ks->corrections[k];
-	ret->netlink_errors = ks->failures;
+	kstate_report(b->ks, ret);
 }
 
 static void hg_destroy(struct backend *b)

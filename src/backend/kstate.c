@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "backend/backend.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
@@ -195,6 +196,14 @@ void kstate_free(struct kstate *k)
 struct nl *kstate_nl(struct kstate *k)
 {
 	return k->nl;
+}
+
+void kstate_report(const struct kstate *k, struct backend_stats *ret)
+{
+	ret->reconcile_runs = k->stats.runs;
+	for (int kind = 0; kind < RC_KINDS; kind++)
+		ret->corrections[kind] = k->stats.corrections[kind];
+	ret->netlink_errors = k->stats.failures;
 }
 
 const struct kstate_stats *kstate_stats(const struct kstate *k)

@@ -46,5 +46,8 @@ void kstate_kick(struct kstate *k);
 /* Reconcile now; 0 or -errno. */
 int kstate_run(struct kstate *k);
 const struct kstate_stats *kstate_stats(const struct kstate *k);
+/* Fill the reconcile part of a backend's /metrics counters. */
+struct backend_stats;
+void kstate_report(const struct kstate *k, struct backend_stats *ret);
 
 #endif

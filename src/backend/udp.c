@@ -549,16 +549,12 @@ static void udp_dump(struct backend *b)
 
 static void udp_stats(struct backend *b, struct backend_stats *ret)
 {
-	const struct kstate_stats *ks = kstate_stats(b->ks);
 	struct udp_proxy_stats st;
 
 	memset(ret, 0, sizeof(*ret));
 	if (udp_backend_stats(b, &st))
 		ret->peers_programmed = st.peers;
-	ret->reconcile_runs = ks->runs;
-	for (int k = 0; k < RC_KINDS; k++)
-		ret->corrections[k] = ks->corrections[k];
-	ret->netlink_errors = ks->failures;
+	kstate_report(b->ks, ret);
 }
 
 bool udp_backend_stats(struct backend *b, struct udp_proxy_stats *ret)

@@ -707,7 +707,6 @@ static int vx_start(struct backend *b)
 
 static void vx_stats(struct backend *b, struct backend_stats *ret)
 {
-	const struct kstate_stats *ks = kstate_stats(b->ks);
 	const struct hmap_node *hn;
 	size_t iter;
 
@@ -717,10 +716,7 @@ static void vx_stats(struct backend *b, struct backend_stats *ret)
 
 		ret->peers_programmed += b->ready && (p->want[0].present || p->want[1].present);
 	}
-	ret->reconcile_runs = ks->runs;
-	for (int k = 0; k < RC_KINDS; k++)
-		ret->corrections[k] = ks->corrections[k];
-	ret->netlink_errors = ks->failures;
+	kstate_report(b->ks, ret);
 }
 
 static void vx_destroy(struct backend *b)

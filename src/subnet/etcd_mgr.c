@@ -445,11 +445,25 @@ static void revoke_done(void *arg, int rc, int64_t rev, bool ok)
 	(void)ok;
 }
 
+/* Our key now holds the value we want at revision rev: that is our lease. */
+static void acquire_won(struct etcd_mgr *m, int64_t rev, const char *how)
+{
+	struct lease own = { 0 };
+
+	own.subnet = m->pick;
+	memcpy(own.name, m->pick_name, sizeof(own.name));
+	own.attrs = m->want;
+	own.store_lease = m->granted;
+	own.mod_revision = rev;
+	own.expiration = m->granted ? now_s() + m->ttl_s : 0;
+	log_info("acquired lease %s (%s)", own.name, how);
+	acquire_finish(m, &own);
+}
+
 /* The create transaction's answer. */
 static void acquire_created(void *arg, int rc, int64_t rev, bool ok)
 {
 	struct etcd_mgr *m = arg;
-	struct lease own = { 0 };
 
 	if (rc < 0) {
 		/* Unknown outcome: the listing on retry finds our key if it was written. */
@@ -469,14 +483,7 @@ static void acquire_created(void *arg, int rc, int64_t rev, bool ok)
 		acquire_list(m);
 		return;
 	}
-	own.subnet = m->pick;
-	memcpy(own.name, m->pick_name, sizeof(own.name));
-	own.attrs = m->want;
-	own.store_lease = m->granted;
-	own.mod_revision = rev;
-	own.expiration = now_s() + m->ttl_s;
-	log_info("acquired lease %s (new)", own.name);
-	acquire_finish(m, &own);
+	acquire_won(m, rev, "new");
 }
 
 static void acquire_granted(void *arg, int rc, int64_t id, int64_t ttl)
@@ -562,7 +569,6 @@ out_of_subnets:
 static void acquire_reused(void *arg, int rc, int64_t rev, bool ok)
 {
 	struct etcd_mgr *m = arg;
-	struct lease own = { 0 };
 
 	if (rc < 0) {
 		acquire_again(m, "renewing our previous lease");
@@ -576,18 +582,10 @@ static void acquire_reused(void *arg, int rc, int64_t rev, bool ok)
 		acquire_list(m);
 		return;
 	}
-	own.subnet = m->pick;
-	memcpy(own.name, m->pick_name, sizeof(own.name));
-	own.attrs = m->want;
-	own.store_lease = m->granted;
-	own.mod_revision = rev;
-	own.expiration = m->granted ? now_s() + m->ttl_s : 0;
 	if (m->granted && m->reuse_old_lease && m->reuse_old_lease != m->granted)
 		etcd_lease_revoke(m->etcd, m->reuse_old_lease, revoke_done, m);
 	m->reuse_old_lease = 0;
-	log_info("acquired lease %s (%s)", own.name,
-		 m->granted ? "reused, matched by public address" : "reservation");
-	acquire_finish(m, &own);
+	acquire_won(m, rev, m->granted ? "reused, matched by public address" : "reservation");
 }
 
 static void reuse_granted(void *arg, int rc, int64_t id, int64_t ttl)
