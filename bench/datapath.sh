@@ -13,23 +13,26 @@
 # each with its ratio to kernel vxlan and to the raw underlay. Medians of
 # REPS runs, each in a fresh cluster.
 #
-#   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [BACKEND...]
+#   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [-p PATHS] [BACKEND...]
 #       BACKEND: vxlan host-gw (weft vs hand-built; default: both)
 #       WHAT:    all (default), hand (the first table only), paths (the second only)
 #       CC:      TCP congestion control for iperf3 -C (default: the system's)
+#       PATHS:   the paths compared (default "veth host-gw vxlan udp udp-plain";
+#                ratios need vxlan and veth among them)
 #
 # Root required. Builds the binaries first if needed. A benchmark, not a test:
 # it prints figures and asserts nothing.
 set -u
 cd "$(dirname "$0")/.."
-SECS=5 REPS=1 CC= WHAT=all
-while getopts t:r:C:o: o; do
+SECS=5 REPS=1 CC= WHAT=all PATH_LIST="veth host-gw vxlan udp udp-plain"
+while getopts t:r:C:o:p: o; do
 	case $o in
 	t) SECS=$OPTARG ;;
 	r) REPS=$OPTARG ;;
 	C) CC=$OPTARG ;;
 	o) WHAT=$OPTARG ;;
-	*) echo "usage: $0 [-t SECONDS] [-r REPS] [-C CC] [-o all|hand|paths] [BACKEND...]" >&2; exit 2 ;;
+	p) PATH_LIST=$OPTARG ;;
+	*) echo "usage: $0 [-t SECONDS] [-r REPS] [-C CC] [-o all|hand|paths] [-p PATHS] [BACKEND...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -120,7 +123,7 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain
 			ip -n "$UL" link set br0 up
 			on_cleanup ns_cleanup
 			for n in 1 2; do host_add "$n"; done
-			srv() { host_exec 2 "$@"; }
+			srv_ns=$(host_ns 2)
 			cli() { host_exec 1 "$@"; }
 			dst=$(host_ip 2)
 			;;
@@ -128,13 +131,15 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain
 			[ "$path" = udp-plain ] && export WEFT_UDP_PLAIN=1
 			b=${path%-plain}
 			cluster_up "{\"Type\":\"$b\"}" >/dev/null || exit 1
-			srv() { pod_exec 2 1 "$@"; }
+			srv_ns=$(pod_ns 2 1)
 			cli() { pod_exec 1 1 "$@"; }
 			dst=${POD_IP[2.1]}
 			;;
 		esac
-		run_bg iperf srv iperf3 -s
-		wait_until 10 eval "srv ss -Hltn 'sport = :5201' | grep -q ." || exit 1
+		# The server by its own pid (not through a shell function, whose
+		# subshell would be killed while the server lived on).
+		run_bg iperf ip netns exec "$srv_ns" iperf3 -s
+		wait_until 10 eval "ip netns exec $srv_ns ss -Hltn 'sport = :5201' | grep -q ." || exit 1
 		iperf() { # ARGS...: one client run (retried while the server is busy), JSON
 			local out i
 			for i in 1 2 3 4 5; do
@@ -157,7 +162,7 @@ print("%.0f" % ((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3))')
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-PATHS=(veth host-gw vxlan udp udp-plain)
+read -r -a PATHS <<<"$PATH_LIST"
 declare -A T1 T4 PPS RAW
 for rep in $(seq 1 "$REPS"); do
 	for p in "${PATHS[@]}"; do # interleaved, so that drifts hit every path alike
@@ -176,13 +181,14 @@ echo "paths, 2 hosts x 1 pod, ${SECS}s per figure, median of $REPS run(s), TCP c
 printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' path "TCP1" "xvxlan" "xveth" "TCP4" "xvxlan" \
 	"xveth" "kpps64" "xvxlan" "xveth"
 for p in "${PATHS[@]}"; do
-	printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' "$p" "${T1[$p]}" "$(ratio "${T1[$p]}" "${T1[vxlan]}")" \
-		"$(ratio "${T1[$p]}" "${T1[veth]}")" "${T4[$p]}" "$(ratio "${T4[$p]}" "${T4[vxlan]}")" \
-		"$(ratio "${T4[$p]}" "${T4[veth]}")" "${PPS[$p]}" "$(ratio "${PPS[$p]}" "${PPS[vxlan]}")" \
-		"$(ratio "${PPS[$p]}" "${PPS[veth]}")"
+	printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' "$p" "${T1[$p]}" "$(ratio "${T1[$p]}" "${T1[vxlan]:-0}")" \
+		"$(ratio "${T1[$p]}" "${T1[veth]:-0}")" "${T4[$p]}" "$(ratio "${T4[$p]}" "${T4[vxlan]:-0}")" \
+		"$(ratio "${T4[$p]}" "${T4[veth]:-0}")" "${PPS[$p]}" "$(ratio "${PPS[$p]}" "${PPS[vxlan]:-0}")" \
+		"$(ratio "${PPS[$p]}" "${PPS[veth]:-0}")"
 done
 echo "(TCP in Gbit/s; kpps64: iperf3 UDP 64-byte payloads received, thousands per second)"
-echo "udp fast / plain: TCP1 $(ratio "${T1[udp]}" "${T1[udp-plain]}")x, TCP4 $(ratio "${T4[udp]}" "${T4[udp-plain]}")x, kpps64 $(ratio "${PPS[udp]}" "${PPS[udp-plain]}")x"
+[ -n "${T1[udp]:-}" ] && [ -n "${T1[udp-plain]:-}" ] &&
+	echo "udp fast / plain: TCP1 $(ratio "${T1[udp]}" "${T1[udp-plain]}")x, TCP4 $(ratio "${T4[udp]}" "${T4[udp-plain]}")x, kpps64 $(ratio "${PPS[udp]}" "${PPS[udp-plain]}")x"
 if [ "$REPS" -gt 1 ]; then
 	echo "per run (TCP1 TCP4 kpps64):"
 	for p in "${PATHS[@]}"; do echo "  $p: ${RAW[$p]}"; done
