@@ -19,6 +19,17 @@ mkdir -p "$logdir"
 passed=0 failed=0 skipped=0
 failures=()
 
+# What the root namespace holds before the tests, so that the hygiene check at
+# the end blames only what this run left behind.
+root_state() {
+	command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -q FLANNEL && echo iptables-chains
+	command -v nft >/dev/null && nft list tables 2>/dev/null | grep -q flannel && echo nft-tables
+	ip -o link show 2>/dev/null | grep -qE ': flannel[.0-9-]' && echo flannel-devices
+	ip route show proto 151 2>/dev/null | grep -q . && echo routes
+	ip netns list 2>/dev/null | awk '{print "netns:" $1}'
+}
+[ "$(id -u)" -eq 0 ] && root_before=$(root_state | sort)
+
 # run_prog LAYER NAME CMD...
 run_prog() {
 	local layer=$1 name=$2 log rc ok notok skip t0 secs
@@ -131,23 +142,18 @@ for l in "${layers[@]}"; do
 done
 
 # Hygiene: tests build their hosts in namespaces; the root namespace must end
-# as it began (no flannel chains, tables, devices or routes of ours, no leftover
-# namespaces of this run's tests).
+# as it began: no flannel chains, tables, devices or routes of ours, and no
+# namespace that was not there before.
 if [ "$(id -u)" -eq 0 ]; then
-	dirty=""
-	command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -q FLANNEL && dirty+=" iptables-chains"
-	command -v nft >/dev/null && nft list tables 2>/dev/null | grep -q flannel && dirty+=" nft-tables"
-	ip -o link show 2>/dev/null | grep -qE ': flannel[.0-9-]' && dirty+=" flannel-devices"
-	ip route show proto 151 2>/dev/null | grep -q . && dirty+=" routes"
-	ip netns list 2>/dev/null | grep -qE '^(wn|wd|ws|wb|weft-)[0-9]' && dirty+=" namespaces"
+	dirty=$(comm -13 <(echo "$root_before") <(root_state | sort) | tr '\n' ' ')
 	printf '%-12s %-32s ' hygiene root-namespace
 	if [ -z "$dirty" ]; then
 		echo "     ok (1 passed)"
 		passed=$((passed + 1))
 	else
-		echo "     FAILED: left behind:$dirty"
+		echo "     FAILED: left behind: $dirty"
 		failed=$((failed + 1))
-		failures+=("(root namespace:$dirty)")
+		failures+=("(root namespace: $dirty)")
 	fi
 fi
 
