@@ -486,6 +486,12 @@ static void acquire_created(void *arg, int rc, int64_t rev, bool ok)
 	acquire_won(m, rev, "new");
 }
 
+static void acquire_reused(void *arg, int rc, int64_t rev, bool ok);
+
+/*
+ * An etcd lease was granted for the key we are about to write: create it (a new
+ * subnet, reuse_rev 0) or replace our old lease exactly as listed.
+ */
 static void acquire_granted(void *arg, int rc, int64_t id, int64_t ttl)
 {
 	struct etcd_mgr *m = arg;
@@ -498,9 +504,14 @@ static void acquire_granted(void *arg, int rc, int64_t id, int64_t ttl)
 	}
 	m->granted = id;
 	key = key_of(m, m->pick_name);
-	if (etcd_create(m->etcd, key, m->want_json, strlen(m->want_json), id, acquire_created, m) <
-	    0)
+	if (m->reuse_rev) {
+		if (etcd_replace(m->etcd, key, m->reuse_rev, m->want_json,
+				 strlen(m->want_json), id, acquire_reused, m) < 0)
+			acquire_again(m, "writing our lease");
+	} else if (etcd_create(m->etcd, key, m->want_json, strlen(m->want_json), id,
+			       acquire_created, m) < 0) {
 		acquire_again(m, "starting the create transaction");
+	}
 	free(key);
 }
 
@@ -588,24 +599,6 @@ static void acquire_reused(void *arg, int rc, int64_t rev, bool ok)
 	acquire_won(m, rev, m->granted ? "reused, matched by public address" : "reservation");
 }
 
-static void reuse_granted(void *arg, int rc, int64_t id, int64_t ttl)
-{
-	struct etcd_mgr *m = arg;
-	char *key;
-
-	(void)ttl;
-	if (rc < 0) {
-		acquire_again(m, "granting an etcd lease");
-		return;
-	}
-	m->granted = id;
-	key = key_of(m, m->pick_name);
-	if (etcd_replace(m->etcd, key, m->reuse_rev, m->want_json,
-			 strlen(m->want_json), id, acquire_reused, m) < 0)
-		acquire_again(m, "writing our lease");
-	free(key);
-}
-
 static void incompatible_deleted(void *arg, int rc, int64_t rev, bool ok)
 {
 	struct etcd_mgr *m = arg;
@@ -639,6 +632,7 @@ static void acquire_listed(void *arg, int rc, const struct etcd_range_result *re
 		return;
 	}
 	snapshot_free(m);
+	m->reuse_rev = 0; /* set below only when our old lease is found */
 	m->snapshot = xcalloc(res->n + 1, sizeof(*m->snapshot));
 	for (size_t i = 0; i < res->n; i++) {
 		struct lease *l = &m->snapshot[n];
@@ -704,7 +698,7 @@ static void acquire_listed(void *arg, int rc, const struct etcd_range_result *re
 			free(key);
 			return;
 		}
-		if (etcd_lease_grant(m->etcd, m->ttl_s, reuse_granted, m) < 0)
+		if (etcd_lease_grant(m->etcd, m->ttl_s, acquire_granted, m) < 0)
 			acquire_again(m, "granting an etcd lease");
 		return;
 	}
