@@ -21,6 +21,7 @@
 struct nl_vxlan_params;
 struct nl_route;
 struct nl_neigh;
+struct nl_nexthop;
 struct ip_prefix;
 struct ip_addr;
 struct nlattr;
@@ -37,6 +38,10 @@ int nl_neigh_build(struct nlmsghdr *nlh, size_t size, const struct nl_neigh *n, 
 int nl_fdb_build(struct nlmsghdr *nlh, size_t size, const struct nl_neigh *n);
 /* RTM_NEWADDR / RTM_DELADDR. */
 int nl_addr_build(struct nlmsghdr *nlh, size_t size, int index, const struct ip_prefix *addr);
+/* RTM_NEWNEXTHOP: family from nh->gw.family (set even without a gateway). */
+int nl_nexthop_build(struct nlmsghdr *nlh, size_t size, const struct nl_nexthop *nh);
+/* RTM_DELNEXTHOP: the id only. */
+int nl_nexthop_del_build(struct nlmsghdr *nlh, size_t size, uint32_t id);
 
 /* nl_request() that also passes the answer's data messages (a GET's
  * reply) to cb. */

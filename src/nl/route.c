@@ -20,17 +20,21 @@ static uint32_t nl_route_table(const struct nl_route *r)
 }
 
 /* The header and the attributes both NEW and DEL use; del selects the
- * "match anything not given" values the kernel's delete lookup knows. */
+ * "match anything not given" values the kernel's delete lookup knows. With
+ * a nexthop id the hop itself (gateway, device, onlink) is the nexthop
+ * object's: the kernel refuses it next to RTA_NH_ID, in a delete too, and a
+ * delete with the id matches only routes using that id. */
 static int nl_route_put(struct nlmsghdr *nlh, size_t size, const struct nl_route *r, bool del)
 {
 	int family = r->dst.addr.family;
 	uint32_t table = nl_route_table(r);
+	bool hop = !r->nh_id; /* gateway, oif and onlink are ours to put */
 	struct rtmsg *rtm;
 	int ret;
 
-	if (!nl_addr_len(family) || r->dst.len > nl_addr_len(family) * 8 || r->oif < 0)
+	if (!nl_addr_len(family) || r->dst.len > nl_addr_len(family) * 8)
 		return -EINVAL;
-	if (!ip_addr_is_unset(&r->gw) && r->gw.family != family)
+	if (hop && (r->oif < 0 || (!ip_addr_is_unset(&r->gw) && r->gw.family != family)))
 		return -EINVAL;
 	if (!ip_addr_is_unset(&r->src) && r->src.family != family)
 		return -EINVAL;
@@ -48,7 +52,7 @@ static int nl_route_put(struct nlmsghdr *nlh, size_t size, const struct nl_route
 	} else {
 		rtm->rtm_scope = r->scope;
 		rtm->rtm_type = r->type ? r->type : RTN_UNICAST;
-		if (r->onlink)
+		if (hop && r->onlink)
 			rtm->rtm_flags |= RTNH_F_ONLINK;
 	}
 	if (r->dst.len) {
@@ -61,7 +65,9 @@ static int nl_route_put(struct nlmsghdr *nlh, size_t size, const struct nl_route
 		if (ret < 0)
 			return ret;
 	}
-	if (!ip_addr_is_unset(&r->gw)) {
+	if (r->nh_id && !mnl_attr_put_u32_check(nlh, size, RTA_NH_ID, r->nh_id))
+		return -EMSGSIZE;
+	if (hop && !ip_addr_is_unset(&r->gw)) {
 		ret = nl_put_addr(nlh, size, RTA_GATEWAY, &r->gw);
 		if (ret < 0)
 			return ret;
@@ -70,7 +76,7 @@ static int nl_route_put(struct nlmsghdr *nlh, size_t size, const struct nl_route
 		return -EMSGSIZE;
 	if (r->priority && !mnl_attr_put_u32_check(nlh, size, RTA_PRIORITY, r->priority))
 		return -EMSGSIZE;
-	if (r->oif && !mnl_attr_put_u32_check(nlh, size, RTA_OIF, (uint32_t)r->oif))
+	if (hop && r->oif && !mnl_attr_put_u32_check(nlh, size, RTA_OIF, (uint32_t)r->oif))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -187,6 +193,10 @@ int nl_route_parse(const struct nlmsghdr *nlh, struct nl_route *ret_route)
 		r.table = u32;
 	if (nl_attr_u32(tb[RTA_PRIORITY], &u32))
 		r.priority = u32;
+	/* Dumps (in nexthop_compat_mode) also show the nexthop's via, dev and
+	 * onlink: read them as for any route. */
+	if (nl_attr_u32(tb[RTA_NH_ID], &u32))
+		r.nh_id = u32;
 	r.protocol = rtm->rtm_protocol;
 	r.scope = rtm->rtm_scope;
 	r.type = rtm->rtm_type;

@@ -17,6 +17,8 @@ struct nl_route {
 	struct ip_addr gw;    /* unset: none */
 	struct ip_addr src;   /* preferred source (RTA_PREFSRC), unset: none */
 	int oif;	      /* 0: none */
+	uint32_t nh_id;	      /* 0: none; otherwise RTA_NH_ID, and the builder omits gateway,
+			       * oif and onlink, which the kernel refuses together with an id */
 	uint32_t table;	      /* 0 = RT_TABLE_MAIN */
 	uint8_t protocol;     /* RTPROT_*; WEFT_RTPROT for ours */
 	uint8_t scope;	      /* RT_SCOPE_UNIVERSE unless set */
@@ -27,7 +29,8 @@ struct nl_route {
 
 /* Add or replace (NLM_F_CREATE | NLM_F_REPLACE). */
 NL_MUST_CHECK int nl_route_replace(struct nl *nl, const struct nl_route *r, struct err *err);
-/* Delete matching dst/table (and gw/oif/protocol when set). */
+/* Delete matching dst/table (and gw/oif/protocol when set; with nh_id, the
+ * route must use that nexthop id). */
 int nl_route_del(struct nl *nl, const struct nl_route *r, struct err *err);
 typedef int nl_route_cb(const struct nl_route *r, void *arg);
 /* Main-table (table 0 means main) routes of family; cloned/cache entries skipped. */

@@ -38,6 +38,7 @@
 #include "nl/link.h"
 #include "nl/monitor.h"
 #include "nl/neigh.h"
+#include "nl/nexthop.h"
 #include "nl/nl.h"
 #include "nl/route.h"
 
@@ -244,6 +245,44 @@ static int count_link(const struct nl_link *l, void *arg)
 		c->found = true;
 		c->link = *l;
 	}
+	return 0;
+}
+
+/* Nexthops of ours (WEFT_RTPROT) with ids in [lo, hi] (hi 0: any id). */
+struct nh_count {
+	int n;
+	uint32_t lo, hi;
+	uint32_t want; /* the one to keep */
+	bool found;
+	struct nl_nexthop nh;
+};
+
+static int count_nexthop(const struct nl_nexthop *nh, void *arg)
+{
+	struct nh_count *c = arg;
+
+	if (nh->protocol != WEFT_RTPROT || (c->hi && (nh->id < c->lo || nh->id > c->hi)))
+		return 0;
+	c->n++;
+	if (nh->id == c->want) {
+		c->found = true;
+		c->nh = *nh;
+	}
+	return 0;
+}
+
+/* Routes of ours that use a nexthop id in [lo, hi]. */
+struct nh_routes {
+	int n;
+	uint32_t lo, hi;
+};
+
+static int count_nh_route(const struct nl_route *r, void *arg)
+{
+	struct nh_routes *c = arg;
+
+	if (r->protocol == WEFT_RTPROT && r->nh_id >= c->lo && r->nh_id <= c->hi)
+		c->n++;
 	return 0;
 }
 
@@ -639,6 +678,146 @@ static void test_fdb(void **state)
 	assert_int_equal(c.n, 0);
 }
 
+/*
+ * Nexthop objects and routes that use them. Route dumps show the nexthop's
+ * via/dev/onlink next to RTA_NH_ID because net.ipv4.nexthop_compat_mode is 1
+ * (the default, and so in the fresh namespace this runs in).
+ */
+static void test_nexthop(void **state)
+{
+	int vx = vx_ensure();
+	struct nl_nexthop nh = {
+		.id = 100,
+		.gw = addr("10.5.37.0"),
+		.oif = vx,
+		.onlink = true,
+		.protocol = WEFT_RTPROT,
+	};
+	struct nl_nexthop other = nh, nh6 = nh;
+	struct nl_route r = { .dst = prefix("10.5.38.0/24"), .nh_id = 100,
+			      .protocol = WEFT_RTPROT };
+	struct nl_route old_form;
+	struct nh_count nc = { .want = 100 };
+	struct count c = { .want_prefix = r.dst, .proto = WEFT_RTPROT };
+	struct err e = { "" };
+	const char *out;
+
+	(void)state;
+	assert_ok(nl_nexthop_replace(nl, &nh, &e));
+	assert_ok(nl_nexthop_replace(nl, &nh, &e)); /* idempotent */
+	out = sh("ip nexthop show id 100");
+	assert_contains(out, "id 100 via 10.5.37.0 dev " VX);
+	assert_contains(out, "proto 151");
+	assert_contains(out, "onlink");
+	assert_ok(nl_nexthop_dump(nl, AF_INET, count_nexthop, &nc));
+	assert_int_equal(nc.n, 1);
+	assert_true(nc.found);
+	assert_int_equal(nc.nh.id, 100);
+	assert_int_equal(nc.nh.gw.family, AF_INET);
+	assert_true(ip_addr_equal(&nc.nh.gw, &nh.gw));
+	assert_int_equal(nc.nh.oif, vx);
+	assert_true(nc.nh.onlink);
+	assert_int_equal(nc.nh.protocol, WEFT_RTPROT);
+	memset(&nc, 0, sizeof(nc));
+	assert_ok(nl_nexthop_dump(nl, AF_INET6, count_nexthop, &nc));
+	assert_int_equal(nc.n, 0);
+
+	/* A group and a blackhole (made by iproute2) are not passed on. */
+	assert_string_equal(sh("ip nexthop add id 101 blackhole proto 151 2>&1 && "
+			       "ip nexthop add id 102 group 100 proto 151 2>&1"), "");
+	memset(&nc, 0, sizeof(nc));
+	assert_ok(nl_nexthop_dump(nl, AF_UNSPEC, count_nexthop, &nc));
+	assert_int_equal(nc.n, 1);
+	assert_ok(nl_nexthop_del(nl, 102, &e));
+	assert_ok(nl_nexthop_del(nl, 101, &e));
+
+	/* Replace moves it to another gateway. */
+	nh.gw = addr("10.5.37.1");
+	assert_ok(nl_nexthop_replace(nl, &nh, &e));
+	assert_contains(sh("ip nexthop show id 100"), "id 100 via 10.5.37.1 dev " VX);
+	memset(&nc, 0, sizeof(nc));
+	nc.want = 100;
+	assert_ok(nl_nexthop_dump(nl, AF_UNSPEC, count_nexthop, &nc));
+	assert_int_equal(nc.n, 1);
+	assert_true(ip_addr_equal(&nc.nh.gw, &nh.gw));
+	assert_int_equal(nc.nh.oif, vx);
+	assert_true(nc.nh.onlink);
+
+	/* A route through it. */
+	assert_ok(nl_route_replace(nl, &r, &e));
+	assert_ok(nl_route_replace(nl, &r, &e));
+	assert_contains(sh("ip route show proto 151"),
+			"10.5.38.0/24 nhid 100 via 10.5.37.1 dev " VX " onlink");
+	assert_ok(nl_route_dump(nl, AF_INET, 0, count_route, &c));
+	assert_int_equal(c.n, 1);
+	assert_true(c.found);
+	assert_int_equal(c.route.nh_id, 100);
+	assert_true(ip_addr_equal(&c.route.gw, &nh.gw));
+	assert_int_equal(c.route.oif, vx);
+	assert_true(c.route.onlink);
+	assert_int_equal(c.route.protocol, WEFT_RTPROT);
+
+	/* A delete names the route's own id: another id, or the hop given
+	 * the old way, matches nothing. */
+	other.id = 103;
+	other.gw = addr("10.5.37.9");
+	assert_ok(nl_nexthop_replace(nl, &other, &e));
+	r.nh_id = 103;
+	assert_int_equal(nl_route_del(nl, &r, &e), -ESRCH);
+	old_form = r;
+	old_form.nh_id = 0;
+	old_form.gw = nh.gw;
+	old_form.oif = vx;
+	assert_int_equal(nl_route_del(nl, &old_form, &e), -ESRCH);
+	assert_contains(sh("ip route show proto 151"), "10.5.38.0/24 nhid 100");
+	r.nh_id = 100;
+	assert_ok(nl_route_del(nl, &r, &e));
+	assert_lacks(sh("ip route show proto 151"), "10.5.38.0/24");
+	memset(&c, 0, sizeof(c));
+	c.want_prefix = r.dst;
+	c.proto = WEFT_RTPROT;
+	assert_ok(nl_route_dump(nl, AF_INET, 0, count_route, &c));
+	assert_int_equal(c.n, 0);
+	assert_int_equal(nl_route_del(nl, &r, &e), -ESRCH);
+	assert_ok(nl_nexthop_del(nl, 103, &e));
+
+	/* IPv6. */
+	nh6.id = 104;
+	nh6.gw = addr("fd00:5:37::1");
+	assert_ok(nl_nexthop_replace(nl, &nh6, &e));
+	memset(&nc, 0, sizeof(nc));
+	nc.want = 104;
+	assert_ok(nl_nexthop_dump(nl, AF_INET6, count_nexthop, &nc));
+	assert_int_equal(nc.n, 1);
+	assert_true(ip_addr_equal(&nc.nh.gw, &nh6.gw));
+	assert_int_equal(nc.nh.oif, vx);
+	assert_true(nc.nh.onlink);
+	assert_ok(nl_nexthop_del(nl, 104, &e));
+
+	/* Deleting the nexthop takes the routes using it along. */
+	assert_ok(nl_route_replace(nl, &r, &e));
+	assert_ok(nl_nexthop_del(nl, 100, &e));
+	assert_int_equal(nl_nexthop_del(nl, 100, &e), -ENOENT);
+	assert_true(e.msg[0] != '\0');
+	memset(&nc, 0, sizeof(nc));
+	assert_ok(nl_nexthop_dump(nl, AF_UNSPEC, count_nexthop, &nc));
+	assert_int_equal(nc.n, 0);
+	memset(&c, 0, sizeof(c));
+	c.proto = WEFT_RTPROT;
+	assert_ok(nl_route_dump(nl, AF_INET, 0, count_route, &c));
+	assert_int_equal(c.n, 0);
+	assert_string_equal(sh("ip nexthop show proto 151"), "");
+
+	/* A route naming a nexthop that does not exist: the kernel says so. */
+	memset(&e, 0, sizeof(e));
+	assert_true(nl_route_replace(nl, &r, &e) < 0);
+	assert_true(e.msg[0] != '\0');
+	printf("# route via missing nexthop: %s\n", e.msg);
+	/* Refused before it reaches the kernel. */
+	nh.id = 0;
+	assert_int_equal(nl_nexthop_replace(nl, &nh, &e), -EINVAL);
+}
+
 /* ---- batches ---- */
 
 struct done_log {
@@ -857,6 +1036,76 @@ static void test_batch_failures(void **state)
 	assert_int_equal(nl_batch_commit(nl, done_cb, &d), 3); /* the 3 never made */
 	/* An empty commit is fine. */
 	assert_int_equal(nl_batch_commit(nl, NULL, NULL), 0);
+}
+
+/* n nexthops and n routes through them in one commit, then away again. */
+static void test_batch_nexthop(void **state)
+{
+	const uint32_t base = 10000;
+	int vx = vx_ensure(), n = batch_n(), ret;
+	struct done_log d = { .in_order = true };
+	struct nh_count nc = { .lo = base, .hi = base + (uint32_t)n - 1 };
+	struct nh_routes rc = { .lo = base, .hi = base + (uint32_t)n - 1 };
+	struct nl_nexthop nh;
+	struct nl_route r;
+	struct nl_neigh ne, f;
+	double t1, t2;
+	char want[32];
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		peer(i, vx, &r, &ne, &f);
+		nh = (struct nl_nexthop){ .id = base + (uint32_t)i, .gw = r.gw, .oif = vx,
+					  .onlink = true, .protocol = WEFT_RTPROT };
+		r.nh_id = nh.id;
+		assert_ok(nl_nexthop_replace_batch(nl, &nh));
+		assert_ok(nl_route_replace_batch(nl, &r));
+	}
+	assert_int_equal(nl_batch_pending(nl), (size_t)n * 2);
+	t1 = now_ms();
+	ret = nl_batch_commit(nl, done_cb, &d);
+	t2 = now_ms();
+	if (ret != 0)
+		fail_msg("commit: %d failures, first index %zu error %d: %s", ret, d.failed[0],
+			 d.errors[0], d.msgs[0]);
+	assert_int_equal(d.calls, (size_t)n * 2);
+	assert_int_equal(d.nfailed, 0);
+	assert_true(d.in_order);
+	printf("# nexthop batch: %d messages committed in %.1f ms\n", n * 2, t2 - t1);
+
+	assert_ok(nl_nexthop_dump(nl, AF_INET, count_nexthop, &nc));
+	assert_int_equal(nc.n, n);
+	assert_ok(nl_route_dump(nl, AF_INET, 0, count_nh_route, &rc));
+	assert_int_equal(rc.n, n);
+	snprintf(want, sizeof(want), "%d\n", n);
+	assert_string_equal(sh("ip nexthop show proto 151 | wc -l"), want);
+	assert_string_equal(sh("ip route show proto 151 | grep -c nhid"), want);
+
+	/* Routes first (in the delete form that names the id), then the
+	 * nexthops. */
+	for (int i = 0; i < n; i++) {
+		peer(i, vx, &r, &ne, &f);
+		r.nh_id = base + (uint32_t)i;
+		assert_ok(nl_route_del_batch(nl, &r));
+	}
+	for (int i = 0; i < n; i++)
+		assert_ok(nl_nexthop_del_batch(nl, base + (uint32_t)i));
+	/* A builder refusal is never queued. */
+	assert_int_equal(nl_nexthop_del_batch(nl, 0), -EINVAL);
+	assert_int_equal(nl_batch_pending(nl), (size_t)n * 2);
+	memset(&d, 0, sizeof(d));
+	d.in_order = true;
+	ret = nl_batch_commit(nl, done_cb, &d);
+	if (ret != 0)
+		fail_msg("delete commit: %d failures, first index %zu error %d: %s", ret,
+			 d.failed[0], d.errors[0], d.msgs[0]);
+	assert_int_equal(d.calls, (size_t)n * 2);
+	memset(&nc, 0, sizeof(nc));
+	assert_ok(nl_nexthop_dump(nl, AF_UNSPEC, count_nexthop, &nc));
+	assert_int_equal(nc.n, 0);
+	rc.n = 0;
+	assert_ok(nl_route_dump(nl, AF_INET, 0, count_nh_route, &rc));
+	assert_int_equal(rc.n, 0);
 }
 
 struct overrun_log {
@@ -1215,8 +1464,10 @@ int main(void)
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_neigh),
 		cmocka_unit_test(test_fdb),
+		cmocka_unit_test(test_nexthop),
 		cmocka_unit_test(test_batch_big),
 		cmocka_unit_test(test_batch_failures),
+		cmocka_unit_test(test_batch_nexthop),
 		cmocka_unit_test(test_batch_overrun),
 		cmocka_unit_test(test_monitor),
 		cmocka_unit_test(test_link_dump),

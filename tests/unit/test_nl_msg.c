@@ -17,6 +17,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "nl/build.h"
 #include "nl/link.h"
 #include "nl/neigh.h"
+#include "nl/nexthop.h"
 #include "nl/route.h"
 
 #define SEQ 0x01020304u
@@ -209,6 +211,124 @@ static void test_addr_golden(void **state)
 	(void)state;
 	assert_int_equal(nl_addr_build(nlh, sizeof(buf), 9, &a), 0);
 	check_golden(nlh, want, sizeof(want));
+}
+
+static void test_nexthop_golden(void **state)
+{
+	struct nl_nexthop nh = {
+		.id = 7,
+		.gw = addr("10.5.34.0"),
+		.oif = 7,
+		.onlink = true,
+		.protocol = WEFT_RTPROT,
+	};
+	static const uint8_t want[] = {
+		NLMSGHDR(48, RTM_NEWNEXTHOP, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE),
+		/* nhmsg: family scope protocol resvd, flags */
+		AF_INET, 0, 151, 0, U32(RTNH_F_ONLINK),
+		NLA(8, NHA_ID), U32(7),
+		NLA(8, NHA_GATEWAY), 10, 5, 34, 0,
+		NLA(8, NHA_OIF), U32(7),
+	};
+	struct nlmsghdr *nlh = msg(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+
+	(void)state;
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	check_golden(nlh, want, sizeof(want));
+}
+
+static void test_nexthop6_golden(void **state)
+{
+	struct nl_nexthop nh = {
+		.id = 0x10203,
+		.gw = addr("fd00:5:34::1"),
+		.oif = 3,
+		.protocol = WEFT_RTPROT,
+	};
+	static const uint8_t want[] = {
+		NLMSGHDR(60, RTM_NEWNEXTHOP, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE),
+		AF_INET6, 0, 151, 0, U32(0),
+		NLA(8, NHA_ID), U32(0x10203),
+		NLA(20, NHA_GATEWAY), 0xfd, 0, 0, 5, 0, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+		NLA(8, NHA_OIF), U32(3),
+	};
+	struct nlmsghdr *nlh = msg(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+
+	(void)state;
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	check_golden(nlh, want, sizeof(want));
+}
+
+static void test_nexthop_del_golden(void **state)
+{
+	/* `ip nexthop del id 7`: a zeroed header (the kernel refuses anything
+	 * in it) and the id. */
+	static const uint8_t want[] = {
+		NLMSGHDR(32, RTM_DELNEXTHOP, NLM_F_REQUEST | NLM_F_ACK),
+		0, 0, 0, 0, U32(0),
+		NLA(8, NHA_ID), U32(7),
+	};
+	struct nlmsghdr *nlh = msg(RTM_DELNEXTHOP, 0);
+
+	(void)state;
+	assert_int_equal(nl_nexthop_del_build(nlh, sizeof(buf), 7), 0);
+	check_golden(nlh, want, sizeof(want));
+}
+
+static void test_route_nh_golden(void **state)
+{
+	/* Gateway, device and onlink given too: a route with an id must not
+	 * carry them (the kernel refuses the mix). */
+	struct nl_route r = {
+		.dst = prefix("10.5.34.0/24"),
+		.gw = addr("10.5.34.0"),
+		.oif = 7,
+		.nh_id = 7,
+		.protocol = WEFT_RTPROT,
+		.onlink = true,
+	};
+	static const uint8_t want[] = {
+		NLMSGHDR(44, RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE),
+		AF_INET, 24, 0, 0, RT_TABLE_MAIN, 151, RT_SCOPE_UNIVERSE, RTN_UNICAST, U32(0),
+		NLA(8, RTA_DST), 10, 5, 34, 0,
+		NLA(8, RTA_NH_ID), U32(7),
+	};
+	static const uint8_t want_del[] = {
+		NLMSGHDR(44, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK),
+		AF_INET, 24, 0, 0, RT_TABLE_MAIN, 151, RT_SCOPE_NOWHERE, 0, U32(0),
+		NLA(8, RTA_DST), 10, 5, 34, 0,
+		NLA(8, RTA_NH_ID), U32(7),
+	};
+	struct nlmsghdr *nlh = msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nl_route back;
+
+	(void)state;
+	assert_int_equal(nl_route_build(nlh, sizeof(buf), &r), 0);
+	check_golden(nlh, want, sizeof(want));
+	assert_int_equal(nl_route_parse(nlh, &back), 0);
+	assert_int_equal(back.nh_id, 7);
+	assert_int_equal(back.oif, 0);
+	assert_true(ip_addr_is_unset(&back.gw));
+	assert_false(back.onlink);
+	nlh = msg(RTM_DELROUTE, 0);
+	assert_int_equal(nl_route_del_build(nlh, sizeof(buf), &r), 0);
+	check_golden(nlh, want_del, sizeof(want_del));
+	/* The hop is not looked at: a gateway of the other family is no error. */
+	r.gw = addr("fd00::1");
+	r.oif = -1;
+	assert_int_equal(nl_route_build(msg(RTM_NEWROUTE, 0), sizeof(buf), &r), 0);
+	/* What a dump shows: the id and the nexthop's hop beside it. */
+	r.gw = addr("10.5.34.0");
+	r.oif = 7;
+	r.nh_id = 0;
+	nlh = msg(RTM_NEWROUTE, 0);
+	assert_int_equal(nl_route_build(nlh, sizeof(buf), &r), 0);
+	assert_true(mnl_attr_put_u32_check(nlh, sizeof(buf), RTA_NH_ID, 9));
+	assert_int_equal(nl_route_parse(nlh, &back), 0);
+	assert_int_equal(back.nh_id, 9);
+	assert_int_equal(back.oif, 7);
+	assert_true(ip_addr_equal(&back.gw, &r.gw));
+	assert_true(back.onlink);
 }
 
 /* ---- attribute walks for the variants ---- */
@@ -469,7 +589,156 @@ static void test_addr_variants(void **state)
 	assert_int_equal(back.flags, IFA_F_NOPREFIXROUTE | IFA_F_PERMANENT);
 }
 
+static void test_nexthop_roundtrip(void **state)
+{
+	struct nl_nexthop nh = {
+		.id = 4000000000u,
+		.gw = addr("10.5.34.0"),
+		.oif = 12,
+		.onlink = true,
+		.protocol = WEFT_RTPROT,
+	};
+	struct nlmsghdr *nlh = msg(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nl_nexthop back;
+
+	(void)state;
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	memset(&back, 0xaa, sizeof(back));
+	assert_int_equal(nl_nexthop_parse(nlh, &back), 0);
+	assert_int_equal(back.id, 4000000000u);
+	assert_true(ip_addr_equal(&back.gw, &nh.gw));
+	assert_int_equal(back.oif, 12);
+	assert_true(back.onlink);
+	assert_int_equal(back.protocol, WEFT_RTPROT);
+
+	/* IPv6, not onlink. */
+	nh.gw = addr("fd00:5:34::1");
+	nh.onlink = false;
+	nh.protocol = RTPROT_STATIC;
+	nlh = msg(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), 0);
+	assert_true(ip_addr_equal(&back.gw, &nh.gw));
+	assert_false(back.onlink);
+	assert_int_equal(back.protocol, RTPROT_STATIC);
+
+	/* Device only: the family stays, NHA_GATEWAY is left out. */
+	memset(&nh.gw.b, 0, sizeof(nh.gw.b));
+	nlh = msg(RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	assert_int_equal(((const struct nhmsg *)mnl_nlmsg_get_payload(nlh))->nh_family, AF_INET6);
+	{
+		struct seen s;
+
+		walk(nlh, sizeof(struct nhmsg), &s);
+		assert_int_equal(s.n, 2);
+		assert_null(s.a[NHA_GATEWAY]);
+	}
+	assert_int_equal(nl_nexthop_parse(nlh, &back), 0);
+	assert_int_equal(back.gw.family, AF_INET6);
+	assert_true(ip_addr_is_unset(&back.gw));
+	assert_int_equal(back.oif, 12);
+
+	/* The kernel's delete notification is parsed the same way. */
+	nlh->nlmsg_type = RTM_DELNEXTHOP;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), 0);
+}
+
 /* ---- refusals ---- */
+
+static void test_nexthop_bad_input(void **state)
+{
+	struct nl_nexthop nh = { .id = 7, .gw = addr("10.5.34.0"), .oif = 7 };
+	struct nl_nexthop back;
+	struct nlmsghdr *nlh;
+	struct nlattr *a;
+
+	(void)state;
+	nh.id = 0;
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), sizeof(buf), &nh), -EINVAL);
+	nh.id = 7;
+	nh.oif = -1;
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), sizeof(buf), &nh), -EINVAL);
+	nh.oif = 7;
+	/* No family to go by. */
+	memset(&nh.gw, 0, sizeof(nh.gw));
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), sizeof(buf), &nh), -EINVAL);
+	nh.gw.family = 28; /* AF_MPLS */
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), sizeof(buf), &nh), -EINVAL);
+	nh.gw = addr("10.5.34.0");
+	/* Too small a buffer: the header, then the last attribute. */
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), 20, &nh), -EMSGSIZE);
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), 44, &nh), -EMSGSIZE);
+	assert_int_equal(nl_nexthop_build(msg(RTM_NEWNEXTHOP, 0), 48, &nh), 0);
+	assert_int_equal(nl_nexthop_del_build(msg(RTM_DELNEXTHOP, 0), sizeof(buf), 0), -EINVAL);
+	assert_int_equal(nl_nexthop_del_build(msg(RTM_DELNEXTHOP, 0), 28, 7), -EMSGSIZE);
+
+	/* Parsing: wrong type, short header, no id. */
+	assert_int_equal(nl_nexthop_parse(msg(RTM_NEWROUTE, 0), &back), -EINVAL);
+	assert_int_equal(nl_nexthop_parse(msg(RTM_NEWNEXTHOP, 0), &back), -EBADMSG);
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	((struct nhmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct nhmsg)))->nh_family = AF_INET;
+	mnl_attr_put_u32(nlh, NHA_OIF, 7);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+
+	/* Attributes of the wrong size: id, gateway, device. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	a = (struct nlattr *)((char *)nlh + 24); /* NHA_ID */
+	a->nla_len = 6;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	a = (struct nlattr *)((char *)nlh + 32); /* NHA_GATEWAY */
+	a->nla_len = 7;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	a = (struct nlattr *)((char *)nlh + 40); /* NHA_OIF */
+	a->nla_len = 6;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	/* The message cut inside its last attribute: libmnl would just stop
+	 * there, and the device would read as absent. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	nlh->nlmsg_len -= 4;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	/* ... or inside the id. */
+	nlh->nlmsg_len = 28;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	/* An id of 0 never comes from the kernel. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	memset((char *)nlh + 28, 0, 4);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+
+	/* Kinds struct nl_nexthop does not describe. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nhmsg)); /* groups: AF_UNSPEC */
+	mnl_attr_put_u32(nlh, NHA_ID, 9);
+	mnl_attr_put(nlh, NHA_GROUP, sizeof(struct nexthop_grp), &(struct nexthop_grp){ .id = 7 });
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EOPNOTSUPP);
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	((struct nhmsg *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct nhmsg)))->nh_family = AF_INET;
+	mnl_attr_put_u32(nlh, NHA_ID, 9);
+	mnl_attr_put(nlh, NHA_BLACKHOLE, 0, NULL);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EOPNOTSUPP);
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	mnl_attr_put(nlh, NHA_FDB, 0, NULL);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EOPNOTSUPP);
+	/* A single nexthop of no family we route. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	((struct nhmsg *)mnl_nlmsg_get_payload(nlh))->nh_family = AF_UNSPEC;
+	assert_int_equal(nl_nexthop_parse(nlh, &back), -EBADMSG);
+	/* Attribute types past what the headers know are skipped. */
+	nlh = msg(RTM_NEWNEXTHOP, 0);
+	assert_int_equal(nl_nexthop_build(nlh, sizeof(buf), &nh), 0);
+	mnl_attr_put_u32(nlh, 1000, 1);
+	assert_int_equal(nl_nexthop_parse(nlh, &back), 0);
+	assert_int_equal(back.oif, 7);
+}
 
 static void test_bad_input(void **state)
 {
@@ -542,11 +811,17 @@ int main(void)
 		cmocka_unit_test(test_neigh_golden),
 		cmocka_unit_test(test_fdb_golden),
 		cmocka_unit_test(test_addr_golden),
+		cmocka_unit_test(test_nexthop_golden),
+		cmocka_unit_test(test_nexthop6_golden),
+		cmocka_unit_test(test_nexthop_del_golden),
+		cmocka_unit_test(test_route_nh_golden),
 		cmocka_unit_test(test_vxlan_v6_port_learning),
 		cmocka_unit_test(test_vxlan_link_roundtrip),
 		cmocka_unit_test(test_route_variants),
 		cmocka_unit_test(test_neigh_variants),
 		cmocka_unit_test(test_addr_variants),
+		cmocka_unit_test(test_nexthop_roundtrip),
+		cmocka_unit_test(test_nexthop_bad_input),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_parse_rejects),
 	};
