@@ -26,6 +26,7 @@ root_state() {
 	command -v nft >/dev/null && nft list tables 2>/dev/null | grep -q flannel && echo nft-tables
 	ip -o link show 2>/dev/null | grep -qE ': flannel[.0-9-]' && echo flannel-devices
 	ip route show proto 151 2>/dev/null | grep -q . && echo routes
+	ip nexthop show proto 151 2>/dev/null | grep -q . && echo nexthops
 	ip netns list 2>/dev/null | awk '{print "netns:" $1}'
 }
 [ "$(id -u)" -eq 0 ] && root_before=$(root_state | sort)

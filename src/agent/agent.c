@@ -414,6 +414,18 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	a->own.subnet = own->subnet;
 	memcpy(a->own.name, own->name, sizeof(a->own.name));
 	a->mtu = mtu;
+	/* Peers first: watch() delivers the lease set it listed, and start()
+	 * programs all of it in one batch (a failure there is retried by the
+	 * backend's reconcile loop). subnet.env is written last, so that the
+	 * first pod it lets start can already reach every peer. */
+	rc = a->mgr->ops->watch(a->mgr);
+	if (rc < 0) {
+		log_error_errno(rc, "cannot watch leases");
+		agent_exit(a, 1);
+		return;
+	}
+	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
+		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
 	subnet_env_of(a, own, mtu, &env);
 	if (traffic_setup(a, &env) < 0) {
 		agent_exit(a, 1);
@@ -429,16 +441,6 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	if (a->status)
 		status_lease(a->status);
 	log_info("lease %s held; wrote %s (MTU %u)", own->name, a->flags->subnet_file, mtu);
-	rc = a->mgr->ops->watch(a->mgr);
-	if (rc < 0) {
-		log_error_errno(rc, "cannot watch leases");
-		agent_exit(a, 1);
-		return;
-	}
-	/* watch() delivered the lease set it listed; the backend can now take
-	 * the kernel over (a failure here is retried by its reconcile loop). */
-	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
-		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
 	rc = sd_notify_ready();
 	if (rc < 0)
 		log_warn_errno(rc, "sd_notify READY=1 to $NOTIFY_SOCKET failed, ignoring");
@@ -446,21 +448,34 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 		log_info("told the service manager we are ready");
 }
 
+/* A large batch (the initial listing, a re-list) is summed up in one line;
+ * each peer is still there at debug level. */
+#define PEERS_LISTED_MAX 16
+
 static void on_peers(void *arg, const struct lease_event *ev, size_t n)
 {
 	struct agent *a = arg;
+	size_t added = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
-		char pub[IP_ADDR_STRLEN];
+		char pub[IP_ADDR_STRLEN], line[SUBNET_KEY_STRLEN + 96];
 
+		added += ev[i].kind == LEASE_ADDED;
 		if (ev[i].kind == LEASE_ADDED)
-			log_info("peer added: %s public %s backend %s", l->name,
+			snprintf(line, sizeof(line), "peer added: %s public %s backend %s", l->name,
 				 ip_addr_format(&l->attrs.public_ip, pub),
 				 l->attrs.backend_type[0] ? l->attrs.backend_type : "(none)");
 		else
-			log_info("peer removed: %s", l->name);
+			snprintf(line, sizeof(line), "peer removed: %s", l->name);
+		if (n > PEERS_LISTED_MAX)
+			log_debug("%s", line);
+		else
+			log_info("%s", line);
 	}
+	if (n > PEERS_LISTED_MAX)
+		log_info("peers: %zu added or changed, %zu removed (each one at -v=1)", added,
+			 n - added);
 	if (a->bops->peers)
 		a->bops->peers(a->backend, ev, n);
 }

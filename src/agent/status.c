@@ -154,6 +154,7 @@ BE_READER(runs, st.reconcile_runs)
 BE_READER(routes, st.corrections[0])
 BE_READER(neighs, st.corrections[1])
 BE_READER(fdbs, st.corrections[2])
+BE_READER(nexthops, st.corrections[3])
 BE_READER(nl_errors, st.netlink_errors)
 
 #define AGENT_READER(name, expr)                                                           \
@@ -223,7 +224,8 @@ static int register_metrics(struct status *s)
 		metrics_read_cb *read;
 	} kinds[] = { { "route", read_be_routes },
 		      { "neighbour", read_be_neighs },
-		      { "fdb", read_be_fdbs } };
+		      { "fdb", read_be_fdbs },
+		      { "nexthop", read_be_nexthops } };
 	const char *version[] = { weft_version, NULL };
 	struct metrics_family *f;
 	struct metrics_child *c;

@@ -43,7 +43,7 @@ struct ext_iface {
 struct backend_stats {
 	uint64_t peers_programmed;  /* peers whose kernel state is in place */
 	uint64_t reconcile_runs;
-	uint64_t corrections[3];    /* route, neighbour, fdb entry: added + removed */
+	uint64_t corrections[4];    /* route, neighbour, fdb entry, nexthop: added + removed */
 	uint64_t netlink_errors;    /* failed kernel changes and reconcile failures */
 };
 

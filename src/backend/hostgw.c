@@ -36,9 +36,8 @@ struct backend {
 	bool family_on[2];
 	struct kstate *ks;
 	struct hmap peers;
-	bool ready;
-	struct nl_route *scratch;
-	size_t cap;
+	bool started; /* the whole lease set is known: the kernel is ours to program */
+	struct nl_route *scratch; /* desired()'s array, freed by desired_done() */
 };
 
 static int nothing_to_ensure(void *arg)
@@ -54,12 +53,10 @@ static bool desired(void *arg, int family, struct rc_desired *want, struct rc_sc
 	const struct hmap_node *hn;
 	size_t iter, n = 0;
 
-	if (!b->family_on[fi] || !b->ready)
+	if (!b->family_on[fi] || !b->started)
 		return false;
-	if (b->cap < b->peers.count + 1) {
-		b->cap = b->peers.count + 1;
-		b->scratch = xreallocarray(b->scratch, b->cap, sizeof(*b->scratch));
-	}
+	free(b->scratch);
+	b->scratch = xreallocarray(NULL, b->peers.count + 1, sizeof(*b->scratch));
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
 		const struct hg_peer *p = hmap_entry(hn, struct hg_peer, node);
 
@@ -82,9 +79,18 @@ static bool concerns(void *arg, const struct nlmsghdr *nlh)
 	       r.protocol == WEFT_RTPROT;
 }
 
+static void desired_done(void *arg)
+{
+	struct backend *b = arg;
+
+	free(b->scratch);
+	b->scratch = NULL;
+}
+
 static const struct kstate_ops hg_kstate_ops = {
 	.ensure = nothing_to_ensure,
 	.desired = desired,
+	.desired_done = desired_done,
 	.concerns = concerns,
 };
 
@@ -132,9 +138,9 @@ static int hg_lease_attrs(struct backend *b, struct lease_attrs *attrs, struct e
 static int hg_lease_acquired(struct backend *b, const struct lease *own, unsigned *ret_mtu,
 			     struct err *err)
 {
+	(void)b;
 	(void)own;
 	(void)err;
-	b->ready = true;
 	*ret_mtu = b->ext.mtu;
 	return 0;
 }
@@ -175,7 +181,7 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 			if (!old)
 				continue;
 			hmap_remove(&b->peers, l->name);
-			for (int f = 0; f < 2; f++) {
+			for (int f = 0; f < 2 && b->started; f++) {
 				int rc = old->route[f].dst.addr.family
 						 ? nl_route_del(nl, &old->route[f], &err)
 						 : 0;
@@ -190,7 +196,9 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 		p->node.key = p->name;
 		for (int f = 0; f < 2; f++) {
 			route_for(b, l, f, &p->route[f]);
-			if (!b->ready || !p->route[f].dst.addr.family)
+			/* Before start() the set is only recorded: the first
+			 * reconcile programs all of it in one batch. */
+			if (!b->started || !p->route[f].dst.addr.family)
 				continue;
 			if (old && !memcmp(&old->route[f], &p->route[f], sizeof(p->route[f])))
 				continue;
@@ -206,7 +214,8 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 
 static int hg_start(struct backend *b)
 {
-	return kstate_run(b->ks);
+	b->started = true;
+	return kstate_start(b->ks);
 }
 
 static void hg_stats(struct backend *b, struct backend_stats *ret)
@@ -219,7 +228,7 @@ static void hg_stats(struct backend *b, struct backend_stats *ret)
 		const struct hg_peer *p = hmap_entry(hn, struct hg_peer, node);
 
 		ret->peers_programmed +=
-			b->ready && (p->route[0].dst.addr.family || p->route[1].dst.addr.family);
+			b->started && (p->route[0].dst.addr.family || p->route[1].dst.addr.family);
 	}
 	kstate_report(b->ks, ret);
 }

@@ -2,6 +2,7 @@
 #include "backend/kstate.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@ struct kstate {
 	int64_t period_ms;
 	int64_t period_timer, kick_timer;
 	bool running;
+	bool draining; /* reading what the kernel said about our own run */
 	struct kstate_stats stats;
 };
 
@@ -37,11 +39,30 @@ static void note(void *arg, enum rc_kind kind, const char *what, const char *why
 	log_info("%s: %s %s: %s, fixing", k->who, rc_kind_name(kind), what, why);
 }
 
-int kstate_run(struct kstate *k)
+/* "routes +5000 -2, neighbours +5000 -0, ..." for the kinds that changed. */
+static void summarize(const unsigned added[RC_KINDS], const unsigned removed[RC_KINDS], char *buf,
+		      size_t len)
+{
+	static const char *const plural[RC_KINDS] = { "routes", "neighbours", "fdb entries",
+						      "nexthops" };
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int kind = 0; kind < RC_KINDS && off < len; kind++)
+		if (added[kind] || removed[kind])
+			off += (size_t)snprintf(buf + off, len - off, "%s%s +%u -%u",
+						off ? ", " : "", plural[kind], added[kind],
+						removed[kind]);
+}
+
+static int run(struct kstate *k, bool initial)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
+	unsigned added[RC_KINDS] = { 0 }, removed[RC_KINDS] = { 0 }, noted = 0;
 	int64_t t0 = loop_now_us();
 	size_t objects = 0, changes = 0;
+	char summary[200];
+	double ms;
 	int rc;
 
 	if (k->running)
@@ -61,25 +82,38 @@ int kstate_run(struct kstate *k)
 
 		if (!k->ops->desired(k->arg, families[i], &want, &scope))
 			continue;
+		scope.initial = initial;
 		rc = reconcile(k->nl, &scope, &want, note, k, &st);
 		if (rc < 0) {
 			log_warn_errno(rc, "%s: reconcile failed", k->who);
 			k->stats.failures++;
 			continue;
 		}
-		objects += want.n_routes + want.n_neighs + want.n_fdbs;
+		objects += want.n_routes + want.n_neighs + want.n_fdbs + want.n_nexthops;
+		noted += st.noted;
 		for (int kind = 0; kind < RC_KINDS; kind++) {
 			k->stats.corrections[kind] += st.added[kind] + st.removed[kind];
+			added[kind] += st.added[kind];
+			removed[kind] += st.removed[kind];
 			changes += st.added[kind] + st.removed[kind];
 		}
 		k->stats.failures += st.failed;
 		if (st.failed)
-			log_warnx("%s: %u kernel changes failed; retrying at the next reconcile",
-				  k->who, st.failed);
+			log_warnx("%s: %u kernel changes failed (first: %s); retrying at the next "
+				  "reconcile",
+				  k->who, st.failed, st.first_failure);
 	}
 	rc = 0;
-	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who,
-		  (double)(loop_now_us() - t0) / 1000.0, objects, changes);
+	ms = (double)(loop_now_us() - t0) / 1000.0;
+	summarize(added, removed, summary, sizeof(summary));
+	if (initial)
+		log_info("%s: programmed %zu kernel objects for the lease set in %.1f ms%s%s", k->who,
+			 objects, ms, changes ? ": " : " (all were in place)", summary);
+	else if (changes > noted)
+		log_info("%s: reconcile made %zu kernel changes (%s), %zu not listed above", k->who,
+			 changes, summary, changes - noted);
+	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who, ms,
+		  objects, changes);
 out:
 	if (k->ops->desired_done)
 		k->ops->desired_done(k->arg);
@@ -87,7 +121,26 @@ out:
 	 * hand the free pages back rather than keep the high-water mark. */
 	malloc_trim(0);
 	k->running = false;
+	/* The monitor heard about every change of the run. A large run floods
+	 * it, and the overflow would ask for a full reconcile that finds nothing
+	 * to do: read it empty now, ignoring that overflow (a foreign change lost
+	 * in it waits for the next period). Deletions still count: somebody else
+	 * may have made them. */
+	k->draining = true;
+	if (nl_monitor_drain(k->mon) < 0)
+		kstate_kick(k);
+	k->draining = false;
 	return rc;
+}
+
+int kstate_run(struct kstate *k)
+{
+	return run(k, false);
+}
+
+int kstate_start(struct kstate *k)
+{
+	return run(k, true);
 }
 
 static int64_t period_fire(struct loop *loop, int64_t id, void *arg)
@@ -121,6 +174,9 @@ static void mon_msg(void *arg, const struct nlmsghdr *nlh)
 {
 	struct kstate *k = arg;
 
+	/* What we did ourselves (peer events, reconciles) is no drift. */
+	if (nlh->nlmsg_pid && nlh->nlmsg_pid == nl_portid(k->nl))
+		return;
 	if (!k->running && k->ops->concerns(k->arg, nlh))
 		kstate_kick(k);
 }
@@ -129,6 +185,8 @@ static void mon_overflow(void *arg)
 {
 	struct kstate *k = arg;
 
+	if (k->draining)
+		return;
 	log_debug("%s: netlink monitor overflowed; full reconcile", k->who);
 	kstate_kick(k);
 }

@@ -45,6 +45,9 @@ struct nl *kstate_nl(struct kstate *k);
 void kstate_kick(struct kstate *k);
 /* Reconcile now; 0 or -errno. */
 int kstate_run(struct kstate *k);
+/* The first programming of a whole lease set: reconcile now, and sum up what
+ * was added instead of noting each missing object. */
+int kstate_start(struct kstate *k);
 const struct kstate_stats *kstate_stats(const struct kstate *k);
 /* Fill the reconcile part of a backend's /metrics counters. */
 struct backend_stats;

@@ -32,6 +32,7 @@
 #include "core/xmalloc.h"
 #include "nl/addr.h"
 #include "nl/link.h"
+#include "nl/nexthop.h"
 #include "nl/nl.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
@@ -59,19 +60,22 @@ struct vx_dev {
 	bool have_addr;
 };
 
-/* What one peer wants in the kernel, per family. */
-struct vx_want {
-	bool present;
-	bool direct; /* plain route via the public IP, no neighbour/FDB */
-	struct nl_route route;
-	struct nl_neigh neigh;
-	struct nl_neigh fdb;
+/* What one peer wants in the kernel for one family: kept small (thousands of
+ * peers), the netlink objects are built from it when needed. */
+enum vx_mode { VX_NONE, VX_OVERLAY, VX_DIRECT };
+
+struct vx_fam {
+	struct ip_addr pub; /* its public IP: FDB destination, or a direct route's gateway */
+	uint8_t mac[6];	    /* its VtepMAC */
+	uint8_t mode;	    /* enum vx_mode */
+	int direct_oif;	    /* VX_DIRECT: the device its public IP is reached on */
 };
 
 struct vx_peer {
 	struct hmap_node node;
-	char name[SUBNET_KEY_STRLEN];
-	struct vx_want want[2]; /* [0] IPv4, [1] IPv6 */
+	struct subnet_key subnet;
+	struct vx_fam fam[2]; /* [0] IPv4, [1] IPv6 */
+	char name[];	      /* the hmap key */
 };
 
 struct backend {
@@ -82,11 +86,13 @@ struct backend {
 	unsigned mtu;
 	struct kstate *ks;
 	struct hmap peers;
-	bool ready; /* lease known: devices addressed, reconciling */
-	/* desired() scratch arrays */
-	struct nl_route *routes;
-	struct nl_neigh *neighs, *fdbs;
-	size_t cap;
+	bool ready;	    /* lease known: devices addressed */
+	bool started;	    /* the whole lease set is known: the kernel is ours to program */
+	bool use_nexthops;  /* IPv4 routes go through nexthop objects (see nexthop_id) */
+	/* desired()'s arrays, freed by desired_done() */
+	struct nl_nexthop *d_nexthops;
+	struct nl_route *d_routes;
+	struct nl_neigh *d_neighs, *d_fdbs;
 };
 
 static int fam_idx(int family)
@@ -368,126 +374,235 @@ static int ensure(void *arg)
 
 /* ---- peers ---- */
 
-static void fill_want(struct backend *b, const struct lease *l, int family, struct vx_want *w)
+/*
+ * A nexthop object per IPv4 overlay peer, with the peer's subnet address as its
+ * id: deterministic, so that a restart adopts what is there, and unique per
+ * peer. The kernel keys a plain route's gateway information on the device
+ * only, so thousands of onlink routes with distinct gateways make each insert
+ * walk one long hash chain (20,000 peers: seconds); routes that name a
+ * nexthop object do not.
+ */
+static uint32_t nexthop_id(const struct backend *b, const struct vx_peer *p)
+{
+	const uint8_t *a = p->subnet.v4.addr.b;
+
+	if (!b->use_nexthops || p->fam[0].mode != VX_OVERLAY)
+		return 0;
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+static const struct ip_prefix *peer_subnet(const struct vx_peer *p, int fi)
+{
+	return fi ? &p->subnet.v6 : &p->subnet.v4;
+}
+
+static void peer_route(const struct backend *b, const struct vx_peer *p, int fi,
+		       struct nl_route *r)
+{
+	const struct vx_fam *f = &p->fam[fi];
+
+	memset(r, 0, sizeof(*r));
+	r->dst = *peer_subnet(p, fi);
+	r->protocol = WEFT_RTPROT;
+	if (f->mode == VX_DIRECT) {
+		/* Same L2 as us: the kernel reaches it without a gateway. */
+		r->gw = f->pub;
+		r->oif = f->direct_oif;
+		return;
+	}
+	r->gw = r->dst.addr;
+	r->oif = b->dev[fi].index;
+	r->onlink = true;
+	r->nh_id = fi ? 0 : nexthop_id(b, p);
+}
+
+static void peer_nexthop(const struct backend *b, const struct vx_peer *p, struct nl_nexthop *nh)
+{
+	memset(nh, 0, sizeof(*nh));
+	nh->id = nexthop_id(b, p);
+	nh->gw = p->subnet.v4.addr;
+	nh->oif = b->dev[0].index;
+	nh->onlink = true;
+	nh->protocol = WEFT_RTPROT;
+}
+
+static void peer_neigh(const struct backend *b, const struct vx_peer *p, int fi,
+		       struct nl_neigh *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->index = b->dev[fi].index;
+	n->dst = peer_subnet(p, fi)->addr;
+	memcpy(n->mac, p->fam[fi].mac, 6);
+	n->has_mac = true;
+	n->state = NUD_PERMANENT;
+}
+
+static void peer_fdb(const struct backend *b, const struct vx_peer *p, int fi, struct nl_neigh *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->index = b->dev[fi].index;
+	n->dst = p->fam[fi].pub;
+	memcpy(n->mac, p->fam[fi].mac, 6);
+	n->has_mac = true;
+	n->fdb = true;
+	n->state = NUD_PERMANENT;
+}
+
+static void fill_fam(struct backend *b, const struct lease *l, int family, struct vx_fam *f)
 {
 	struct vx_dev *d = &b->dev[fam_idx(family)];
-	const struct ip_prefix *subnet = family == AF_INET ? &l->subnet.v4 : &l->subnet.v6;
 	const struct ip_addr *pub = family == AF_INET ? &l->attrs.public_ip : &l->attrs.public_ipv6;
 	const char *data = family == AF_INET ? l->attrs.backend_data : l->attrs.backend_v6_data;
 	json_t *o = NULL;
-	uint8_t mac[6];
 
-	memset(w, 0, sizeof(*w));
+	memset(f, 0, sizeof(*f));
 	if (!d->enabled || !pub->family || (family == AF_INET && !subnet_key_has_v4(&l->subnet)) ||
 	    (family == AF_INET6 && !l->subnet.has_v6))
 		return;
+	f->pub = *pub;
 	if (b->cfg.direct_routing) {
 		struct nl_route via;
 		struct err err = { 0 };
 
-		/* Same L2 as us: the kernel reaches it without a gateway. */
 		if (nl_route_get(kstate_nl(b->ks), pub, &via, &err) == 0 && !via.gw.family &&
 		    via.type != RTN_LOCAL) {
-			w->present = w->direct = true;
-			w->route.dst = *subnet;
-			w->route.gw = *pub;
-			w->route.oif = via.oif;
-			w->route.protocol = WEFT_RTPROT;
+			f->mode = VX_DIRECT;
+			f->direct_oif = via.oif;
 			return;
 		}
 	}
 	o = data ? json_loads(data, 0, NULL) : NULL;
-	if (mac_parse(json_string_value(json_get_ci(o, "VtepMAC")), mac) < 0) {
+	if (mac_parse(json_string_value(json_get_ci(o, "VtepMAC")), f->mac) < 0) {
 		log_warnx("vxlan: ignoring peer %s: BackendData has no valid VtepMAC", l->name);
-		json_decref(o);
-		return;
+		memset(f, 0, sizeof(*f));
+	} else {
+		f->mode = VX_OVERLAY;
 	}
 	json_decref(o);
-	w->present = true;
-	w->neigh.index = d->index;
-	w->neigh.dst = subnet->addr;
-	memcpy(w->neigh.mac, mac, 6);
-	w->neigh.has_mac = true;
-	w->neigh.state = NUD_PERMANENT;
-	w->fdb.index = d->index;
-	w->fdb.dst = *pub;
-	memcpy(w->fdb.mac, mac, 6);
-	w->fdb.has_mac = true;
-	w->fdb.fdb = true;
-	w->fdb.state = NUD_PERMANENT;
-	w->route.dst = *subnet;
-	w->route.gw = subnet->addr;
-	w->route.oif = d->index;
-	w->route.onlink = true;
-	w->route.protocol = WEFT_RTPROT;
 }
 
-/* Deleting what is already gone is fine; anything else is left to reconcile. */
-static void del_result(struct backend *b, int rc)
+/* Changes made for lease events go out as one batch; its ACKs are matched
+ * back to the peers for the log. */
+struct vx_batch {
+	struct backend *b;
+	const char **peer; /* per queued request */
+	size_t n, cap;
+	unsigned failed;
+};
+
+static void vx_queued(struct vx_batch *q, int rc, const char *peer)
 {
-	if (rc < 0 && rc != -ESRCH && rc != -ENOENT)
-		kstate_kick(b->ks);
-}
-
-static void want_remove(struct backend *b, const struct vx_want *w)
-{
-	struct nl *nl = kstate_nl(b->ks);
-	struct err err = { 0 };
-
-	if (!w->present)
-		return;
-	del_result(b, nl_route_del(nl, &w->route, &err));
-	if (w->direct)
-		return;
-	del_result(b, nl_neigh_del(nl, &w->neigh, &err));
-	del_result(b, nl_fdb_del(nl, &w->fdb, &err));
-}
-
-static void want_apply(struct backend *b, const struct vx_want *w, const char *name)
-{
-	struct nl *nl = kstate_nl(b->ks);
-	struct err err = { 0 };
-	int rc = 0;
-
-	if (!w->present)
-		return;
-	if (!w->direct) {
-		rc = nl_neigh_replace(nl, &w->neigh, &err);
-		if (rc == 0)
-			rc = nl_fdb_replace(nl, &w->fdb, &err);
-	}
-	if (rc == 0)
-		rc = nl_route_replace(nl, &w->route, &err);
 	if (rc < 0) {
-		/* The reconcile that this kick starts retries it. */
-		log_warnx("vxlan: programming peer %s: %s", name,
-			  err.msg[0] ? err.msg : strerror(-rc));
-		kstate_kick(b->ks);
+		log_warnx("vxlan: peer %s: cannot build a kernel request: %s", peer, strerror(-rc));
+		kstate_kick(q->b->ks);
+		return;
 	}
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->peer = xreallocarray(q->peer, q->cap, sizeof(*q->peer));
+	}
+	q->peer[q->n++] = peer;
 }
 
-static bool want_equal(const struct vx_want *a, const struct vx_want *b)
+static void fam_remove(struct vx_batch *q, const struct vx_peer *p, int fi)
 {
-	return a->present == b->present && a->direct == b->direct &&
-	       !memcmp(&a->route, &b->route, sizeof(a->route)) &&
-	       !memcmp(a->neigh.mac, b->neigh.mac, 6) && ip_addr_equal(&a->fdb.dst, &b->fdb.dst);
+	struct backend *b = q->b;
+	struct nl *nl = kstate_nl(b->ks);
+	struct nl_route r;
+	struct nl_nexthop nh;
+	struct nl_neigh n;
+
+	if (p->fam[fi].mode == VX_NONE)
+		return;
+	peer_route(b, p, fi, &r);
+	vx_queued(q, nl_route_del_batch(nl, &r), p->name);
+	if (p->fam[fi].mode == VX_DIRECT)
+		return;
+	if (r.nh_id) {
+		peer_nexthop(b, p, &nh);
+		vx_queued(q, nl_nexthop_del_batch(nl, nh.id), p->name);
+	}
+	peer_neigh(b, p, fi, &n);
+	vx_queued(q, nl_neigh_del_batch(nl, &n), p->name);
+	peer_fdb(b, p, fi, &n);
+	vx_queued(q, nl_fdb_del_batch(nl, &n), p->name);
+}
+
+static void fam_apply(struct vx_batch *q, const struct vx_peer *p, int fi)
+{
+	struct backend *b = q->b;
+	struct nl *nl = kstate_nl(b->ks);
+	struct nl_route r;
+	struct nl_nexthop nh;
+	struct nl_neigh n;
+
+	if (p->fam[fi].mode == VX_NONE)
+		return;
+	peer_route(b, p, fi, &r);
+	if (p->fam[fi].mode == VX_OVERLAY) {
+		/* Neighbour, FDB entry and nexthop before the route that uses them. */
+		peer_neigh(b, p, fi, &n);
+		vx_queued(q, nl_neigh_replace_batch(nl, &n), p->name);
+		peer_fdb(b, p, fi, &n);
+		vx_queued(q, nl_fdb_replace_batch(nl, &n), p->name);
+		if (r.nh_id) {
+			peer_nexthop(b, p, &nh);
+			vx_queued(q, nl_nexthop_replace_batch(nl, &nh), p->name);
+		}
+	}
+	vx_queued(q, nl_route_replace_batch(nl, &r), p->name);
+}
+
+/* Before re-applying a peer whose entry changed: what the new one does not
+ * overwrite goes. A new MAC or public IP only leaves an FDB entry behind (the
+ * neighbour and route are replaced in place, without a gap in traffic);
+ * anything else (overlay <-> direct, family gone) is removed whole. */
+static void fam_change(struct vx_batch *q, const struct vx_peer *old, const struct vx_peer *p,
+		       int fi)
+{
+	struct nl_neigh n;
+
+	if (old->fam[fi].mode == VX_OVERLAY && p->fam[fi].mode == VX_OVERLAY) {
+		peer_fdb(q->b, old, fi, &n);
+		vx_queued(q, nl_fdb_del_batch(kstate_nl(q->b->ks), &n), old->name);
+		return;
+	}
+	fam_remove(q, old, fi);
+}
+
+static void vx_batch_done(void *arg, size_t index, int error, const struct err *err)
+{
+	struct vx_batch *q = arg;
+
+	/* Deleting what is already gone is fine. */
+	if (!error || error == -ESRCH || error == -ENOENT)
+		return;
+	if (!q->failed++)
+		log_warnx("vxlan: programming peer %s: %s; reconciling", q->peer[index],
+			  err && err->msg[0] ? err->msg : strerror(-error));
 }
 
 static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 {
+	struct vx_batch q = { .b = b };
+	struct vx_peer **gone = xcalloc(n + 1, sizeof(*gone));
+	size_t n_gone = 0;
+	int rc;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
 		struct hmap_node *hn = hmap_get(&b->peers, l->name);
 		struct vx_peer *old = hn ? hmap_entry(hn, struct vx_peer, node) : NULL;
 		struct vx_peer *p;
+		size_t len;
 
 		if (ev[i].kind == LEASE_REMOVED) {
 			if (!old)
 				continue;
 			hmap_remove(&b->peers, l->name);
-			for (int f = 0; f < 2; f++)
-				want_remove(b, &old->want[f]);
-			free(old);
+			for (int f = 0; f < 2 && b->started; f++)
+				fam_remove(&q, old, f);
+			gone[n_gone++] = old;
 			continue;
 		}
 		/* flannel ignores peers of other backend types. */
@@ -496,63 +611,99 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 				  l->attrs.backend_type);
 			continue;
 		}
-		p = xcalloc(1, sizeof(*p));
-		memcpy(p->name, l->name, sizeof(p->name));
+		len = strlen(l->name) + 1;
+		p = xcalloc(1, sizeof(*p) + len);
+		memcpy(p->name, l->name, len);
 		p->node.key = p->name;
-		fill_want(b, l, AF_INET, &p->want[0]);
-		fill_want(b, l, AF_INET6, &p->want[1]);
-		for (int f = 0; f < 2; f++) {
-			if (old && want_equal(&old->want[f], &p->want[f]))
+		p->subnet = l->subnet;
+		fill_fam(b, l, AF_INET, &p->fam[0]);
+		fill_fam(b, l, AF_INET6, &p->fam[1]);
+		if (old && !memcmp(&old->subnet, &p->subnet, sizeof(p->subnet)) &&
+		    !memcmp(old->fam, p->fam, sizeof(p->fam))) {
+			free(p);
+			continue;
+		}
+		for (int f = 0; f < 2 && b->started; f++) {
+			if (old && !memcmp(&old->fam[f], &p->fam[f], sizeof(p->fam[f])))
 				continue;
-			/* A changed MAC or public IP leaves stale entries otherwise. */
 			if (old)
-				want_remove(b, &old->want[f]);
-			if (b->ready)
-				want_apply(b, &p->want[f], p->name);
+				fam_change(&q, old, p, f);
+			fam_apply(&q, p, f);
 		}
 		hmap_put(&b->peers, &p->node);
-		free(old);
+		if (old)
+			gone[n_gone++] = old;
 	}
+	/* Before start() the set is only recorded: the first reconcile
+	 * programs all of it in one go. */
+	if (nl_batch_pending(kstate_nl(b->ks))) {
+		rc = nl_batch_commit(kstate_nl(b->ks), vx_batch_done, &q);
+		if (rc < 0)
+			log_warn_errno(rc, "vxlan: programming peers");
+		if (rc != 0)
+			kstate_kick(b->ks);
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		free(gone[i]);
+	free(gone);
+	free(q.peer);
 }
 
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
 	struct backend *b = arg;
-	struct vx_dev *d = &b->dev[fam_idx(family)];
+	int fi = fam_idx(family);
+	struct vx_dev *d = &b->dev[fi];
 	const struct hmap_node *hn;
-	size_t iter, nr = 0, nn = 0;
+	size_t iter, nr = 0, nn = 0, nh = 0, cap = b->peers.count + 1;
 
-	if (!d->enabled || !b->ready)
+	if (!d->enabled || !b->started)
 		return false;
-	if (b->cap < b->peers.count + 1) {
-		b->cap = b->peers.count + 1;
-		b->routes = xreallocarray(b->routes, b->cap, sizeof(*b->routes));
-		b->neighs = xreallocarray(b->neighs, b->cap, sizeof(*b->neighs));
-		b->fdbs = xreallocarray(b->fdbs, b->cap, sizeof(*b->fdbs));
-	}
+	/* The device index may have changed since (recreated): built anew. */
+	free(b->d_routes);
+	free(b->d_neighs);
+	free(b->d_fdbs);
+	free(b->d_nexthops);
+	b->d_routes = xreallocarray(NULL, cap, sizeof(*b->d_routes));
+	b->d_neighs = xreallocarray(NULL, cap, sizeof(*b->d_neighs));
+	b->d_fdbs = xreallocarray(NULL, cap, sizeof(*b->d_fdbs));
+	b->d_nexthops = xreallocarray(NULL, cap, sizeof(*b->d_nexthops));
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
-		struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
-		struct vx_want *w = &p->want[fam_idx(family)];
+		const struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
 
-		if (!w->present)
+		if (p->fam[fi].mode == VX_NONE)
 			continue;
-		/* The device index may have changed since (recreated). */
-		if (!w->direct) {
-			w->neigh.index = w->fdb.index = w->route.oif = d->index;
-			b->neighs[nn] = w->neigh;
-			b->fdbs[nn++] = w->fdb;
-		}
-		b->routes[nr++] = w->route;
+		peer_route(b, p, fi, &b->d_routes[nr++]);
+		if (p->fam[fi].mode != VX_OVERLAY)
+			continue;
+		peer_neigh(b, p, fi, &b->d_neighs[nn]);
+		peer_fdb(b, p, fi, &b->d_fdbs[nn++]);
+		if (b->d_routes[nr - 1].nh_id)
+			peer_nexthop(b, p, &b->d_nexthops[nh++]);
 	}
-	want->routes = b->routes;
-	want->n_routes = nr;
-	want->neighs = b->neighs;
-	want->n_neighs = nn;
-	want->fdbs = b->fdbs;
-	want->n_fdbs = nn;
+	*want = (struct rc_desired){
+		.nexthops = b->d_nexthops, .n_nexthops = nh,
+		.routes = b->d_routes, .n_routes = nr,
+		.neighs = b->d_neighs, .n_neighs = nn,
+		.fdbs = b->d_fdbs, .n_fdbs = nn,
+	};
 	scope->family = family;
 	scope->dev_index = d->index;
+	scope->nexthops = family == AF_INET && b->use_nexthops;
 	return true;
+}
+
+static void desired_done(void *arg)
+{
+	struct backend *b = arg;
+
+	free(b->d_routes);
+	free(b->d_neighs);
+	free(b->d_fdbs);
+	free(b->d_nexthops);
+	b->d_routes = NULL;
+	b->d_neighs = b->d_fdbs = NULL;
+	b->d_nexthops = NULL;
 }
 
 static bool concerns(void *arg, const struct nlmsghdr *nlh)
@@ -582,6 +733,11 @@ static bool concerns(void *arg, const struct nlmsghdr *nlh)
 
 		return nl_neigh_parse(nlh, &n) == 0 && (n.index == i0 || n.index == i1);
 	}
+	case RTM_DELNEXTHOP: {
+		struct nl_nexthop nh;
+
+		return nl_nexthop_parse(nlh, &nh) == 0 && nh.protocol == WEFT_RTPROT;
+	}
 	case RTM_DELADDR: {
 		struct nl_addr a;
 
@@ -595,10 +751,29 @@ static bool concerns(void *arg, const struct nlmsghdr *nlh)
 static const struct kstate_ops vx_kstate_ops = {
 	.ensure = ensure,
 	.desired = desired,
+	.desired_done = desired_done,
 	.concerns = concerns,
 };
 
 /* ---- backend ops ---- */
+
+static int count_nexthop(const struct nl_nexthop *nh, void *arg)
+{
+	(void)nh;
+	(void)arg;
+	return 0;
+}
+
+static bool nexthops_supported(struct nl *nl)
+{
+	int rc = nl_nexthop_dump(nl, AF_INET, count_nexthop, NULL);
+
+	if (rc == 0)
+		return true;
+	log_info("vxlan: no nexthop objects (%s): IPv4 routes name their gateway directly",
+		 strerror(-rc));
+	return false;
+}
 
 static void vx_destroy(struct backend *b);
 
@@ -637,6 +812,7 @@ static int vx_create(struct loop *loop, const struct ext_iface *ext, const struc
 		err_set(err, rc, "cannot set up the VXLAN device: %s", strerror(-rc));
 		goto fail;
 	}
+	b->use_nexthops = b->dev[0].enabled && nexthops_supported(kstate_nl(b->ks));
 	for (int i = 0; i < 2; i++) {
 		char mac[24];
 
@@ -702,7 +878,8 @@ static int vx_lease_acquired(struct backend *b, const struct lease *own, unsigne
  * also removes what a previous run left for peers that are gone. */
 static int vx_start(struct backend *b)
 {
-	return kstate_run(b->ks);
+	b->started = true;
+	return kstate_start(b->ks);
 }
 
 static void vx_stats(struct backend *b, struct backend_stats *ret)
@@ -714,7 +891,8 @@ static void vx_stats(struct backend *b, struct backend_stats *ret)
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
 		const struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
 
-		ret->peers_programmed += b->ready && (p->want[0].present || p->want[1].present);
+		ret->peers_programmed +=
+			b->started && (p->fam[0].mode != VX_NONE || p->fam[1].mode != VX_NONE);
 	}
 	kstate_report(b->ks, ret);
 }
@@ -732,9 +910,7 @@ static void vx_destroy(struct backend *b)
 		free(hmap_entry(hn, struct vx_peer, node));
 	}
 	hmap_destroy(&b->peers);
-	free(b->routes);
-	free(b->neighs);
-	free(b->fdbs);
+	desired_done(b);
 	free(b);
 }
 

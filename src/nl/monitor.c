@@ -7,6 +7,7 @@
 #include "nl/monitor.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -56,6 +57,10 @@ int nl_monitor_open(const struct nl_monitor_cbs *cbs, struct nl_monitor **ret_m)
 			goto out;
 		}
 	}
+	/* Nexthop objects (deleting one takes its routes along, without a
+	 * route notification); kernels before 5.3 have no such group. */
+	val = RTNLGRP_NEXTHOP;
+	(void)mnl_socket_setsockopt(m->sock, NETLINK_ADD_MEMBERSHIP, &val, sizeof(val));
 	fd = mnl_socket_get_fd(m->sock);
 	val = NL_MON_RCVBUF;
 	/* FORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by rmem_max. */
@@ -74,7 +79,8 @@ int nl_monitor_fd(const struct nl_monitor *m)
 	return mnl_socket_get_fd(m->sock);
 }
 
-int nl_monitor_read(struct nl_monitor *m)
+/* Up to budget messages; *ret_drained tells whether the socket ran empty. */
+static int nl_monitor_read_some(struct nl_monitor *m, int budget, bool *ret_drained)
 {
 	const struct nlmsghdr *nlh;
 	struct sockaddr_nl addr;
@@ -83,7 +89,8 @@ int nl_monitor_read(struct nl_monitor *m)
 	ssize_t n;
 	int len;
 
-	for (int budget = NL_MON_BUDGET; budget > 0; budget--) {
+	*ret_drained = false;
+	for (; budget > 0; budget--) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_name = &addr;
 		msg.msg_namelen = sizeof(addr);
@@ -93,8 +100,10 @@ int nl_monitor_read(struct nl_monitor *m)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				*ret_drained = true;
 				return 0;
+			}
 			if (errno == ENOBUFS) {
 				/* The kernel dropped events: only a resync helps. */
 				if (m->cbs.overflow)
@@ -121,6 +130,23 @@ int nl_monitor_read(struct nl_monitor *m)
 		}
 	}
 	return 0;
+}
+
+int nl_monitor_read(struct nl_monitor *m)
+{
+	bool drained;
+
+	return nl_monitor_read_some(m, NL_MON_BUDGET, &drained);
+}
+
+int nl_monitor_drain(struct nl_monitor *m)
+{
+	bool drained = false;
+	int ret = 0;
+
+	while (!drained && ret == 0)
+		ret = nl_monitor_read_some(m, NL_MON_BUDGET, &drained);
+	return ret;
 }
 
 void nl_monitor_close(struct nl_monitor *m)

@@ -26,6 +26,9 @@ NL_MUST_CHECK int nl_monitor_open(const struct nl_monitor_cbs *cbs, struct nl_mo
 int nl_monitor_fd(const struct nl_monitor *m);
 /* Reads everything available now; 0 or -errno (other than EAGAIN/ENOBUFS). */
 NL_MUST_CHECK int nl_monitor_read(struct nl_monitor *m);
+/* Reads until the socket is empty (nl_monitor_read stops after a budget, to
+ * share the loop); 0 or -errno. */
+NL_MUST_CHECK int nl_monitor_drain(struct nl_monitor *m);
 void nl_monitor_close(struct nl_monitor *m);
 
 #endif

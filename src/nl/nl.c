@@ -477,6 +477,11 @@ int nl_dump(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, void *arg)
 	}
 }
 
+uint32_t nl_portid(const struct nl *nl)
+{
+	return nl->portid;
+}
+
 int nl_fd(const struct nl *nl)
 {
 	return mnl_socket_get_fd(nl->sock);

@@ -30,6 +30,9 @@ struct nl;
 
 NL_MUST_CHECK int nl_open(struct nl **ret);
 void nl_close(struct nl *nl);
+/* The socket's netlink port id: the kernel's notifications of changes made
+ * through it carry it in nlmsg_pid. */
+uint32_t nl_portid(const struct nl *nl);
 
 /* Buffer for building one request: nl_msg_start() returns a zeroed nlmsghdr
  * with type and flags (NLM_F_REQUEST | NLM_F_ACK added) and room for

@@ -63,9 +63,13 @@ check_vxlan_objects() { # N [direct]
 				"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
 			continue
 		fi
+		# Through a nexthop object whose id is the subnet address (docs/backends.md).
 		tap_eq "h$n: route to h$m's subnet" \
-			"$(subnet_net "$m") via $(subnet_addr "$m") dev flannel.1 proto 151 onlink " \
+			"$(subnet_net "$m") nhid $(ip_int "$(subnet_addr "$m")") via $(subnet_addr "$m") dev flannel.1 proto 151 onlink " \
 			"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
+		tap_eq "h$n: nexthop for h$m's subnet" \
+			"id $(ip_int "$(subnet_addr "$m")") via $(subnet_addr "$m") dev flannel.1 scope link proto 151 onlink " \
+			"$(host_exec "$n" ip nexthop show id "$(ip_int "$(subnet_addr "$m")")")"
 		tap_eq "h$n: permanent neighbour for h$m" \
 			"$(subnet_addr "$m") lladdr $(vtep_mac "$m") PERMANENT" \
 			"$(host_exec "$n" ip neigh show "$(subnet_addr "$m")" dev flannel.1 | sed 's/ *$//')"
@@ -78,10 +82,18 @@ check_vxlan_objects() { # N [direct]
 		want=$peers
 	fi
 	tap_eq "h$n: exactly $peers routes of ours" "$peers" "$(host_exec "$n" ip route show proto 151 | grep -c .)"
+	tap_eq "h$n: exactly $want nexthops of ours" "$want" \
+		"$(host_exec "$n" ip nexthop show proto 151 | grep -c .)"
 	tap_eq "h$n: exactly $want neighbours on flannel.1" "$want" \
 		"$(host_exec "$n" ip neigh show dev flannel.1 nud permanent | grep -c .)"
 	tap_eq "h$n: exactly $want fdb entries on flannel.1" "$want" \
 		"$(host_exec "$n" bridge fdb show dev flannel.1 | grep -c ' dst ')"
+}
+
+ip_int() { # A.B.C.D -> its value as an unsigned 32-bit number
+	local IFS=.
+	set -- $1
+	echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4))
 }
 
 check_hostgw_objects() { # N
