@@ -45,8 +45,9 @@ run_one() { # N DAEMON(weft|flannel) -> figure lines
 		ip netns exec "$UL" python3 tests/netns/leases.py put "$ETCD_ENDPOINT" 0 "$N" || exit 1
 		# Routes are programmed last (after their neighbours and FDB entries),
 		# so they are polled alone, and the others counted once they are done.
+		# (Any onlink route on flannel.1: flanneld's carry another protocol.)
 		count() {
-			[ "$(host_exec 1 ip route show proto 151 | grep -c .)" -ge "$N" ] || return 1
+			[ "$(host_exec 1 ip route show | grep -c 'dev flannel.1 .*onlink')" -ge "$N" ] || return 1
 			[ "$(host_exec 1 ip neigh show dev flannel.1 nud permanent 2>/dev/null | grep -c .)" -ge "$N" ] &&
 				[ "$(host_exec 1 bridge fdb show dev flannel.1 2>/dev/null | grep -c ' dst ')" -ge "$N" ]
 		}
@@ -122,11 +123,25 @@ PY
 	)
 }
 
+# ratios WEFT_FIGURES FLANNELD_FIGURES: flanneld's figure over weft's, per line.
+ratios() {
+	awk 'function v() { return $2 == "median" ? $3 : $2 }
+		NR == FNR { w[$1] = v(); if ($2 == "median") wmax[$1] = $5; next }
+		$1 in w && w[$1] + 0 > 0 && v() ~ /^[0-9.]+$/ {
+			printf "ratio %s flanneld/weft %.1f\n", $1 ($2 == "median" ? "_median" : ""), v() / w[$1]
+			if ($2 == "median" && wmax[$1] + 0 > 0)
+				printf "ratio %s_max flanneld/weft %.1f\n", $1, $5 / wmax[$1]
+		}' "$1" "$2"
+}
+
+out=$(mktemp -d /tmp/weft-scale.XXXXXX)
+trap 'rm -rf "$out"' EXIT
 for n in "${SIZES[@]}"; do
 	echo "== N=$n weft"
-	run_one "$n" weft
+	run_one "$n" weft | tee "$out/weft-$n"
 	if [ -n "${FLANNELD:-}" ]; then
 		echo "== N=$n flanneld ($FLANNELD)"
-		run_one "$n" flannel
+		run_one "$n" flannel | tee "$out/flannel-$n"
+		ratios "$out/weft-$n" "$out/flannel-$n"
 	fi
 done

@@ -15,6 +15,10 @@
 #include "nl/nl.h"
 
 #define KICK_DELAY_MS 20
+/* The periodic reconcile is a backstop (kernel events trigger one at once):
+ * for very large peer sets it is spaced out so that it costs at most
+ * 1/PERIOD_COST_SHARE of a CPU. */
+#define PERIOD_COST_SHARE 200
 
 struct kstate {
 	struct loop *loop;
@@ -24,6 +28,7 @@ struct kstate {
 	struct nl *nl;
 	struct nl_monitor *mon;
 	int64_t period_ms;
+	int64_t last_run_us; /* how long the last full reconcile took */
 	int64_t period_timer, kick_timer;
 	bool running;
 	bool draining; /* reading what the kernel said about our own run */
@@ -114,6 +119,8 @@ static int run(struct kstate *k, bool initial)
 			 changes, summary, changes - noted);
 	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who, ms,
 		  objects, changes);
+	if (!changes) /* what a check costs, not a first programming */
+		k->last_run_us = loop_now_us() - t0;
 out:
 	if (k->ops->desired_done)
 		k->ops->desired_done(k->arg);
@@ -143,6 +150,13 @@ int kstate_start(struct kstate *k)
 	return run(k, true);
 }
 
+static int64_t period_next(const struct kstate *k)
+{
+	int64_t spaced_ms = k->last_run_us * PERIOD_COST_SHARE / 1000;
+
+	return spaced_ms > k->period_ms ? spaced_ms : k->period_ms;
+}
+
 static int64_t period_fire(struct loop *loop, int64_t id, void *arg)
 {
 	struct kstate *k = arg;
@@ -150,7 +164,7 @@ static int64_t period_fire(struct loop *loop, int64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	kstate_run(k);
-	return k->period_ms;
+	return period_next(k);
 }
 
 static int64_t kick_fire(struct loop *loop, int64_t id, void *arg)

@@ -483,14 +483,19 @@ static void fill_fam(struct backend *b, const struct lease *l, int family, struc
 
 /* Changes made for lease events go out as one batch; its ACKs are matched
  * back to the peers for the log. */
+struct vx_op {
+	const char *peer;
+	bool nexthop_add; /* a new peer's nexthop: its id may be taken */
+};
+
 struct vx_batch {
 	struct backend *b;
-	const char **peer; /* per queued request */
+	struct vx_op *op; /* per queued request */
 	size_t n, cap;
 	unsigned failed;
 };
 
-static void vx_queued(struct vx_batch *q, int rc, const char *peer)
+static void vx_queued_op(struct vx_batch *q, int rc, const char *peer, bool nexthop_add)
 {
 	if (rc < 0) {
 		log_warnx("vxlan: peer %s: cannot build a kernel request: %s", peer, strerror(-rc));
@@ -499,9 +504,14 @@ static void vx_queued(struct vx_batch *q, int rc, const char *peer)
 	}
 	if (q->n == q->cap) {
 		q->cap = q->cap ? q->cap * 2 : 16;
-		q->peer = xreallocarray(q->peer, q->cap, sizeof(*q->peer));
+		q->op = xreallocarray(q->op, q->cap, sizeof(*q->op));
 	}
-	q->peer[q->n++] = peer;
+	q->op[q->n++] = (struct vx_op){ peer, nexthop_add };
+}
+
+static void vx_queued(struct vx_batch *q, int rc, const char *peer)
+{
+	vx_queued_op(q, rc, peer, false);
 }
 
 static void fam_remove(struct vx_batch *q, const struct vx_peer *p, int fi)
@@ -528,7 +538,10 @@ static void fam_remove(struct vx_batch *q, const struct vx_peer *p, int fi)
 	vx_queued(q, nl_fdb_del_batch(nl, &n), p->name);
 }
 
-static void fam_apply(struct vx_batch *q, const struct vx_peer *p, int fi)
+/* fresh: the peer had no overlay entries in this family before, so that its
+ * nexthop id must be free; one taken by another program is left alone (the
+ * reconcile this provokes gives the route its gateway instead). */
+static void fam_apply(struct vx_batch *q, const struct vx_peer *p, int fi, bool fresh)
 {
 	struct backend *b = q->b;
 	struct nl *nl = kstate_nl(b->ks);
@@ -547,7 +560,10 @@ static void fam_apply(struct vx_batch *q, const struct vx_peer *p, int fi)
 		vx_queued(q, nl_fdb_replace_batch(nl, &n), p->name);
 		if (r.nh_id) {
 			peer_nexthop(b, p, &nh);
-			vx_queued(q, nl_nexthop_replace_batch(nl, &nh), p->name);
+			vx_queued_op(q,
+				     fresh ? nl_nexthop_add_batch(nl, &nh)
+					   : nl_nexthop_replace_batch(nl, &nh),
+				     p->name, fresh);
 		}
 	}
 	vx_queued(q, nl_route_replace_batch(nl, &r), p->name);
@@ -577,8 +593,13 @@ static void vx_batch_done(void *arg, size_t index, int error, const struct err *
 	/* Deleting what is already gone is fine. */
 	if (!error || error == -ESRCH || error == -ENOENT)
 		return;
-	if (!q->failed++)
-		log_warnx("vxlan: programming peer %s: %s; reconciling", q->peer[index],
+	q->failed++;
+	if (error == -EEXIST && q->op[index].nexthop_add) {
+		log_debug("vxlan: peer %s: its nexthop id is taken; reconciling", q->op[index].peer);
+		return;
+	}
+	if (q->failed == 1)
+		log_warnx("vxlan: programming peer %s: %s; reconciling", q->op[index].peer,
 			  err && err->msg[0] ? err->msg : strerror(-error));
 }
 
@@ -628,7 +649,7 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 				continue;
 			if (old)
 				fam_change(&q, old, p, f);
-			fam_apply(&q, p, f);
+			fam_apply(&q, p, f, !old || old->fam[f].mode != VX_OVERLAY);
 		}
 		hmap_put(&b->peers, &p->node);
 		if (old)
@@ -646,7 +667,7 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	for (size_t i = 0; i < n_gone; i++)
 		free(gone[i]);
 	free(gone);
-	free(q.peer);
+	free(q.op);
 }
 
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)

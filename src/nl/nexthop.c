@@ -78,9 +78,9 @@ int nl_nexthop_del(struct nl *nl, uint32_t id, struct err *err)
 	return nl_request(nl, nlh, err);
 }
 
-int nl_nexthop_replace_batch(struct nl *nl, const struct nl_nexthop *nh)
+static int nl_nexthop_new_batch(struct nl *nl, const struct nl_nexthop *nh, uint16_t flags)
 {
-	struct nlmsghdr *nlh = nl_batch_msg(nl, RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nlmsghdr *nlh = nl_batch_msg(nl, RTM_NEWNEXTHOP, flags);
 	int ret;
 
 	if (!nlh)
@@ -89,6 +89,16 @@ int nl_nexthop_replace_batch(struct nl *nl, const struct nl_nexthop *nh)
 	if (ret < 0)
 		nl_batch_cancel(nl);
 	return ret;
+}
+
+int nl_nexthop_replace_batch(struct nl *nl, const struct nl_nexthop *nh)
+{
+	return nl_nexthop_new_batch(nl, nh, NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+int nl_nexthop_add_batch(struct nl *nl, const struct nl_nexthop *nh)
+{
+	return nl_nexthop_new_batch(nl, nh, NLM_F_CREATE | NLM_F_EXCL);
 }
 
 int nl_nexthop_del_batch(struct nl *nl, uint32_t id)

@@ -34,6 +34,8 @@ int nl_nexthop_del(struct nl *nl, uint32_t id, struct err *err);
 
 /* Queue into the current batch (see nl.h) instead of sending now. */
 NL_MUST_CHECK int nl_nexthop_replace_batch(struct nl *nl, const struct nl_nexthop *nh);
+/* Create only (NLM_F_EXCL): -EEXIST when the id is taken, by whomever. */
+NL_MUST_CHECK int nl_nexthop_add_batch(struct nl *nl, const struct nl_nexthop *nh);
 NL_MUST_CHECK int nl_nexthop_del_batch(struct nl *nl, uint32_t id);
 
 typedef int nl_nexthop_cb(const struct nl_nexthop *nh, void *arg);

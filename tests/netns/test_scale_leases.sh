@@ -5,7 +5,8 @@
 # compared, line by line, with what the leases call for. Then, while it runs,
 # 300 leases go, 100 come and 50 change their MAC; then it is stopped, 100
 # more go while it is down, and the restarted daemon adopts what is there and
-# removes exactly the stale ones.
+# removes exactly the stale ones. A nexthop id that another program took is
+# never touched.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
@@ -36,12 +37,23 @@ expected() {
 	done | sort
 }
 
+# A nexthop id that another program took (BLOCKED_SUBNET's, see below): weft
+# leaves that object alone and routes that peer by its gateway instead.
+BLOCKED_SUBNET=
+blocked() {
+	local id
+	[ -n "$BLOCKED_SUBNET" ] || { cat; return; }
+	id=$(ip_int "$BLOCKED_SUBNET")
+	sed -e "s|^\($BLOCKED_SUBNET/24\) nhid $id via|\1 via|" -e "/^id $id via/d"
+}
+ip_int() { local IFS=.; set -- $1; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
+
 # check_exact WHAT RANGE...: every kind equal to the leases' expectation.
 check_exact() {
 	local what=$1 kind want got
 	shift
 	for kind in routes nexthops neighbours fdb; do
-		want=$(expected "$kind" "$@")
+		want=$(expected "$kind" "$@" | blocked)
 		got=$(kernel "$kind")
 		if [ "$want" = "$got" ]; then
 			tap_ok "$what: $kind exactly as the leases say ($(grep -c . <<<"$want"))" true
@@ -71,6 +83,11 @@ tap_ok "log: one line for the whole first programming" \
 	"$RUN_DIR/h1.log"
 
 # Changes while running: 300 go, 100 come, 50 change their MAC (salt 2).
+# Lease 2050's nexthop id (its subnet address, 10.9.2.0) is taken by another
+# program before the lease comes.
+BLOCKED_SUBNET=10.9.2.0
+host_exec 1 ip nexthop add id "$(ip_int $BLOCKED_SUBNET)" via 10.200.0.99 dev eth0 proto static
+foreign=$(host_exec 1 ip nexthop show id "$(ip_int $BLOCKED_SUBNET)")
 leases del "$ETCD_ENDPOINT" 0 300
 leases put "$ETCD_ENDPOINT" "$N" 100 1
 leases put "$ETCD_ENDPOINT" 300 50 2
@@ -80,6 +97,8 @@ same_as_leases() {
 }
 tap_ok "changes while running reach the kernel" wait_until 30 same_as_leases
 check_exact "running" 300 50 2 350 $((N - 350 + 100)) 1
+tap_eq "running: the foreign nexthop is untouched" "$foreign" \
+	"$(host_exec 1 ip nexthop show id "$(ip_int $BLOCKED_SUBNET)")"
 
 # Stopped; 100 more go while it is down; the restart adopts the rest.
 weftd_host_stop 1
@@ -90,6 +109,8 @@ mv "$RUN_DIR/h1.log" "$RUN_DIR/h1-first.log"
 weftd_host_start 1 --iface eth0
 tap_ok "restart: stale peers removed" wait_until 60 count_is $((N - 300))
 check_exact "restart" 400 $((N - 400 + 100)) 1
+tap_eq "restart: the foreign nexthop is untouched" "$foreign" \
+	"$(host_exec 1 ip nexthop show id "$(ip_int $BLOCKED_SUBNET)")"
 tap_ok "restart: adopted what was there, removed exactly the 100 stale ones" \
 	grep -q "vxlan: programmed .* for the lease set in .*routes +0 -100, neighbours +0 -100, fdb entries +0 -100, nexthops +0 -100" \
 	"$RUN_DIR/h1.log"
