@@ -4,7 +4,7 @@
 # etcd holding N other leases (distinct MACs and public IPs), written through
 # the JSON gateway. Prints, one line per figure:
 #   - time from weftd's start until all N peers are programmed (read from the
-#     kernel: routes of ours, permanent neighbours and FDB entries on flannel.1)
+#     kernel: onlink routes, permanent neighbours and FDB entries on flannel.1)
 #   - VmRSS and RssAnon after that
 #   - a new lease's put to its route appearing (ip -ts monitor route; 20 samples),
 #     and how long etcd took to acknowledge those puts (etcd's data is on tmpfs
@@ -15,6 +15,8 @@
 # are printed. A benchmark: it prints figures, it asserts nothing.
 #
 #   bench/scale.sh [N...]          default: 1000 5000 20000
+#   SMAPS=1      also where the resident memory is (per mapping)
+#   WRAP="..."   run weftd under a tool (perf record ...; RSS is then the tool's)
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/scale.sh: needs root (network namespaces)" >&2; exit 1; }
