@@ -87,17 +87,21 @@ layer_integration() { # LAYER BUILD_DIR [SCRIPT...]
 ASAN_INTEGRATION=(tests/integration/test_etcd_client.sh tests/integration/test_lease_lifecycle.sh
 	tests/integration/test_weftctl_leases.sh
 	tests/integration/test_weftctl_config.sh)
+# And the kernel-programming paths (reconcile, batches, lease events) at scale.
+ASAN_NETNS=(tests/netns/test_vxlan.sh tests/netns/test_scale_leases.sh tests/netns/test_hostgw.sh)
 
-layer_netns() {
-	local t
-	for t in tests/netns/test_*.sh; do
+layer_netns() { # LAYER BUILD_DIR [SCRIPT...]
+	local layer=$1 build=$2 t
+	shift 2
+	[ $# -gt 0 ] || set -- tests/netns/test_*.sh
+	for t in "$@"; do
 		[ -e "$t" ] || continue
 		if [ "$(id -u)" -ne 0 ]; then
-			printf '%-12s %-40s skipped (needs root)\n' netns "$(basename "$t" .sh)"
+			printf '%-12s %-40s skipped (needs root)\n' "$layer" "$(basename "$t" .sh)"
 			skipped=$((skipped + 1))
 			continue
 		fi
-		run_prog netns "$(basename "$t" .sh)" env WEFT_BUILD=build bash "$t"
+		run_prog "$layer" "$(basename "$t" .sh)" env WEFT_BUILD="$build" bash "$t"
 	done
 }
 
@@ -130,9 +134,10 @@ for l in "${layers[@]}"; do
 	asan)
 		layer_unit asan build/asan
 		layer_integration asan build/asan "${ASAN_INTEGRATION[@]}"
+		layer_netns asan build/asan "${ASAN_NETNS[@]}"
 		;;
 	integration) layer_integration integration build ;;
-	netns) layer_netns ;;
+	netns) layer_netns netns build ;;
 	fuzz) layer_fuzz ;;
 	demo) layer_demo ;;
 	*)
