@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 . tests/lib/etcd.sh
 . tests/lib/tap.sh
 . tests/netns/lib.sh
+. tests/netns/cases.sh
 
 N=2000
 leases() { ip netns exec "$UL" python3 tests/netns/leases.py "$@"; }
@@ -46,7 +47,6 @@ blocked() {
 	id=$(ip_int "$BLOCKED_SUBNET")
 	sed -e "s|^\($BLOCKED_SUBNET/24\) nhid $id via|\1 via|" -e "/^id $id via/d"
 }
-ip_int() { local IFS=.; set -- $1; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
 
 # check_exact WHAT RANGE...: every kind equal to the leases' expectation.
 check_exact() {
