@@ -18,9 +18,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +29,7 @@
 #include "core/buf.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
+#include "http/tls_calls.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
@@ -293,6 +291,10 @@ static int tls_ctx_get(struct http *h, const struct http_tls *t, SSL_CTX **ret, 
 		free(key);
 		*ret = h->tls.ctx;
 		return 0;
+	}
+	if (tls_lib_load(errmsg, len) < 0) {
+		free(key);
+		return -EPROTO;
 	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
