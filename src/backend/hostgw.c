@@ -18,6 +18,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "nl/nexthop.h"
 #include "nl/nl.h"
 #include "nl/route.h"
 #include "subnet/netconf.h"
@@ -36,9 +37,23 @@ struct backend {
 	bool family_on[2];
 	struct kstate *ks;
 	struct hmap peers;
-	bool started; /* the whole lease set is known: the kernel is ours to program */
-	struct nl_route *scratch; /* desired()'s array, freed by desired_done() */
+	bool started;	   /* the whole lease set is known: the kernel is ours to program */
+	bool use_nexthops; /* IPv4 routes go through nexthop objects (rc_nexthop_id) */
+	/* desired()'s arrays, freed by desired_done() */
+	struct nl_route *scratch;
+	struct nl_nexthop *scratch_nh;
 };
+
+/* The nexthop object an IPv4 route (nh_id set) goes through. */
+static void route_nexthop(const struct backend *b, const struct nl_route *r,
+			  struct nl_nexthop *nh)
+{
+	memset(nh, 0, sizeof(*nh));
+	nh->id = r->nh_id;
+	nh->gw = r->gw;
+	nh->oif = b->ext.index;
+	nh->protocol = WEFT_RTPROT;
+}
 
 static int nothing_to_ensure(void *arg)
 {
@@ -46,45 +61,57 @@ static int nothing_to_ensure(void *arg)
 	return 0;
 }
 
+static void desired_done(void *arg)
+{
+	struct backend *b = arg;
+
+	free(b->scratch);
+	free(b->scratch_nh);
+	b->scratch = NULL;
+	b->scratch_nh = NULL;
+}
+
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
 	struct backend *b = arg;
 	int fi = family == AF_INET6;
 	const struct hmap_node *hn;
-	size_t iter, n = 0;
+	size_t iter, n = 0, nn = 0;
 
 	if (!b->family_on[fi] || !b->started)
 		return false;
-	free(b->scratch);
+	desired_done(b);
 	b->scratch = xreallocarray(NULL, b->peers.count + 1, sizeof(*b->scratch));
+	b->scratch_nh = xreallocarray(NULL, b->peers.count + 1, sizeof(*b->scratch_nh));
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
 		const struct hg_peer *p = hmap_entry(hn, struct hg_peer, node);
 
-		if (p->route[fi].dst.addr.family)
-			b->scratch[n++] = p->route[fi];
+		if (!p->route[fi].dst.addr.family)
+			continue;
+		b->scratch[n++] = p->route[fi];
+		if (p->route[fi].nh_id)
+			route_nexthop(b, &p->route[fi], &b->scratch_nh[nn++]);
 	}
-	want->routes = b->scratch;
-	want->n_routes = n;
+	*want = (struct rc_desired){
+		.routes = b->scratch, .n_routes = n,
+		.nexthops = b->scratch_nh, .n_nexthops = nn,
+	};
 	scope->family = family;
-	scope->dev_index = 0; /* only routes marked WEFT_RTPROT are ours */
+	scope->dev_index = 0; /* only routes and nexthops marked WEFT_RTPROT are ours */
+	scope->nexthops = family == AF_INET && b->use_nexthops;
 	return true;
 }
 
 static bool concerns(void *arg, const struct nlmsghdr *nlh)
 {
 	struct nl_route r;
+	struct nl_nexthop nh;
 
 	(void)arg;
+	if (nlh->nlmsg_type == RTM_DELNEXTHOP)
+		return nl_nexthop_parse(nlh, &nh) == 0 && nh.protocol == WEFT_RTPROT;
 	return nlh->nlmsg_type == RTM_DELROUTE && nl_route_parse(nlh, &r) == 0 &&
 	       r.protocol == WEFT_RTPROT;
-}
-
-static void desired_done(void *arg)
-{
-	struct backend *b = arg;
-
-	free(b->scratch);
-	b->scratch = NULL;
 }
 
 static const struct kstate_ops hg_kstate_ops = {
@@ -123,6 +150,7 @@ static int hg_create(struct loop *loop, const struct ext_iface *ext, const struc
 		hg_destroy(b);
 		return err_set(err, rc, "cannot open netlink: %s", strerror(-rc));
 	}
+	b->use_nexthops = b->family_on[0] && kstate_has_nexthops(b->ks);
 	*ret = b;
 	return 0;
 }
@@ -162,17 +190,94 @@ static void route_for(const struct backend *b, const struct lease *l, int fi,
 	}
 	r->oif = b->ext.index;
 	r->protocol = WEFT_RTPROT;
+	if (fi == 0 && b->use_nexthops)
+		r->nh_id = rc_nexthop_id(&r->dst.addr);
+}
+
+/* Lease events go out as one batch; its ACKs are matched back to peers. */
+struct hg_batch {
+	const char **peer; /* per queued request */
+	bool *nexthop_add; /* per queued request: a new route's nexthop (its id may be taken) */
+	size_t n, cap;
+	unsigned failed;
+	struct kstate *ks;
+};
+
+static void hg_queued(struct hg_batch *q, int rc, const char *peer, bool nexthop_add)
+{
+	if (rc < 0) {
+		log_warnx("host-gw: peer %s: cannot build a kernel request: %s", peer,
+			  strerror(-rc));
+		kstate_kick(q->ks);
+		return;
+	}
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->peer = xreallocarray(q->peer, q->cap, sizeof(*q->peer));
+		q->nexthop_add = xreallocarray(q->nexthop_add, q->cap, sizeof(*q->nexthop_add));
+	}
+	q->peer[q->n] = peer;
+	q->nexthop_add[q->n++] = nexthop_add;
+}
+
+static void hg_batch_done(void *arg, size_t index, int error, const struct err *err)
+{
+	struct hg_batch *q = arg;
+
+	/* Deleting what is already gone is fine. */
+	if (!error || error == -ESRCH || error == -ENOENT)
+		return;
+	q->failed++;
+	if (error == -EEXIST && q->nexthop_add[index]) {
+		log_debug("host-gw: peer %s: its nexthop id is taken; reconciling", q->peer[index]);
+		return;
+	}
+	if (q->failed == 1)
+		log_warnx("host-gw: route for %s: %s; reconciling", q->peer[index],
+			  err && err->msg[0] ? err->msg : strerror(-error));
+}
+
+static void route_remove(struct backend *b, struct hg_batch *q, const struct hg_peer *p, int f)
+{
+	struct nl *nl = kstate_nl(b->ks);
+
+	if (!p->route[f].dst.addr.family)
+		return;
+	hg_queued(q, nl_route_del_batch(nl, &p->route[f]), p->name, false);
+	if (p->route[f].nh_id)
+		hg_queued(q, nl_nexthop_del_batch(nl, p->route[f].nh_id), p->name, false);
+}
+
+/* fresh: no route of ours for this peer before, so that its nexthop id must
+ * be free; one another program holds is left alone (the reconcile this
+ * provokes routes the peer by its gateway instead). */
+static void route_apply(struct backend *b, struct hg_batch *q, const struct hg_peer *p, int f,
+			bool fresh)
+{
+	struct nl *nl = kstate_nl(b->ks);
+	struct nl_nexthop nh;
+
+	if (!p->route[f].dst.addr.family)
+		return;
+	if (p->route[f].nh_id) {
+		route_nexthop(b, &p->route[f], &nh);
+		hg_queued(q, fresh ? nl_nexthop_add_batch(nl, &nh) : nl_nexthop_replace_batch(nl, &nh),
+			  p->name, fresh);
+	}
+	hg_queued(q, nl_route_replace_batch(nl, &p->route[f]), p->name, false);
 }
 
 static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 {
-	struct nl *nl = kstate_nl(b->ks);
+	struct hg_batch q = { .ks = b->ks };
+	struct hg_peer **gone = xcalloc(n + 1, sizeof(*gone));
+	size_t n_gone = 0;
+	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
 		struct hmap_node *hn = hmap_get(&b->peers, l->name);
 		struct hg_peer *old = hn ? hmap_entry(hn, struct hg_peer, node) : NULL, *p;
-		struct err err = { 0 };
 
 		if (ev[i].kind == LEASE_REMOVED || strcmp(l->attrs.backend_type, "host-gw")) {
 			if (ev[i].kind != LEASE_REMOVED)
@@ -181,35 +286,43 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 			if (!old)
 				continue;
 			hmap_remove(&b->peers, l->name);
-			for (int f = 0; f < 2 && b->started; f++) {
-				int rc = old->route[f].dst.addr.family
-						 ? nl_route_del(nl, &old->route[f], &err)
-						 : 0;
-				if (rc < 0 && rc != -ESRCH)
-					kstate_kick(b->ks);
-			}
-			free(old);
+			for (int f = 0; f < 2 && b->started; f++)
+				route_remove(b, &q, old, f);
+			gone[n_gone++] = old;
 			continue;
 		}
 		p = xcalloc(1, sizeof(*p));
 		memcpy(p->name, l->name, sizeof(p->name));
 		p->node.key = p->name;
+		/* Before start() the set is only recorded: the first reconcile
+		 * programs all of it in one batch. */
 		for (int f = 0; f < 2; f++) {
 			route_for(b, l, f, &p->route[f]);
-			/* Before start() the set is only recorded: the first
-			 * reconcile programs all of it in one batch. */
-			if (!b->started || !p->route[f].dst.addr.family)
+			if (!b->started ||
+			    (old && !memcmp(&old->route[f], &p->route[f], sizeof(p->route[f]))))
 				continue;
-			if (old && !memcmp(&old->route[f], &p->route[f], sizeof(p->route[f])))
-				continue;
-			if (nl_route_replace(nl, &p->route[f], &err) < 0) {
-				log_warnx("host-gw: route for %s: %s; retrying", l->name, err.msg);
-				kstate_kick(b->ks);
-			}
+			/* A route to another subnet leaves the old one behind. */
+			if (old && old->route[f].dst.addr.family &&
+			    memcmp(&old->route[f].dst, &p->route[f].dst, sizeof(p->route[f].dst)))
+				route_remove(b, &q, old, f);
+			route_apply(b, &q, p, f, !old || !old->route[f].dst.addr.family);
 		}
 		hmap_put(&b->peers, &p->node);
-		free(old);
+		if (old)
+			gone[n_gone++] = old;
 	}
+	if (nl_batch_pending(kstate_nl(b->ks))) {
+		rc = nl_batch_commit(kstate_nl(b->ks), hg_batch_done, &q);
+		if (rc < 0)
+			log_warn_errno(rc, "host-gw: programming peers");
+		if (rc != 0)
+			kstate_kick(b->ks);
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		free(gone[i]);
+	free(gone);
+	free(q.peer);
+	free(q.nexthop_add);
 }
 
 static int hg_start(struct backend *b)
@@ -246,7 +359,7 @@ static void hg_destroy(struct backend *b)
 		free(hmap_entry(hn, struct hg_peer, node));
 	}
 	hmap_destroy(&b->peers);
-	free(b->scratch);
+	desired_done(b);
 	free(b);
 }
 

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "backend/backend.h"
@@ -12,6 +13,7 @@
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "nl/monitor.h"
+#include "nl/nexthop.h"
 #include "nl/nl.h"
 
 #define KICK_DELAY_MS 20
@@ -276,6 +278,24 @@ void kstate_report(const struct kstate *k, struct backend_stats *ret)
 	for (int kind = 0; kind < RC_KINDS; kind++)
 		ret->corrections[kind] = k->stats.corrections[kind];
 	ret->netlink_errors = k->stats.failures;
+}
+
+static int nexthop_seen(const struct nl_nexthop *nh, void *arg)
+{
+	(void)nh;
+	(void)arg;
+	return 0;
+}
+
+bool kstate_has_nexthops(struct kstate *k)
+{
+	int rc = nl_nexthop_dump(k->nl, AF_INET, nexthop_seen, NULL);
+
+	if (rc == 0)
+		return true;
+	log_info("%s: no nexthop objects (%s): IPv4 routes name their gateway directly", k->who,
+		 strerror(-rc));
+	return false;
 }
 
 const struct kstate_stats *kstate_stats(const struct kstate *k)

@@ -49,6 +49,8 @@ int kstate_run(struct kstate *k);
  * was added instead of noting each missing object. */
 int kstate_start(struct kstate *k);
 const struct kstate_stats *kstate_stats(const struct kstate *k);
+/* Whether the kernel has nexthop objects (Linux 5.3+); logged once when not. */
+bool kstate_has_nexthops(struct kstate *k);
 /* Fill the reconcile part of a backend's /metrics counters. */
 struct backend_stats;
 void kstate_report(const struct kstate *k, struct backend_stats *ret);

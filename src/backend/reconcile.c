@@ -95,6 +95,13 @@ const char *rc_kind_name(enum rc_kind k)
 	return k < RC_KINDS ? names[k] : "?";
 }
 
+uint32_t rc_nexthop_id(const struct ip_addr *a)
+{
+	if (a->family != AF_INET)
+		return 0;
+	return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
+}
+
 /* ---- keys and the index ---- */
 
 static size_t addr_bytes(const struct ip_addr *a)

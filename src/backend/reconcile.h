@@ -63,4 +63,13 @@ int reconcile(struct nl *nl, const struct rc_scope *scope, const struct rc_desir
 
 const char *rc_kind_name(enum rc_kind k);
 
+/*
+ * The nexthop object an IPv4 peer's route goes through has the peer's subnet
+ * address as its id: deterministic (a restart adopts what is there) and
+ * unique per peer. Why nexthop objects at all: the kernel files a plain IPv4
+ * route's gateway information under its device only, so thousands of routes
+ * with distinct gateways make each insert walk one long hash chain.
+ */
+uint32_t rc_nexthop_id(const struct ip_addr *subnet_addr);
+
 #endif

@@ -374,21 +374,12 @@ static int ensure(void *arg)
 
 /* ---- peers ---- */
 
-/*
- * A nexthop object per IPv4 overlay peer, with the peer's subnet address as its
- * id: deterministic, so that a restart adopts what is there, and unique per
- * peer. The kernel keys a plain route's gateway information on the device
- * only, so thousands of onlink routes with distinct gateways make each insert
- * walk one long hash chain (20,000 peers: seconds); routes that name a
- * nexthop object do not.
- */
+/* A nexthop object per IPv4 overlay peer (see rc_nexthop_id). */
 static uint32_t nexthop_id(const struct backend *b, const struct vx_peer *p)
 {
-	const uint8_t *a = p->subnet.v4.addr.b;
-
 	if (!b->use_nexthops || p->fam[0].mode != VX_OVERLAY)
 		return 0;
-	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+	return rc_nexthop_id(&p->subnet.v4.addr);
 }
 
 static const struct ip_prefix *peer_subnet(const struct vx_peer *p, int fi)
@@ -778,24 +769,6 @@ static const struct kstate_ops vx_kstate_ops = {
 
 /* ---- backend ops ---- */
 
-static int count_nexthop(const struct nl_nexthop *nh, void *arg)
-{
-	(void)nh;
-	(void)arg;
-	return 0;
-}
-
-static bool nexthops_supported(struct nl *nl)
-{
-	int rc = nl_nexthop_dump(nl, AF_INET, count_nexthop, NULL);
-
-	if (rc == 0)
-		return true;
-	log_info("vxlan: no nexthop objects (%s): IPv4 routes name their gateway directly",
-		 strerror(-rc));
-	return false;
-}
-
 static void vx_destroy(struct backend *b);
 
 static int vx_create(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
@@ -833,7 +806,7 @@ static int vx_create(struct loop *loop, const struct ext_iface *ext, const struc
 		err_set(err, rc, "cannot set up the VXLAN device: %s", strerror(-rc));
 		goto fail;
 	}
-	b->use_nexthops = b->dev[0].enabled && nexthops_supported(kstate_nl(b->ks));
+	b->use_nexthops = b->dev[0].enabled && kstate_has_nexthops(b->ks);
 	for (int i = 0; i < 2; i++) {
 		char mac[24];
 

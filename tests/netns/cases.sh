@@ -102,10 +102,14 @@ check_hostgw_objects() { # N
 		[ "$m" = "$n" ] && continue
 		peers=$((peers + 1))
 		tap_eq "h$n: route to h$m's subnet via h$m" \
-			"$(subnet_net "$m") via $(host_ip "$m") dev eth0 proto 151 " \
+			"$(subnet_net "$m") nhid $(ip_int "$(subnet_addr "$m")") via $(host_ip "$m") dev eth0 proto 151 " \
 			"$(host_exec "$n" ip route show "$(subnet_net "$m")")"
+		tap_eq "h$n: nexthop for h$m's subnet" \
+			"id $(ip_int "$(subnet_addr "$m")") via $(host_ip "$m") dev eth0 scope link proto 151 " \
+			"$(host_exec "$n" ip nexthop show id "$(ip_int "$(subnet_addr "$m")")")"
 	done
 	tap_eq "h$n: exactly $peers routes of ours" "$peers" "$(host_exec "$n" ip route show proto 151 | grep -c .)"
+	tap_eq "h$n: exactly $peers nexthops of ours" "$peers" "$(host_exec "$n" ip nexthop show proto 151 | grep -c .)"
 	tap_ok "h$n: no flannel.1 device" eval "! host_exec $n ip link show flannel.1 >/dev/null 2>&1"
 }
 
