@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Control plane at scale: one host namespace running weftd (vxlan) against an
-# etcd holding N other leases (distinct MACs and public IPs), written through
-# the JSON gateway. Prints, one line per figure:
+# Control plane at scale: one host namespace running weftd (vxlan, or host-gw
+# with BACKEND=host-gw) against an etcd holding N other leases (distinct MACs
+# and public IPs), written through the JSON gateway. Prints, one line per figure:
 #   - time from weftd's start until all N peers are programmed (read from the
-#     kernel: onlink routes, permanent neighbours and FDB entries on flannel.1)
+#     kernel: onlink routes, permanent neighbours and FDB entries on flannel.1;
+#     for host-gw the routes via the peers' public IPs)
 #   - VmRSS and RssAnon after that
 #   - a new lease's put to its route appearing (ip -ts monitor route; 20 samples),
 #     and how long etcd took to acknowledge those puts (etcd's data is on tmpfs
@@ -41,7 +42,12 @@ run_one() { # N DAEMON(weft|flannel) -> figure lines
 		fi
 		cluster_init >/dev/null || exit 1
 		host_add 1
-		net_config '{"Network":"10.0.0.0/8","Backend":{"Type":"vxlan"}}'
+		backend=${BACKEND:-vxlan}
+		net_config '{"Network":"10.0.0.0/8","Backend":{"Type":"'"$backend"'"}}'
+		# host-gw routes need their gateways on our L2: the peers' public
+		# addresses (172.16.0.0/12) are made on-link.
+		[ "$backend" = host-gw ] && ip -n "$(host_ns 1)" addr add 172.16.0.254/12 dev eth0
+		export LEASE_TYPE=$backend
 		# N leases in transactions of 100 puts through the gateway, from
 		# inside the underlay namespace: that is where etcd's address is.
 		ip netns exec "$UL" python3 tests/netns/leases.py put "$ETCD_ENDPOINT" 0 "$N" || exit 1
@@ -49,6 +55,10 @@ run_one() { # N DAEMON(weft|flannel) -> figure lines
 		# so they are polled alone, and the others counted once they are done.
 		# (Any onlink route on flannel.1: flanneld's carry another protocol.)
 		count() {
+			if [ "$backend" = host-gw ]; then
+				[ "$(host_exec 1 ip route show | grep -c 'via 172\.')" -ge "$N" ]
+				return
+			fi
 			[ "$(host_exec 1 ip route show | grep -c 'dev flannel.1 .*onlink')" -ge "$N" ] || return 1
 			[ "$(host_exec 1 ip neigh show dev flannel.1 nud permanent 2>/dev/null | grep -c .)" -ge "$N" ] &&
 				[ "$(host_exec 1 bridge fdb show dev flannel.1 2>/dev/null | grep -c ' dst ')" -ge "$N" ]
@@ -83,13 +93,16 @@ run_one() { # N DAEMON(weft|flannel) -> figure lines
 		# clock right before each request; 300 ms apart so that each route
 		# appears before the next put.
 		ip netns exec "$UL" python3 - "$ETCD_ENDPOINT" >"$RUN_DIR/puts.txt" <<'PY'
-import base64, http.client, sys, time, urllib.parse
+import base64, http.client, os, sys, time, urllib.parse
 u = urllib.parse.urlparse(sys.argv[1])
 c = http.client.HTTPConnection(u.hostname, u.port)
 b64 = lambda s: base64.b64encode(s.encode()).decode()
 for k in range(1, 21):
     key = b64("/coreos.com/network/subnets/10.250.%d.0-24" % k)
-    val = b64('{"PublicIP":"172.31.0.%d","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0e:2b:00:00:00:%02x"}}' % (k, k))
+    if os.environ.get("LEASE_TYPE") == "host-gw":
+        val = b64('{"PublicIP":"172.31.0.%d","PublicIPv6":null,"BackendType":"host-gw"}' % k)
+    else:
+        val = b64('{"PublicIP":"172.31.0.%d","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0e:2b:00:00:00:%02x"}}' % (k, k))
     body = '{"key":"%s","value":"%s"}' % (key, val)
     t = time.time_ns()
     c.request("POST", "/v3/kv/put", body)

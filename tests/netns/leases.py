@@ -4,6 +4,7 @@
 # objects a vxlan host must then hold for them (as iproute2 prints them).
 #
 #   leases.py put ENDPOINT FIRST COUNT [SALT]   write leases FIRST..FIRST+COUNT-1
+#                                               (host-gw ones when LEASE_TYPE=host-gw)
 #   leases.py del ENDPOINT FIRST COUNT          delete them
 #   leases.py expect KIND FIRST COUNT [SALT]    print the expected objects, KIND one of
 #                                               routes, nexthops, neighbours, fdb
@@ -14,6 +15,7 @@
 import base64
 import http.client
 import json
+import os
 import sys
 import urllib.parse
 
@@ -49,6 +51,9 @@ def write(endpoint, first, count, salt, delete):
         key = b64(PREFIX + subnet + "-24")
         if delete:
             ops.append({"request_delete_range": {"key": key}})
+        elif os.environ.get("LEASE_TYPE") == "host-gw":
+            val = '{"PublicIP":"%s","PublicIPv6":null,"BackendType":"host-gw"}' % pub
+            ops.append({"request_put": {"key": key, "value": b64(val)}})
         else:
             val = ('{"PublicIP":"%s","PublicIPv6":null,"BackendType":"vxlan",'
                    '"BackendData":{"VNI":1,"VtepMAC":"%s"}}' % (pub, mac))
