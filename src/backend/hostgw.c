@@ -272,7 +272,6 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	struct hg_batch q = { .ks = b->ks };
 	struct hg_peer **gone = xcalloc(n + 1, sizeof(*gone));
 	size_t n_gone = 0;
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
@@ -311,13 +310,7 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 		if (old)
 			gone[n_gone++] = old;
 	}
-	if (nl_batch_pending(kstate_nl(b->ks))) {
-		rc = nl_batch_commit(kstate_nl(b->ks), hg_batch_done, &q);
-		if (rc < 0)
-			log_warn_errno(rc, "host-gw: programming peers");
-		if (rc != 0)
-			kstate_kick(b->ks);
-	}
+	kstate_commit(b->ks, hg_batch_done, &q);
 	for (size_t i = 0; i < n_gone; i++)
 		free(gone[i]);
 	free(gone);

@@ -186,6 +186,19 @@ void kstate_kick(struct kstate *k)
 		k->kick_timer = loop_add_timer(k->loop, KICK_DELAY_MS, kick_fire, k);
 }
 
+void kstate_commit(struct kstate *k, nl_batch_done *done, void *arg)
+{
+	int rc;
+
+	if (!nl_batch_pending(k->nl))
+		return;
+	rc = nl_batch_commit(k->nl, done, arg);
+	if (rc < 0)
+		log_warn_errno(rc, "%s: programming peers", k->who);
+	if (rc != 0)
+		kstate_kick(k);
+}
+
 static void mon_msg(void *arg, const struct nlmsghdr *nlh)
 {
 	struct kstate *k = arg;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "backend/reconcile.h"
+#include "nl/nl.h"
 
 struct loop;
 struct nl;
@@ -43,6 +44,9 @@ void kstate_free(struct kstate *k);
 struct nl *kstate_nl(struct kstate *k);
 /* Reconcile soon (debounced). */
 void kstate_kick(struct kstate *k);
+/* Send the backend's queued netlink batch (lease events), done() per request
+ * as nl_batch_commit; any failure asks for a reconcile. */
+void kstate_commit(struct kstate *k, nl_batch_done *done, void *arg);
 /* Reconcile now; 0 or -errno. */
 int kstate_run(struct kstate *k);
 /* The first programming of a whole lease set: reconcile now, and sum up what

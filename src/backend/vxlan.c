@@ -599,7 +599,6 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	struct vx_batch q = { .b = b };
 	struct vx_peer **gone = xcalloc(n + 1, sizeof(*gone));
 	size_t n_gone = 0;
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
@@ -648,13 +647,7 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	}
 	/* Before start() the set is only recorded: the first reconcile
 	 * programs all of it in one go. */
-	if (nl_batch_pending(kstate_nl(b->ks))) {
-		rc = nl_batch_commit(kstate_nl(b->ks), vx_batch_done, &q);
-		if (rc < 0)
-			log_warn_errno(rc, "vxlan: programming peers");
-		if (rc != 0)
-			kstate_kick(b->ks);
-	}
+	kstate_commit(b->ks, vx_batch_done, &q);
 	for (size_t i = 0; i < n_gone; i++)
 		free(gone[i]);
 	free(gone);
