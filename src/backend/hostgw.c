@@ -339,19 +339,17 @@ static void hg_stats(struct backend *b, struct backend_stats *ret)
 	kstate_report(b->ks, ret);
 }
 
+static void hg_peer_free(struct hmap_node *n)
+{
+	free(hmap_entry(n, struct hg_peer, node));
+}
+
 static void hg_destroy(struct backend *b)
 {
-	struct hmap_node *hn, *next;
-	size_t iter;
-
 	if (!b)
 		return;
 	kstate_free(b->ks);
-	for (hn = hmap_first(&b->peers, &iter); hn; hn = next) {
-		next = hmap_next(&b->peers, hn, &iter);
-		free(hmap_entry(hn, struct hg_peer, node));
-	}
-	hmap_destroy(&b->peers);
+	hmap_clear(&b->peers, hg_peer_free);
 	desired_done(b);
 	free(b);
 }

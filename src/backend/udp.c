@@ -63,6 +63,11 @@ struct udp_peer_node {
 	struct udp_peer_entry e;
 };
 
+static void udp_peer_node_free(struct hmap_node *n)
+{
+	free(hmap_entry(n, struct udp_peer_node, node));
+}
+
 struct backend {
 	struct loop *loop;
 	struct ext_iface ext;
@@ -400,7 +405,8 @@ static void udp_peers(struct backend *b, const struct lease_event *ev, size_t n)
 		struct hmap_node *old;
 
 		old = hmap_remove(&b->peers, l->name);
-		free(old ? hmap_entry(old, struct udp_peer_node, node) : NULL);
+		if (old)
+			udp_peer_node_free(old);
 		if (ev[i].kind == LEASE_REMOVED)
 			continue;
 		/* Upstream's udp backend uses every lease, whatever its type. */
@@ -567,9 +573,6 @@ bool udp_backend_stats(struct backend *b, struct udp_proxy_stats *ret)
 
 static void udp_destroy(struct backend *b)
 {
-	struct hmap_node *hn, *next;
-	size_t iter;
-
 	if (!b)
 		return;
 	if (b->reclaim_timer > 0)
@@ -578,11 +581,7 @@ static void udp_destroy(struct backend *b)
 	if (b->sock.fd >= 0)
 		close(b->sock.fd);
 	kstate_free(b->ks);
-	for (hn = hmap_first(&b->peers, &iter); hn; hn = next) {
-		next = hmap_next(&b->peers, hn, &iter);
-		free(hmap_entry(hn, struct udp_peer_node, node));
-	}
-	hmap_destroy(&b->peers);
+	hmap_clear(&b->peers, udp_peer_node_free);
 	free(b->scratch);
 	free(b);
 }

@@ -884,19 +884,17 @@ static void vx_stats(struct backend *b, struct backend_stats *ret)
 	kstate_report(b->ks, ret);
 }
 
+static void vx_peer_free(struct hmap_node *n)
+{
+	free(hmap_entry(n, struct vx_peer, node));
+}
+
 static void vx_destroy(struct backend *b)
 {
-	struct hmap_node *hn, *next;
-	size_t iter;
-
 	if (!b)
 		return;
 	kstate_free(b->ks);
-	for (hn = hmap_first(&b->peers, &iter); hn; hn = next) {
-		next = hmap_next(&b->peers, hn, &iter);
-		free(hmap_entry(hn, struct vx_peer, node));
-	}
-	hmap_destroy(&b->peers);
+	hmap_clear(&b->peers, vx_peer_free);
 	desired_done(b);
 	free(b);
 }

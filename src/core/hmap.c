@@ -41,6 +41,19 @@ void hmap_destroy(struct hmap *m)
 	hmap_init(m);
 }
 
+void hmap_clear(struct hmap *m, void (*free_node)(struct hmap_node *node))
+{
+	for (size_t i = 0; i < m->n_buckets; i++) {
+		struct hmap_node *node = m->buckets[i], *next;
+
+		for (; node; node = next) {
+			next = node->next;
+			free_node(node);
+		}
+	}
+	hmap_destroy(m);
+}
+
 static void grow(struct hmap *m)
 {
 	size_t n = m->n_buckets ? m->n_buckets * 2 : 16;

@@ -27,6 +27,8 @@ uint64_t hmap_hash_bytes(const void *data, size_t len);
 void hmap_init(struct hmap *m);
 /* Frees the bucket array only; entries belong to the caller. */
 void hmap_destroy(struct hmap *m);
+/* Hands every entry to free_node (which frees it), then hmap_destroy(). */
+void hmap_clear(struct hmap *m, void (*free_node)(struct hmap_node *node));
 struct hmap_node *hmap_get(const struct hmap *m, const char *key);
 /* node->key must be set and stay valid while the node is in the map.
  * Returns the node with the same key that was replaced (now out), or NULL. */

@@ -169,15 +169,20 @@ static void note_bad(struct etcd_mgr *m, const char *key, int64_t rev, const cha
 	log_warnx("ignoring %s (revision %lld): %s", key, (long long)rev, why);
 }
 
+static void bad_key_free(struct hmap_node *n)
+{
+	struct bad_key *b = hmap_entry(n, struct bad_key, node);
+
+	free(b->key);
+	free(b);
+}
+
 static void forget_bad(struct etcd_mgr *m, const char *key)
 {
 	struct hmap_node *n = hmap_remove(&m->bad_keys, key);
 
-	if (n) {
-		struct bad_key *b = hmap_entry(n, struct bad_key, node);
-		free(b->key);
-		free(b);
-	}
+	if (n)
+		bad_key_free(n);
 }
 
 /* Decode one stored lease. 0, or -EINVAL after logging it once. */
@@ -1213,8 +1218,6 @@ static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *re
 static void mgr_free(struct subnet_mgr *base)
 {
 	struct etcd_mgr *m = to_mgr(base);
-	struct hmap_node *n, *next;
-	size_t iter;
 
 	if (!m)
 		return;
@@ -1225,19 +1228,8 @@ static void mgr_free(struct subnet_mgr *base)
 	if (m->watch_timer)
 		loop_del_timer(m->loop, m->watch_timer);
 	etcd_free(m->etcd); /* also ends the watch, without callbacks */
-	for (n = hmap_first(&m->peers, &iter); n; n = next) {
-		next = hmap_next(&m->peers, n, &iter);
-		peer_free_node(n);
-	}
-	hmap_destroy(&m->peers);
-	for (n = hmap_first(&m->bad_keys, &iter); n; n = next) {
-		struct bad_key *b = hmap_entry(n, struct bad_key, node);
-
-		next = hmap_next(&m->bad_keys, n, &iter);
-		free(b->key);
-		free(b);
-	}
-	hmap_destroy(&m->bad_keys);
+	hmap_clear(&m->peers, peer_free_node);
+	hmap_clear(&m->bad_keys, bad_key_free);
 	snapshot_free(m);
 	lease_clear(&m->own);
 	lease_attrs_free(&m->want);

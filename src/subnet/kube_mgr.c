@@ -243,6 +243,11 @@ static void kpeer_free(struct kpeer *p)
 	free(p);
 }
 
+static void kpeer_free_node(struct hmap_node *n)
+{
+	kpeer_free(hmap_entry(n, struct kpeer, node));
+}
+
 /* Deliver (once watch() was called) and free what was removed. */
 static void batch_flush(struct kube_mgr *m, struct batch *b)
 {
@@ -267,16 +272,20 @@ static void peer_remove(struct kube_mgr *m, struct kpeer *p, struct batch *b)
 	b->dead = p;
 }
 
+static void kbad_free(struct hmap_node *n)
+{
+	struct kbad *k = hmap_entry(n, struct kbad, node);
+
+	free(k->name);
+	free(k);
+}
+
 static void forget_bad(struct kube_mgr *m, const char *name)
 {
 	struct hmap_node *n = hmap_remove(&m->bad, name);
 
-	if (n) {
-		struct kbad *k = hmap_entry(n, struct kbad, node);
-
-		free(k->name);
-		free(k);
-	}
+	if (n)
+		kbad_free(n);
 }
 
 /* A node we cannot use: say why, once per node and reason. */
@@ -1413,8 +1422,6 @@ void kube_mgr_hints(const struct subnet_mgr *base, struct kube_node_hints *ret)
 static void mgr_free(struct subnet_mgr *base)
 {
 	struct kube_mgr *m = to_mgr(base);
-	struct hmap_node *n, *next;
-	size_t iter;
 
 	if (!m)
 		return;
@@ -1424,20 +1431,10 @@ static void mgr_free(struct subnet_mgr *base)
 	timer_clear(m, &m->repatch_timer);
 	timer_clear(m, &m->cond_timer);
 	timer_clear(m, &m->lw_timer);
-	for (n = hmap_first(&m->nodes, &iter); n; n = next) {
-		next = hmap_next(&m->nodes, n, &iter);
-		kpeer_free(hmap_entry(n, struct kpeer, node));
-	}
-	hmap_destroy(&m->nodes);
+	/* leases indexes the same kpeers by lease name: freed through nodes. */
 	hmap_destroy(&m->leases);
-	for (n = hmap_first(&m->bad, &iter); n; n = next) {
-		struct kbad *k = hmap_entry(n, struct kbad, node);
-
-		next = hmap_next(&m->bad, n, &iter);
-		free(k->name);
-		free(k);
-	}
-	hmap_destroy(&m->bad);
+	hmap_clear(&m->nodes, kpeer_free_node);
+	hmap_clear(&m->bad, kbad_free);
 	kube_node_free(&m->own_node);
 	lease_attrs_free(&m->want);
 	lease_attrs_free(&m->own.attrs);
