@@ -72,6 +72,23 @@ struct kpeer {
 };
 
 /* A node we could not use: logged once per distinct reason. */
+struct kube_mgr;
+
+/*
+ * A PATCH of our Node's status that is retried with backoff until it goes
+ * through: our annotations written again, the NetworkUnavailable condition.
+ */
+struct status_patch {
+	struct kube_mgr *m;
+	/* The patch to send; NULL: nothing to send now. */
+	char *(*body)(struct kube_mgr *m);
+	/* Log the outcome (failed: why, and when it is tried again). */
+	void (*ok)(struct kube_mgr *m);
+	void (*failed)(struct kube_mgr *m, const char *why, int64_t retry_ms);
+	int64_t timer, backoff_ms;
+	struct http_req *req;
+};
+
 struct kbad {
 	struct hmap_node node;
 	char *name;
@@ -118,13 +135,11 @@ struct kube_mgr {
 	bool own_warned_cidr, own_warned_deleted;
 
 	/* our annotations written again after acquire */
-	int64_t repatch_timer, repatch_backoff_ms;
+	struct status_patch repatch;
 	int64_t repatch_last_ms, repatch_delay_ms; /* slows down a tug of war */
-	struct http_req *repatch_req;
 
 	/* NetworkUnavailable condition */
-	int64_t cond_timer, cond_backoff_ms;
-	struct http_req *cond_req;
+	struct status_patch cond;
 
 	/* peers: list + watch */
 	struct hmap nodes, leases, bad;
@@ -409,64 +424,90 @@ static void node_deleted(struct kube_mgr *m, const char *name, struct batch *b)
 
 /* ---- our own node after acquire: keep our annotations in place ---- */
 
-static void repatch_start(struct kube_mgr *m);
+static void status_patch_start(struct status_patch *p);
 
-static int64_t repatch_fire(struct loop *loop, int64_t id, void *arg)
+static int64_t status_patch_fire(struct loop *loop, int64_t id, void *arg)
 {
-	struct kube_mgr *m = arg;
+	struct status_patch *p = arg;
 
 	(void)loop;
 	(void)id;
-	m->repatch_timer = 0;
-	repatch_start(m);
+	p->timer = 0;
+	status_patch_start(p);
 	return LOOP_TIMER_STOP;
 }
 
-static void repatch_done(void *arg, int err, long status, const char *body, size_t len,
-			 const char *errmsg)
+static void status_patch_schedule(struct status_patch *p, int64_t ms)
 {
-	struct kube_mgr *m = arg;
+	if (p->timer)
+		loop_del_timer(p->m->loop, p->timer);
+	p->timer = loop_add_timer(p->m->loop, ms, status_patch_fire, p);
+	if (p->timer < 0)
+		p->timer = 0;
+}
+
+static void status_patch_done(void *arg, int err, long status, const char *body, size_t len,
+			      const char *errmsg)
+{
+	struct status_patch *p = arg;
 	char why[400];
 	int64_t ms;
 
-	m->repatch_req = NULL;
+	p->req = NULL;
 	if (err == 0 && status == 200) {
-		m->repatch_backoff_ms = 0;
-		log_info("annotations of node %s written again", m->node_name);
+		p->backoff_ms = 0;
+		p->ok(p->m);
 		return;
 	}
-	kube_client_note_error(m->client);
+	kube_client_note_error(p->m->client);
 	describe(err, status, body, len, errmsg, why, sizeof(why));
-	ms = backoff_next(&m->repatch_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
-	log_warnx("writing the annotations of node %s again: %s; retrying in %lldms", m->node_name,
-		  why, (long long)ms);
-	timer_set(m, &m->repatch_timer, ms, repatch_fire);
+	ms = backoff_next(&p->backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
+	p->failed(p->m, why, ms);
+	status_patch_schedule(p, ms);
 }
 
-static void repatch_start(struct kube_mgr *m)
+static void status_patch_start(struct status_patch *p)
 {
-	char *body = NULL, *path;
+	struct kube_mgr *m = p->m;
 	struct kube_req_opts o = {
 		.method = "PATCH",
 		.content_type = "application/strategic-merge-patch+json",
 		.timeout_ms = UNARY_TIMEOUT_MS,
 	};
+	char *body, *path;
 
-	if (m->repatch_req || !m->have_own_node)
-		return;
-	kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL, NULL,
-		       NULL);
-	if (!body)
+	if (p->req || !(body = p->body(m)))
 		return;
 	xasprintf(&path, "/api/v1/nodes/%s/status", m->node_name);
 	o.path = path;
 	o.body = body;
-	if (kube_request(m->client, &o, repatch_done, NULL, m, &m->repatch_req) < 0) {
-		m->repatch_req = NULL;
-		timer_set(m, &m->repatch_timer, RETRY_MAX_MS, repatch_fire);
+	if (kube_request(m->client, &o, status_patch_done, NULL, p, &p->req) < 0) {
+		p->req = NULL;
+		status_patch_schedule(p, RETRY_MAX_MS);
 	}
 	free(path);
 	free(body);
+}
+
+static char *repatch_body(struct kube_mgr *m)
+{
+	char *body = NULL;
+
+	if (m->have_own_node)
+		kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL,
+			       NULL, NULL);
+	return body;
+}
+
+static void repatch_ok(struct kube_mgr *m)
+{
+	log_info("annotations of node %s written again", m->node_name);
+}
+
+static void repatch_failed(struct kube_mgr *m, const char *why, int64_t retry_ms)
+{
+	log_warnx("writing the annotations of node %s again: %s; retrying in %lldms", m->node_name,
+		  why, (long long)retry_ms);
 }
 
 /* Our node as the API shows it now. Takes kn. */
@@ -497,7 +538,7 @@ static void own_node_seen(struct kube_mgr *m, struct kube_node *kn)
 		m->own_warned_cidr = false;
 		kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL,
 			       NULL, NULL);
-		if (body && !m->repatch_req && !m->repatch_timer) {
+		if (body && !m->repatch.req && !m->repatch.timer) {
 			int64_t now = loop_now_ms();
 
 			/* Someone keeps changing them back: do not fight at full speed. */
@@ -511,7 +552,7 @@ static void own_node_seen(struct kube_mgr *m, struct kube_node *kn)
 			log_warnx("the annotations of node %s were changed or removed; writing "
 				  "them again in %lldms", m->node_name,
 				  (long long)m->repatch_delay_ms);
-			timer_set(m, &m->repatch_timer, m->repatch_delay_ms, repatch_fire);
+			status_patch_schedule(&m->repatch, m->repatch_delay_ms);
 		}
 		free(body);
 	}
@@ -1289,58 +1330,21 @@ static int mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 
 /* ---- watch: report peers, then say the network is up ---- */
 
-static void cond_start(struct kube_mgr *m);
-
-static int64_t cond_fire(struct loop *loop, int64_t id, void *arg)
+static char *cond_body(struct kube_mgr *m)
 {
-	struct kube_mgr *m = arg;
-
-	(void)loop;
-	(void)id;
-	m->cond_timer = 0;
-	cond_start(m);
-	return LOOP_TIMER_STOP;
+	(void)m;
+	return kube_condition_patch(time(NULL));
 }
 
-static void cond_done(void *arg, int err, long status, const char *body, size_t len,
-		      const char *errmsg)
+static void cond_ok(struct kube_mgr *m)
 {
-	struct kube_mgr *m = arg;
-	char why[400];
-	int64_t ms;
+	log_info("node %s: condition NetworkUnavailable=False (FlannelIsUp) set", m->node_name);
+}
 
-	m->cond_req = NULL;
-	if (err == 0 && status == 200) {
-		log_info("node %s: condition NetworkUnavailable=False (FlannelIsUp) set",
-			 m->node_name);
-		return;
-	}
-	kube_client_note_error(m->client);
-	describe(err, status, body, len, errmsg, why, sizeof(why));
-	ms = backoff_next(&m->cond_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
+static void cond_failed(struct kube_mgr *m, const char *why, int64_t retry_ms)
+{
 	log_warnx("setting NetworkUnavailable=False on node %s: %s; retrying in %lldms",
-		  m->node_name, why, (long long)ms);
-	timer_set(m, &m->cond_timer, ms, cond_fire);
-}
-
-static void cond_start(struct kube_mgr *m)
-{
-	struct kube_req_opts o = {
-		.method = "PATCH",
-		.content_type = "application/strategic-merge-patch+json",
-		.timeout_ms = UNARY_TIMEOUT_MS,
-	};
-	char *path, *body = kube_condition_patch(time(NULL));
-
-	xasprintf(&path, "/api/v1/nodes/%s/status", m->node_name);
-	o.path = path;
-	o.body = body;
-	if (kube_request(m->client, &o, cond_done, NULL, m, &m->cond_req) < 0) {
-		m->cond_req = NULL;
-		timer_set(m, &m->cond_timer, RETRY_MAX_MS, cond_fire);
-	}
-	free(path);
-	free(body);
+		  m->node_name, why, (long long)retry_ms);
 }
 
 static int mgr_watch(struct subnet_mgr *base)
@@ -1357,7 +1361,7 @@ static int mgr_watch(struct subnet_mgr *base)
 		batch_add(&b, LEASE_ADDED, &hmap_entry(n, struct kpeer, node)->lease);
 	batch_flush(m, &b);
 	if (m->set_nnu)
-		cond_start(m);
+		status_patch_start(&m->cond);
 	return 0;
 }
 
@@ -1428,8 +1432,8 @@ static void mgr_free(struct subnet_mgr *base)
 	kube_client_free(m->client); /* cancels every request, no callbacks */
 	timer_clear(m, &m->start_timer);
 	timer_clear(m, &m->acq_timer);
-	timer_clear(m, &m->repatch_timer);
-	timer_clear(m, &m->cond_timer);
+	timer_clear(m, &m->repatch.timer);
+	timer_clear(m, &m->cond.timer);
 	timer_clear(m, &m->lw_timer);
 	/* leases indexes the same kpeers by lease name: freed through nodes. */
 	hmap_destroy(&m->leases);
@@ -1474,6 +1478,10 @@ int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *c
 	m->loop = p->loop;
 	m->set_nnu = p->set_node_network_unavailable;
 	m->list_page = LIST_PAGE;
+	m->repatch = (struct status_patch){ .m = m, .body = repatch_body, .ok = repatch_ok,
+					    .failed = repatch_failed };
+	m->cond = (struct status_patch){ .m = m, .body = cond_body, .ok = cond_ok,
+					 .failed = cond_failed };
 	hmap_init(&m->nodes);
 	hmap_init(&m->leases);
 	hmap_init(&m->bad);

@@ -76,6 +76,14 @@ tap_ok "node1: public-ip back to the detected address" wait_until 5 eval "[ \"\$
 for n in 2 3; do
 	tap_ok "h$n: fdb entry of h1 restored" wait_until 3 eval "[ \"\$(fdb1 $n)\" = '$mac1 dst $(host_ip 1) self permanent' ]"
 done
+# An annotation removed by hand is written again; the first write fails and
+# is retried, saying why.
+kctl POST /fake/fail '{"status":503,"count":1,"match":"/api/v1/nodes/node1/status"}' >/dev/null
+kctl PATCH /fake/nodes/node1 "{\"metadata\":{\"annotations\":{\"$A/backend-type\":null}}}" >/dev/null
+tap_ok "node1: a removed annotation is written again" wait_until 15 eval "[ \"\$(node_annot node1 $A/backend-type)\" = vxlan ]"
+tap_ok "h1: the failed write was retried, saying why" grep -q \
+	"writing the annotations of node node1 again: HTTP 503 (InternalError: failure injected by the fake); retrying in [0-9]*ms" \
+	"$RUN_DIR/h1.log"
 
 # Exactly: two real peers + node9 on each host, one fdb entry each.
 exact() { # LABEL WANT
