@@ -149,7 +149,7 @@ out:
 
 /* ---- text ---- */
 
-static void format_subnet(const struct subnet_key *k, char *buf, size_t len)
+void weftctl_format_subnet(const struct subnet_key *k, char *buf, size_t len)
 {
 	char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
 
@@ -212,7 +212,7 @@ static void print_text(FILE *f, const struct row *rows, size_t n, const struct b
 	int w_be = (int)strlen("BACKEND");
 
 	for (size_t i = 0; i < n; i++) {
-		format_subnet(&rows[i].key, t[i].subnet, sizeof(t[i].subnet));
+		weftctl_format_subnet(&rows[i].key, t[i].subnet, sizeof(t[i].subnet));
 		format_public(&rows[i].attrs, t[i].pub, sizeof(t[i].pub));
 		format_expires(&rows[i], t[i].expires, sizeof(t[i].expires));
 		t[i].backend = rows[i].attrs.backend_type[0] ? rows[i].attrs.backend_type : "-";

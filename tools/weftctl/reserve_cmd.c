@@ -165,19 +165,6 @@ static int parse_subnet_arg(const char *arg, struct subnet_key *ret, struct err 
 	return 0;
 }
 
-static void format_subnet(const struct subnet_key *k, char *buf, size_t len)
-{
-	char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
-
-	if (subnet_key_has_v4(k) && k->has_v6)
-		snprintf(buf, len, "%s,%s", ip_prefix_format(&k->v4, a),
-			 ip_prefix_format(&k->v6, b));
-	else if (k->has_v6)
-		snprintf(buf, len, "%s", ip_prefix_format(&k->v6, b));
-	else
-		snprintf(buf, len, "%s", ip_prefix_format(&k->v4, a));
-}
-
 /* "<prefix>/subnets/<key>" */
 static char *full_key(const struct store *s, const struct subnet_key *k)
 {
@@ -314,7 +301,7 @@ static int reserve_parse(int npos, char **pos, const char *backend_type, const c
 	r = parse_subnet_arg(pos[0], &a->key, err);
 	if (r < 0)
 		return r;
-	format_subnet(&a->key, a->subnet, sizeof(a->subnet));
+	weftctl_format_subnet(&a->key, a->subnet, sizeof(a->subnet));
 	if (ip_addr_parse_family(pos[1], AF_INET, &a->attrs.public_ip) < 0)
 		return err_set(err, -EINVAL, "PUBLIC_IP '%s': not an IPv4 address", pos[1]);
 	ip_addr_format(&a->attrs.public_ip, a->public_ip);
@@ -421,7 +408,7 @@ static int reserve_run(struct store *s, const struct reserve_args *a, struct err
 		if (subnet_key_from_etcd_key(kv->key, strlen(kv->key), &k, NULL) < 0)
 			continue;
 		if (keys_overlap(&a->key, &k)) {
-			format_subnet(&k, other, sizeof(other));
+			weftctl_format_subnet(&k, other, sizeof(other));
 			r = err_set(err, -EEXIST, "%s overlaps %s (key %s); refusing", a->subnet,
 				    other, kv->key);
 			goto out;
@@ -502,7 +489,7 @@ static int unreserve_run(struct store *s, const struct subnet_key *k, bool del, 
 	bool ok;
 	int r;
 
-	format_subnet(k, subnet, sizeof(subnet));
+	weftctl_format_subnet(k, subnet, sizeof(subnet));
 	r = store_get(s, key, &kvs, err);
 	if (r < 0)
 		goto out;

@@ -25,6 +25,10 @@ int cmd_unreserve(int argc, char **argv);
  * *ret is the caller's to free. */
 int weftctl_read_input(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* A subnet key for people: "10.5.1.0/24", "fd00::/64" or both, comma-separated. */
+struct subnet_key;
+void weftctl_format_subnet(const struct subnet_key *k, char *buf, size_t len);
+
 /* A remaining time as "23h59m", "4m10s" or "9s". */
 void weftctl_format_duration(int64_t seconds, char *buf, size_t len);
 
