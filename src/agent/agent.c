@@ -510,6 +510,18 @@ static void read_previous(struct agent *a)
 			 ip_prefix_format(&a->prev.subnet, s));
 }
 
+/* What either subnet manager tells the agent. */
+static struct subnet_mgr_cbs mgr_cbs(struct agent *a)
+{
+	return (struct subnet_mgr_cbs){
+		.arg = a,
+		.config = on_config,
+		.acquired = on_acquired,
+		.peers = on_peers,
+		.revoked = on_revoked,
+	};
+}
+
 static int start_etcd(struct agent *a)
 {
 	const struct flags *f = a->flags;
@@ -529,13 +541,7 @@ static int start_etcd(struct agent *a)
 			env_seconds("WEFT_TEST_RENEW_MARGIN", f->subnet_lease_renew_margin * 60),
 		.renew_retry_s = env_seconds("WEFT_TEST_RENEW_RETRY", 0),
 	};
-	struct subnet_mgr_cbs cbs = {
-		.arg = a,
-		.config = on_config,
-		.acquired = on_acquired,
-		.peers = on_peers,
-		.revoked = on_revoked,
-	};
+	struct subnet_mgr_cbs cbs = mgr_cbs(a);
 	struct err err = { 0 };
 	int rc;
 
@@ -568,13 +574,7 @@ static int start_kube(struct agent *a)
 		.net_config_path = f->net_config_path,
 		.set_node_network_unavailable = f->set_node_network_unavailable,
 	};
-	struct subnet_mgr_cbs cbs = {
-		.arg = a,
-		.config = on_config,
-		.acquired = on_acquired,
-		.peers = on_peers,
-		.revoked = on_revoked,
-	};
+	struct subnet_mgr_cbs cbs = mgr_cbs(a);
 	struct err err = { 0 };
 	int rc;
 
