@@ -652,6 +652,24 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 	buf_free(&jumps);
 }
 
+/* The rules one set should hold, once the tools are known to be there. */
+static int wanted_rules(struct traffic *t, const struct traffic_params *p, int fi,
+			enum traffic_set set, struct ipt_rules *ret, struct err *err)
+{
+	const struct ipt_set_def *d = &set_def[set];
+	int rc;
+
+	rc = need_tools(t, fi, d->what, err);
+	if (rc < 0)
+		return rc;
+	probe(t, fi);
+	rc = ipt_build(p, fi, set, use_random_fully(t, fi, p), ret);
+	if (rc < 0)
+		return err_set(err, rc, "%s %s rules: bad network or subnet", fam_name[fi],
+			       d->what);
+	return 0;
+}
+
 static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 		     enum traffic_set set, struct err *err)
 {
@@ -660,14 +678,9 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 	struct ipt_rules r;
 	int rc, attempt;
 
-	rc = need_tools(t, fi, d->what, err);
+	rc = wanted_rules(t, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
-	rc = ipt_build(p, fi, set, use_random_fully(t, fi, p), &r);
-	if (rc < 0)
-		return err_set(err, rc, "%s %s rules: bad network or subnet", fam_name[fi],
-			       d->what);
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
 	/* A jump deleted by someone else between our listing and the restore
@@ -728,14 +741,9 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	int rc, bad = 0;
 	unsigned n;
 
-	rc = need_tools(t, fi, d->what, err);
+	rc = wanted_rules(t, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
-	rc = ipt_build(p, fi, set, use_random_fully(t, fi, p), &r);
-	if (rc < 0)
-		return err_set(err, rc, "%s %s rules: bad network or subnet", fam_name[fi],
-			       d->what);
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
