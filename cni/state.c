@@ -13,6 +13,8 @@
 
 #include "conf.h"
 #include "core/buf.h"
+#include "core/err.h"
+#include "core/file.h"
 #include "core/xmalloc.h"
 #include "result.h"
 
@@ -21,35 +23,17 @@ static int fail_io(struct cni_error *e, int err, const char *what, const char *p
 	return cni_fail(e, CNI_ERR_IO, "%s %s: %s", what, path, strerror(err));
 }
 
-/* mkdir -p, new directories 0700 (os.MkdirAll(dataDir, 0700) upstream). */
-static int mkdir_p(const char *dir, struct cni_error *e)
-{
-	char p[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(p))
-		return cni_fail(e, CNI_ERR_IO, "state directory name too long");
-	memcpy(p, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if ((p[i] != '/' && p[i] != '\0') || p[i - 1] == '/')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return fail_io(e, errno, "mkdir", p);
-		p[i] = dir[i];
-	}
-	return 0;
-}
-
 int state_open(struct state *s, const char *dir, bool create, bool exclusive, struct cni_error *e)
 {
+	struct err err = {{0}};
 	int r;
 
 	s->dfd = -1;
 	if (snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir))
 		return cni_fail(e, CNI_ERR_IO, "state directory name too long");
-	if (create && (r = mkdir_p(dir, e)) < 0)
-		return r;
+	/* New directories 0700, as upstream's os.MkdirAll(dataDir, 0700). */
+	if (create && (r = file_mkdir_p(dir, 0700, &err)) < 0)
+		return cni_fail(e, CNI_ERR_IO, "%s", err.msg);
 	s->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dfd < 0) {
 		if (errno == ENOENT && !create)
@@ -73,72 +57,18 @@ void state_close(struct state *s)
 	s->dfd = -1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int state_store(struct state *s, const char *id, const char *data, size_t len, struct cni_error *e)
 {
-	char tmp[PATH_MAX + 64], path[PATH_MAX + 64];
-	bool tmp_exists = false;
-	int fd = -1, r;
+	char path[PATH_MAX + 64];
+	struct err err = {{0}};
 
 	if (s->dfd < 0)
 		return cni_fail(e, CNI_ERR_IO, "state directory %s is not open", s->dir);
-	if (snprintf(path, sizeof(path), "%s/%s", s->dir, id) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", s->dir, id) >= (int)sizeof(tmp))
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, id) >= (int)sizeof(path))
 		return cni_fail(e, CNI_ERR_IO, "state file name too long");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = fail_io(e, errno, "create", tmp);
-		goto out;
-	}
-	tmp_exists = true;
-	if (fchmod(fd, 0600) < 0) {
-		r = fail_io(e, errno, "chmod", tmp);
-		goto out;
-	}
-	if ((r = write_all(fd, data, len)) < 0) {
-		fail_io(e, -r, "write", tmp);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		r = fail_io(e, errno, "fsync", tmp);
-		goto out;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0) {
-		r = fail_io(e, errno, "close", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		r = fail_io(e, errno, "rename to", path);
-		goto out;
-	}
-	tmp_exists = false;
-	if (fsync(s->dfd) < 0) {
-		r = fail_io(e, errno, "fsync", s->dir);
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_exists)
-		unlink(tmp);
-	return r;
+	if (file_write_atomic(path, data, len, 0600, &err) < 0)
+		return cni_fail(e, CNI_ERR_IO, "%s", err.msg);
+	return 0;
 }
 
 int state_read(struct state *s, const char *id, struct buf *out, struct cni_error *e)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/file.h"
 #include "core/xmalloc.h"
 
 /* ---- writing ---- */
@@ -88,131 +89,33 @@ static int format_env(const struct subnet_env *e, char *out, size_t outlen, size
 	return 0;
 }
 
-/* mkdir -p; directories we create get exactly 0755 whatever the umask, so
- * that unprivileged readers (Docker tooling) can reach the file. */
-static int mkdir_p(const char *dir, struct err *err)
-{
-	char p[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(p))
-		return err_set(err, -ENAMETOOLONG, "directory name too long");
-	memcpy(p, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		if (p[i - 1] == '/')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (chmod(p, 0755) < 0)
-				return err_set(err, -errno, "chmod %s: %s", p, strerror(errno));
-		} else if (errno != EEXIST) {
-			return err_set(err, -errno, "mkdir %s: %s", p, strerror(errno));
-		}
-		p[i] = dir[i];
-	}
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int subnet_env_write(const char *path, const struct subnet_env *e, struct err *err)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX], content[1024];
-	const char *slash, *base;
-	size_t clen = 0, dlen;
-	bool tmp_exists = false;
-	int fd = -1, dfd = -1, r;
+	char dir[PATH_MAX], content[1024];
+	const char *slash;
+	size_t clen = 0;
+	int r;
 
 	if (!path || !*path)
 		return err_set(err, -EINVAL, "empty subnet file path");
 	slash = strrchr(path, '/');
-	base = slash ? slash + 1 : path;
-	if (!*base)
+	if (slash && !slash[1])
 		return err_set(err, -EINVAL, "subnet file path %s names a directory", path);
-	dlen = slash ? (size_t)(slash - path) : 0;
-	if (dlen >= sizeof(dir))
+	if (slash && (size_t)(slash - path) >= sizeof(dir))
 		return err_set(err, -ENAMETOOLONG, "subnet file path too long");
-	if (!slash)
-		memcpy(dir, ".", 2);
-	else if (dlen == 0)
-		memcpy(dir, "/", 2);
-	else
-		memcpy(dir, path, dlen);
-	if (slash && dlen)
-		dir[dlen] = '\0';
-
 	r = format_env(e, content, sizeof(content), &clen, err);
 	if (r < 0)
 		return r;
-	r = mkdir_p(dir, err);
-	if (r < 0)
-		return r;
-	/* Same directory as the target so that rename(2) is atomic. */
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= (int)sizeof(tmp))
-		return err_set(err, -ENAMETOOLONG, "subnet file path too long");
-
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = err_set(err, -errno, "create temp file in %s: %s", dir, strerror(errno));
-		goto out;
+	/* Directories we create get exactly 0755 whatever the umask, so that
+	 * unprivileged readers (Docker tooling) can reach the file. */
+	if (slash && slash != path) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		r = file_mkdir_p(dir, 0755, err);
+		if (r < 0)
+			return r;
 	}
-	tmp_exists = true;
-	if (fchmod(fd, 0644) < 0) {
-		r = err_set(err, -errno, "chmod %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	r = write_all(fd, content, clen);
-	if (r < 0) {
-		err_set(err, r, "write %s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		r = err_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0) {
-		r = err_set(err, -errno, "close %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		r = err_set(err, -errno, "rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	tmp_exists = false;
-	/* Make the rename itself durable. The new file is already in place if
-	 * this fails, but the caller should still hear about it. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		r = err_set(err, -errno, "fsync directory %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_exists)
-		unlink(tmp);
-	if (dfd >= 0)
-		close(dfd);
-	return r;
+	return file_write_atomic(path, content, clen, 0644, err);
 }
 
 /* ---- reading ---- */

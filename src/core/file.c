@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+int file_mkdir_p(const char *dir, mode_t mode, struct err *err)
+{
+	char p[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(p))
+		return err_set(err, -ENAMETOOLONG, "directory name too long");
+	memcpy(p, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if ((p[i] != '/' && p[i] != '\0') || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, mode) == 0) {
+			if (chmod(p, mode) < 0)
+				return err_set(err, -errno, "chmod %s: %s", p, strerror(errno));
+		} else if (errno != EEXIST) {
+			return err_set(err, -errno, "mkdir %s: %s", p, strerror(errno));
+		}
+		p[i] = dir[i];
+	}
+	return 0;
+}
+
+int file_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct err *err)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	bool tmp_exists = false;
+	int fd = -1, dfd = -1, r;
+
+	if (!*base)
+		return err_set(err, -EINVAL, "%s names a directory", path);
+	if (dlen >= sizeof(dir))
+		return err_set(err, -ENAMETOOLONG, "path too long: %s", path);
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (dlen == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	}
+	/* Same directory as the target so that rename(2) is atomic. */
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= (int)sizeof(tmp))
+		return err_set(err, -ENAMETOOLONG, "path too long: %s", path);
+
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = err_set(err, -errno, "create temp file in %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	tmp_exists = true;
+	if (fchmod(fd, mode) < 0) {
+		r = err_set(err, -errno, "chmod %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r = file_write_all(fd, data, len);
+	if (r < 0) {
+		err_set(err, r, "write %s: %s", tmp, strerror(-r));
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		r = err_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r = close(fd);
+	fd = -1;
+	if (r < 0) {
+		r = err_set(err, -errno, "close %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		r = err_set(err, -errno, "rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	tmp_exists = false;
+	/* Make the rename itself durable. The new file is already in place if
+	 * this fails, but the caller should still hear about it. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		r = err_set(err, -errno, "fsync directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_exists)
+		unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
