@@ -654,6 +654,19 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	free(q.op);
 }
 
+static void desired_done(void *arg)
+{
+	struct backend *b = arg;
+
+	free(b->d_routes);
+	free(b->d_neighs);
+	free(b->d_fdbs);
+	free(b->d_nexthops);
+	b->d_routes = NULL;
+	b->d_neighs = b->d_fdbs = NULL;
+	b->d_nexthops = NULL;
+}
+
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
 	struct backend *b = arg;
@@ -665,10 +678,7 @@ static bool desired(void *arg, int family, struct rc_desired *want, struct rc_sc
 	if (!d->enabled || !b->started)
 		return false;
 	/* The device index may have changed since (recreated): built anew. */
-	free(b->d_routes);
-	free(b->d_neighs);
-	free(b->d_fdbs);
-	free(b->d_nexthops);
+	desired_done(b);
 	b->d_routes = xreallocarray(NULL, cap, sizeof(*b->d_routes));
 	b->d_neighs = xreallocarray(NULL, cap, sizeof(*b->d_neighs));
 	b->d_fdbs = xreallocarray(NULL, cap, sizeof(*b->d_fdbs));
@@ -696,19 +706,6 @@ static bool desired(void *arg, int family, struct rc_desired *want, struct rc_sc
 	scope->dev_index = d->index;
 	scope->nexthops = family == AF_INET && b->use_nexthops;
 	return true;
-}
-
-static void desired_done(void *arg)
-{
-	struct backend *b = arg;
-
-	free(b->d_routes);
-	free(b->d_neighs);
-	free(b->d_fdbs);
-	free(b->d_nexthops);
-	b->d_routes = NULL;
-	b->d_neighs = b->d_fdbs = NULL;
-	b->d_nexthops = NULL;
 }
 
 static bool concerns(void *arg, const struct nlmsghdr *nlh)
