@@ -2,9 +2,11 @@
 #include "agent/flags.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -22,7 +24,6 @@ enum {
 	FF_META = 1U << 0,   /* --version: no environment, not configuration */
 	FF_SECRET = 1U << 1, /* masked by flags_describe */
 	FF_HIDDEN = 1U << 2, /* weft-only knobs left out of --help */
-	FF_RANGE = 1U << 3,  /* FT_INT bounded by min..max */
 };
 
 struct flag_desc {
@@ -31,19 +32,23 @@ struct flag_desc {
 	const char *def; /* parsed like a command-line value; NULL: zero value */
 	size_t off;	 /* into struct flags */
 	unsigned int fl;
-	int64_t min, max;
+	int64_t min, max; /* FT_INT and FT_LEVEL: every value must be in min..max */
 	const char *metavar; /* usage's argument name when not implied by type */
 	const char *help;
 };
 
 #define FLAG(n, t, d, field, f, h) \
 	{ .name = n, .type = t, .def = d, .off = offsetof(struct flags, field), .fl = f, .help = h }
+/* Every number has a range: a value outside it is refused, never clamped. */
 #define FLAG_RANGE(n, d, field, lo, hi, h)                                                 \
 	{ .name = n, .type = FT_INT, .def = d, .off = offsetof(struct flags, field),      \
-	  .fl = FF_RANGE, .min = lo, .max = hi, .help = h }
+	  .min = lo, .max = hi, .help = h }
 #define FLAG_KLOG(n, t, field, h) \
 	{ .name = n, .type = t, .off = offsetof(struct flags, field), .metavar = "value", \
 	  .help = h }
+#define FLAG_KLOG_RANGE(n, field, lo, hi, h)                                            \
+	{ .name = n, .type = FT_LEVEL, .off = offsetof(struct flags, field),           \
+	  .metavar = "value", .min = lo, .max = hi, .help = h }
 
 /* flannel's own help texts (main.go), so that --help reads the same. */
 static const struct flag_desc flag_table[] = {
@@ -59,6 +64,10 @@ static const struct flag_desc flag_table[] = {
 	FLAG("etcd-username", FT_STRING, "", etcd_username, 0, "username for BasicAuth to etcd"),
 	FLAG("etcd-password", FT_STRING, "", etcd_password, FF_SECRET,
 	     "password for BasicAuth to etcd"),
+	FLAG("etcd-password-file", FT_STRING, "", etcd_password_file, 0,
+	     "file holding the password for BasicAuth to etcd (one trailing newline is "
+	     "ignored; at most 4096 bytes); keeps the password out of the command line. "
+	     "Not together with -etcd-password"),
 	FLAG("kube-subnet-mgr", FT_BOOL, "false", kube_subnet_mgr, 0,
 	     "contact the Kubernetes API for subnet assignment instead of etcd."),
 	FLAG("kube-api-url", FT_STRING, "", kube_api_url, 0,
@@ -96,8 +105,8 @@ static const struct flag_desc flag_table[] = {
 	     "setup IP masquerade rule for traffic destined outside of overlay network"),
 	FLAG("ip-masq-fully-random-disable", FT_BOOL, "false", ip_masq_fully_random_disable, 0,
 	     "disable the fully-random source port mapping of the masquerade rules"),
-	FLAG("iptables-resync", FT_INT, "5", iptables_resync, 0,
-	     "resync period for iptables rules, in seconds"),
+	FLAG_RANGE("iptables-resync", "5", iptables_resync, 1, 86400,
+		   "resync period for iptables rules, in seconds, ranging from 1 to 86400"),
 	FLAG("iptables-forward-rules", FT_BOOL, "true", iptables_forward_rules, 0,
 	     "add default accept rules to FORWARD chain in iptables"),
 	FLAG("ip-blackhole-route", FT_BOOL, "false", ip_blackhole_route, 0,
@@ -110,8 +119,15 @@ static const struct flag_desc flag_table[] = {
 	     "the IP address for healthz server to listen"),
 	FLAG_RANGE("healthz-port", "0", healthz_port, 0, 65535,
 		   "the port for healthz server to listen(0 to disable)"),
+	FLAG("metrics-ip", FT_STRING, "127.0.0.1", metrics_ip, 0,
+	     "the IP address for the metrics server (/metrics and /status) to listen; "
+	     "they reveal the node's addresses, subnet and version, so keep it local "
+	     "unless a scraper needs it"),
+	FLAG_RANGE("metrics-port", "0", metrics_port, 0, 65535,
+		   "the port for the metrics server (/metrics and /status) to listen (0 to "
+		   "disable); never the healthz port"),
 	FLAG("version", FT_BOOL, "false", version, FF_META, "print version and exit"),
-	FLAG_KLOG("v", FT_LEVEL, v, "number for the log level verbosity"),
+	FLAG_KLOG_RANGE("v", v, 0, 100, "number for the log level verbosity (0 to 100)"),
 	FLAG_KLOG("vmodule", FT_STRING, vmodule,
 		  "comma-separated list of pattern=N settings for file-filtered logging (ignored)"),
 	FLAG_KLOG("log_backtrace_at", FT_STRING, log_backtrace_at,
@@ -320,10 +336,17 @@ static int flag_set(struct flags *f, const struct flag_desc *d, const char *valu
 			r = go_parse_int(value, 0, 64, &n);
 		else
 			r = go_parse_int(value, 10, 32, &n);
+		if (r == 0 && (n < d->min || n > d->max))
+			r = -EDOM;
 		if (r < 0)
-			return err_set(err, -EINVAL, "invalid value \"%.64s\" for flag -%s %s: %s",
+			return err_set(err, r == -EDOM ? -ERANGE : -EINVAL,
+				       "invalid value \"%.64s\" for flag -%s %s: %s (must be an "
+				       "integer in %lld..%lld)",
 				       value, d->name, origin_text(o, where, sizeof(where)),
-				       r == -ERANGE ? "value out of range" : "parse error");
+				       r == -EDOM     ? "out of range"
+				       : r == -ERANGE ? "value out of range"
+						      : "parse error",
+				       (long long)d->min, (long long)d->max);
 		if (d->type == FT_INT)
 			*(int64_t *)p = n;
 		else
@@ -468,26 +491,101 @@ static int apply_env(char **envp, struct flags *f, const bool *set, struct flag_
 	return 0;
 }
 
+static const struct flag_origin *origin_of(const struct flag_origin *orig, const char *name)
+{
+	return &orig[flag_lookup(name, strlen(name)) - flag_table];
+}
+
+/* Checks between flags; each flag's own range was checked as it was set. */
 static int validate(const struct flags *f, const struct flag_origin *orig, struct err *err)
 {
-	char where[96];
+	char w1[96], w2[96];
 
-	for (size_t i = 0; i < FLAG_COUNT; i++) {
-		const struct flag_desc *d = &flag_table[i];
-		int64_t n;
-
-		if (!(d->fl & FF_RANGE))
-			continue;
-		n = *(const int64_t *)flag_cfield(f, d);
-		if (n < d->min || n > d->max)
-			return err_set(err, -ERANGE,
-				       "invalid value %lld for flag -%s %s: out of range, must be "
-				       "%lld..%lld",
-				       (long long)n, d->name,
-				       origin_text(&orig[i], where, sizeof(where)),
-				       (long long)d->min, (long long)d->max);
-	}
+	if (f->etcd_password[0] && f->etcd_password_file[0])
+		return err_set(err, -EINVAL,
+			       "flags -etcd-password (%s) and -etcd-password-file (%s) are both "
+			       "set: give the password one way",
+			       origin_text(origin_of(orig, "etcd-password"), w1, sizeof(w1)),
+			       origin_text(origin_of(orig, "etcd-password-file"), w2, sizeof(w2)));
+	/* One listener cannot be both: /metrics and /status must not ride on the
+	 * health port, which is open to the whole network by default. */
+	if (f->metrics_port && f->metrics_port == f->healthz_port)
+		return err_set(err, -EINVAL,
+			       "flag -metrics-port %lld (%s) equals -healthz-port (%s): "
+			       "/metrics and /status need a port of their own",
+			       (long long)f->metrics_port,
+			       origin_text(origin_of(orig, "metrics-port"), w1, sizeof(w1)),
+			       origin_text(origin_of(orig, "healthz-port"), w2, sizeof(w2)));
 	return 0;
+}
+
+#define PASSWORD_FILE_MAX 4096
+
+/*
+ * The password from -etcd-password-file: a regular file; one trailing "\n"
+ * or "\r\n" is dropped (what `echo pw > file` and editors leave), the rest,
+ * at most PASSWORD_FILE_MAX bytes, not empty and without NUL bytes, is it.
+ */
+static int read_password_file(const char *path, char **ret, struct err *err)
+{
+	char buf[PASSWORD_FILE_MAX + 3]; /* the password, "\r\n" and one byte too many */
+	size_t len = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	/* O_NONBLOCK: a FIFO must not hang start-up before it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return err_set(err, -errno, "-etcd-password-file %.128s: cannot open: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = err_set(err, -errno, "-etcd-password-file %.128s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: not a regular file", path);
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(err, -errno, "-etcd-password-file %.128s: cannot read: %s",
+				    path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > PASSWORD_FILE_MAX) {
+		r = err_set(err, -EFBIG,
+			    "-etcd-password-file %.128s: larger than %d bytes: not a password file",
+			    path, PASSWORD_FILE_MAX);
+		goto out;
+	}
+	if (len == 0) {
+		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: the file is empty", path);
+		goto out;
+	}
+	if (memchr(buf, '\0', len)) {
+		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: contains a NUL byte", path);
+		goto out;
+	}
+	*ret = xmalloc(len + 1);
+	memcpy(*ret, buf, len);
+	(*ret)[len] = '\0';
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return r;
 }
 
 int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct err *err)
@@ -512,6 +610,15 @@ int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct er
 	if (r < 0)
 		goto out;
 	r = validate(ret, orig, err);
+	if (r == 0 && ret->etcd_password_file[0]) {
+		char *pw = NULL;
+
+		r = read_password_file(ret->etcd_password_file, &pw, err);
+		if (r == 0) {
+			free(ret->etcd_password);
+			ret->etcd_password = pw;
+		}
+	}
 out:
 	if (r < 0)
 		flags_free(ret);
@@ -637,7 +744,11 @@ void flags_free(struct flags *f)
 		void *p = flag_field(f, d);
 
 		if (d->type == FT_STRING) {
-			free(*(char **)p);
+			char *str = *(char **)p;
+
+			if (str && (d->fl & FF_SECRET))
+				explicit_bzero(str, strlen(str));
+			free(str);
 		} else if (d->type == FT_STRINGS) {
 			struct flags_strv *sv = p;
 

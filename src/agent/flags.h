@@ -29,7 +29,8 @@ struct flags {
 	char *etcd_certfile;
 	char *etcd_cafile;
 	char *etcd_username;
-	char *etcd_password;
+	char *etcd_password; /* also read from etcd_password_file */
+	char *etcd_password_file;
 	bool kube_subnet_mgr;
 	char *kube_api_url;
 	char *kubeconfig_file;
@@ -43,16 +44,19 @@ struct flags {
 	int64_t subnet_lease_renew_margin; /* minutes, 1..1439 */
 	bool ip_masq;
 	bool ip_masq_fully_random_disable;
-	int64_t iptables_resync; /* seconds */
+	int64_t iptables_resync; /* seconds, 1..86400 */
 	bool iptables_forward_rules;
 	bool ip_blackhole_route;
 	char *net_config_path;
 	bool set_node_network_unavailable;
 	char *healthz_ip;
 	int64_t healthz_port; /* 0..65535, 0 disables */
+	/* /metrics and /status: their own listener, never the health one */
+	char *metrics_ip;
+	int64_t metrics_port; /* 0..65535, 0 disables */
 	bool version;
 	/* klog's flags: -v is honoured, the other two are accepted and ignored. */
-	int v;
+	int v; /* 0..100 */
 	char *vmodule;
 	char *log_backtrace_at;
 };

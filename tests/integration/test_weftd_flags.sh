@@ -14,7 +14,7 @@ fi
 # The caller's environment must not leak into the cases.
 unset "${!FLANNELD_@}"
 
-tmp=$(mktemp -d)
+tmp=$(mktemp -d /tmp/weft-test-flags.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 # run [VAR=value...] -- args...: sets RC, OUT (stdout) and ERR (stderr).
@@ -65,10 +65,11 @@ for f in etcd-endpoints etcd-prefix etcd-keyfile etcd-certfile etcd-cafile etcd-
 	iface iface-regex iface-can-reach public-ip public-ipv6 subnet-file \
 	subnet-lease-renew-margin ip-masq ip-masq-fully-random-disable iptables-resync \
 	iptables-forward-rules ip-blackhole-route net-config-path set-node-network-unavailable \
-	healthz-ip healthz-port version v vmodule log_backtrace_at; do
+	healthz-ip healthz-port version v vmodule log_backtrace_at \
+	etcd-password-file metrics-ip metrics-port; do
 	grep -qE "^  -$f( |\$)" <<<"$OUT" || missing="$missing $f"
 done
-tap_eq "--help lists every flanneld flag" "" "$missing"
+tap_eq "--help lists every flanneld flag (and weft's own)" "" "$missing"
 tap_ok "--help shows defaults" has "$OUT" '(default "/coreos.com/network")'
 run -- -h
 tap_eq "-h exits 0" 0 "$RC"
@@ -103,6 +104,98 @@ for m in 0 1440 -5; do
 done
 run FLANNELD_SUBNET_LEASE_RENEW_MARGIN=1440 --
 tap_eq "renew margin 1440 from the environment exits 1" 1 "$RC"
+
+# Every numeric flag has a range, on the command line and in FLANNELD_*: both
+# ends start the daemon; 0, negative, one past either end, overflowing and
+# non-numeric values exit 1 with a message naming the flag, value and range.
+hint="Try 'weftd --help' for more information."
+# name env min max: the listeners stay on loopback
+for spec in "subnet-lease-renew-margin SUBNET_LEASE_RENEW_MARGIN 1 1439" \
+	"iptables-resync IPTABLES_RESYNC 1 86400" \
+	"healthz-port HEALTHZ_PORT 0 65535" \
+	"metrics-port METRICS_PORT 0 65535" \
+	"v V 0 100"; do
+	read -r name env min max <<<"$spec"
+	for v in "$min" "$max"; do
+		run -- --healthz-ip=127.0.0.1 "--$name=$v"
+		tap_eq "-$name=$v (an end of its range) runs, exit 0 at SIGTERM" 0 "$RC"
+		tap_ok "-$name=$v is in effect" has "$ERR" " $name=$v "
+		run "FLANNELD_$env=$v" FLANNELD_HEALTHZ_IP=127.0.0.1 --
+		tap_eq "FLANNELD_$env=$v runs, exit 0 at SIGTERM" 0 "$RC"
+		tap_ok "FLANNELD_$env=$v is in effect" has "$ERR" " $name=$v "
+	done
+	seen=" "
+	for bad in 0 -1 $((min - 1)) $((max + 1)) 99999999999999999999 abc; do
+		why="out of range"
+		case $bad in
+		99999999999999999999) why="value out of range" ;;
+		abc) why="parse error" ;;
+		*) [ "$bad" -ge "$min" ] && continue ;; # 0 is a valid port
+		esac
+		case $seen in *" $bad "*) continue ;; esac
+		seen="$seen$bad "
+		run -- "--$name=$bad"
+		tap_eq "-$name=$bad exits 1" 1 "$RC"
+		tap_eq "-$name=$bad: the message names flag, value and range" \
+			"weftd: invalid value \"$bad\" for flag -$name on the command line: $why (must be an integer in $min..$max)
+$hint" "$ERR"
+		run "FLANNELD_$env=$bad" --
+		tap_eq "FLANNELD_$env=$bad exits 1" 1 "$RC"
+		tap_eq "FLANNELD_$env=$bad: the message names variable, value and range" \
+			"weftd: invalid value \"$bad\" for flag -$name from FLANNELD_$env: $why (must be an integer in $min..$max)
+$hint" "$ERR"
+	done
+done
+
+# /metrics and /status never share the health port.
+run -- --healthz-port=8081 --metrics-port=8081
+tap_eq "metrics port = healthz port exits 1" 1 "$RC"
+tap_eq "metrics port = healthz port: says why" \
+	"weftd: flag -metrics-port 8081 (on the command line) equals -healthz-port (on the command line): /metrics and /status need a port of their own
+$hint" "$ERR"
+
+# --etcd-password-file: the password stays out of argv and the log.
+printf 'filesekrit\n' >"$tmp/pw"
+run -- --etcd-password-file="$tmp/pw"
+tap_eq "--etcd-password-file: runs, exit 0 at SIGTERM" 0 "$RC"
+tap_ok "--etcd-password-file: the file's name is shown" has "$ERR" "etcd-password-file=$tmp/pw "
+tap_ok "--etcd-password-file: the password is hidden" has "$ERR" "etcd-password=<hidden> "
+tap_fail "--etcd-password-file: the password never reaches the log" has "$ERR" "filesekrit"
+run FLANNELD_ETCD_PASSWORD_FILE="$tmp/pw" --
+tap_eq "FLANNELD_ETCD_PASSWORD_FILE: runs, exit 0 at SIGTERM" 0 "$RC"
+tap_ok "FLANNELD_ETCD_PASSWORD_FILE: the file's name is shown" has "$ERR" "etcd-password-file=$tmp/pw "
+run -- --etcd-password-file="$tmp/pw" --etcd-password=x
+tap_eq "both password flags: exit 1" 1 "$RC"
+tap_eq "both password flags: says so" \
+	"weftd: flags -etcd-password (on the command line) and -etcd-password-file (on the command line) are both set: give the password one way
+$hint" "$ERR"
+run FLANNELD_ETCD_PASSWORD=x -- --etcd-password-file="$tmp/pw"
+tap_eq "password file and FLANNELD_ETCD_PASSWORD: exit 1" 1 "$RC"
+tap_ok "password file and FLANNELD_ETCD_PASSWORD: names the variable" has "$ERR" \
+	"flags -etcd-password (from FLANNELD_ETCD_PASSWORD) and -etcd-password-file (on the command line) are both set"
+run -- --etcd-password-file="$tmp/nope"
+tap_eq "missing password file: exit 1" 1 "$RC"
+tap_eq "missing password file: says so" \
+	"weftd: -etcd-password-file $tmp/nope: cannot open: No such file or directory
+$hint" "$ERR"
+: >"$tmp/empty"
+run -- --etcd-password-file="$tmp/empty"
+tap_eq "empty password file: exit 1" 1 "$RC"
+tap_ok "empty password file: says so" has "$ERR" "-etcd-password-file $tmp/empty: the file is empty"
+head -c 5000 /dev/zero | tr '\0' p >"$tmp/big"
+run -- --etcd-password-file="$tmp/big"
+tap_eq "oversized password file: exit 1" 1 "$RC"
+tap_ok "oversized password file: says so" has "$ERR" \
+	"-etcd-password-file $tmp/big: larger than 4096 bytes: not a password file"
+run -- --etcd-password-file="$tmp"
+tap_eq "password file is a directory: exit 1" 1 "$RC"
+tap_ok "password file is a directory: says so" has "$ERR" "-etcd-password-file $tmp: not a regular file"
+if [ "$(id -u)" != 0 ]; then
+	chmod 000 "$tmp/pw"
+	run -- --etcd-password-file="$tmp/pw"
+	tap_eq "unreadable password file: exit 1" 1 "$RC"
+	tap_ok "unreadable password file: says so" has "$ERR" "-etcd-password-file $tmp/pw: cannot open: Permission denied"
+fi
 
 run -- foo
 tap_eq "positional argument exits 1" 1 "$RC"

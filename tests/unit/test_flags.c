@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/flags.h"
 #include "core/err.h"
@@ -65,6 +66,7 @@ static void test_defaults(void **state)
 	assert_string_equal(F.etcd_cafile, "");
 	assert_string_equal(F.etcd_username, "");
 	assert_string_equal(F.etcd_password, "");
+	assert_string_equal(F.etcd_password_file, "");
 	assert_false(F.kube_subnet_mgr);
 	assert_string_equal(F.kube_api_url, "");
 	assert_string_equal(F.kubeconfig_file, "");
@@ -85,6 +87,9 @@ static void test_defaults(void **state)
 	assert_true(F.set_node_network_unavailable);
 	assert_string_equal(F.healthz_ip, "0.0.0.0");
 	assert_int_equal(F.healthz_port, 0);
+	/* /metrics and /status: node-local, and off unless asked for. */
+	assert_string_equal(F.metrics_ip, "127.0.0.1");
+	assert_int_equal(F.metrics_port, 0);
 	assert_false(F.version);
 	assert_int_equal(F.v, 0);
 	assert_string_equal(F.vmodule, "");
@@ -137,7 +142,8 @@ static void test_every_flag_is_accepted(void **state)
 			   "--ip-masq-fully-random-disable", "--iptables-resync=7",
 			   "--iptables-forward-rules=false", "--ip-blackhole-route",
 			   "--net-config-path=/nc.json", "--set-node-network-unavailable=false",
-			   "--healthz-ip=127.0.0.1", "--healthz-port=8081", "-v=4",
+			   "--healthz-ip=127.0.0.1", "--healthz-port=8081",
+			   "--metrics-ip=192.0.2.7", "--metrics-port=8082", "-v=4",
 			   "-vmodule=foo=2", "-log_backtrace_at=main.go:10"),
 		      NOENV),
 		0);
@@ -170,6 +176,8 @@ static void test_every_flag_is_accepted(void **state)
 	assert_false(F.set_node_network_unavailable);
 	assert_string_equal(F.healthz_ip, "127.0.0.1");
 	assert_int_equal(F.healthz_port, 8081);
+	assert_string_equal(F.metrics_ip, "192.0.2.7");
+	assert_int_equal(F.metrics_port, 8082);
 	assert_int_equal(F.v, 4);
 	assert_string_equal(F.vmodule, "foo=2");
 	assert_string_equal(F.log_backtrace_at, "main.go:10");
@@ -223,11 +231,9 @@ static void test_go_int_syntax(void **state)
 		const char *in;
 		int64_t want;
 	} ok[] = {
-		{ "0", 0 },	   { "+7", 7 },	     { "-5", -5 },     { "0x10", 16 },
-		{ "0X1f", 31 },	   { "010", 8 },     { "0o17", 15 },   { "0b101", 5 },
-		{ "1_000", 1000 }, { "0x_1F", 31 },  { "007", 7 },
-		{ "9223372036854775807", INT64_MAX },
-		{ "-9223372036854775808", INT64_MIN },
+		{ "1", 1 },	  { "+7", 7 },	     { "0x10", 16 },  { "0X1f", 31 },
+		{ "010", 8 },	  { "0o17", 15 },    { "0b101", 5 },  { "1_000", 1000 },
+		{ "0x_1F", 31 },  { "007", 7 },	     { "86400", 86400 },
 	};
 	static const char *const bad[] = { "",	"abc", "12a", "1__0", "_1",  "1_", "08",
 					   "0x", "+",	"- 1", " 1",  "1 ",  "0b2" };
@@ -244,10 +250,13 @@ static void test_go_int_syntax(void **state)
 		snprintf(arg, sizeof(arg), "--iptables-resync=%s", bad[i]);
 		assert_err(parse(ARGS(arg), NOENV), "parse error");
 	}
+	/* Beyond int64 is Go's "value out of range"; within it, beyond 1..86400, ours. */
 	assert_err(parse(ARGS("--iptables-resync=9223372036854775808"), NOENV),
 		   "value out of range");
 	assert_err(parse(ARGS("--iptables-resync=99999999999999999999999"), NOENV),
 		   "value out of range");
+	assert_err(parse(ARGS("--iptables-resync=9223372036854775807"), NOENV), "out of range");
+	assert_err(parse(ARGS("--iptables-resync=-9223372036854775808"), NOENV), "out of range");
 
 	/* klog's -v is base 10, 32 bits. */
 	assert_int_equal(parse(ARGS("-v", "3"), NOENV), 0);
@@ -256,6 +265,217 @@ static void test_go_int_syntax(void **state)
 	assert_int_equal(F.v, 10);
 	assert_err(parse(ARGS("-v=0x1"), NOENV), "-v");
 	assert_err(parse(ARGS("-v=2147483648"), NOENV), "value out of range");
+}
+
+/*
+ * Every numeric flag has a range, checked the same way on the command line
+ * and in FLANNELD_*: both ends accepted, one past either end, 0, negative,
+ * overflowing and non-numeric values refused with the flag, the value as
+ * given, where it came from and the range.
+ */
+static void test_numeric_ranges(void **state)
+{
+	static const struct {
+		const char *name, *env;
+		long long min, max;
+		size_t off; /* of an int64_t in struct flags; SIZE_MAX: F.v */
+	} nums[] = {
+		{ "subnet-lease-renew-margin", "FLANNELD_SUBNET_LEASE_RENEW_MARGIN", 1, 1439,
+		  offsetof(struct flags, subnet_lease_renew_margin) },
+		{ "iptables-resync", "FLANNELD_IPTABLES_RESYNC", 1, 86400,
+		  offsetof(struct flags, iptables_resync) },
+		{ "healthz-port", "FLANNELD_HEALTHZ_PORT", 0, 65535,
+		  offsetof(struct flags, healthz_port) },
+		{ "metrics-port", "FLANNELD_METRICS_PORT", 0, 65535,
+		  offsetof(struct flags, metrics_port) },
+		{ "v", "FLANNELD_V", 0, 100, SIZE_MAX },
+	};
+	char arg[96], env[96], want[256], val[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		const long long ends[2] = { nums[i].min, nums[i].max };
+		struct {
+			const char *value, *why;
+		} bad[] = {
+			{ "0", "out of range" },
+			{ "-1", "out of range" },
+			{ "-5", "out of range" },
+			{ NULL, "out of range" }, /* min - 1 */
+			{ NULL, "out of range" }, /* max + 1 */
+			{ "99999999999999999999", "value out of range" },
+			{ "abc", "parse error" },
+			{ "1.5", "parse error" },
+		};
+		char below[32], above[32];
+
+		snprintf(below, sizeof(below), "%lld", nums[i].min - 1);
+		snprintf(above, sizeof(above), "%lld", nums[i].max + 1);
+		bad[3].value = below;
+		bad[4].value = above;
+		for (int e = 0; e < 2; e++) {
+			snprintf(val, sizeof(val), "%lld", ends[e]);
+			snprintf(arg, sizeof(arg), "--%s=%s", nums[i].name, val);
+			snprintf(env, sizeof(env), "%s=%s", nums[i].env, val);
+			/* The two ports may not be equal (tested below): vary the other one. */
+			for (int from_env = 0; from_env < 2; from_env++) {
+				int64_t got;
+
+				if (from_env)
+					assert_int_equal(parse(NOARGS, ENV(env)), 0);
+				else
+					assert_int_equal(parse(ARGS(arg), NOENV), 0);
+				got = nums[i].off == SIZE_MAX
+					      ? F.v
+					      : *(int64_t *)((char *)&F + nums[i].off);
+				if (got != ends[e])
+					fail_msg("%s: %s gave %lld", nums[i].name, val,
+						 (long long)got);
+			}
+		}
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			if (!strcmp(bad[b].why, "out of range") &&
+			    strtoll(bad[b].value, NULL, 10) >= nums[i].min)
+				continue; /* 0 is fine for a port */
+			snprintf(arg, sizeof(arg), "--%s=%s", nums[i].name, bad[b].value);
+			assert_err(parse(ARGS(arg), NOENV), "");
+			snprintf(want, sizeof(want),
+				 "invalid value \"%s\" for flag -%s on the command line: %s (must "
+				 "be an integer in %lld..%lld)",
+				 bad[b].value, nums[i].name, bad[b].why, nums[i].min, nums[i].max);
+			assert_string_equal(E.msg, want);
+			/* And the next argument form, -name value. */
+			snprintf(arg, sizeof(arg), "-%s", nums[i].name);
+			assert_err(parse(ARGS(arg, bad[b].value), NOENV), "");
+			assert_string_equal(E.msg, want);
+
+			snprintf(env, sizeof(env), "%s=%s", nums[i].env, bad[b].value);
+			assert_err(parse(NOARGS, ENV(env)), "");
+			snprintf(want, sizeof(want),
+				 "invalid value \"%s\" for flag -%s from %s: %s (must be an "
+				 "integer in %lld..%lld)",
+				 bad[b].value, nums[i].name, nums[i].env, bad[b].why, nums[i].min,
+				 nums[i].max);
+			assert_string_equal(E.msg, want);
+		}
+	}
+	/* A valid command-line value wins over a bad environment one, unread. */
+	assert_int_equal(parse(ARGS("--iptables-resync=9"), ENV("FLANNELD_IPTABLES_RESYNC=0")),
+			 0);
+	assert_int_equal(F.iptables_resync, 9);
+}
+
+static void test_metrics_port_not_healthz_port(void **state)
+{
+	(void)state;
+	assert_err(parse(ARGS("--healthz-port=8081", "--metrics-port=8081"), NOENV), "");
+	assert_string_equal(E.msg, "flag -metrics-port 8081 (on the command line) equals "
+				   "-healthz-port (on the command line): /metrics and /status "
+				   "need a port of their own");
+	assert_err(parse(ARGS("--healthz-port=8081"), ENV("FLANNELD_METRICS_PORT=8081")), "");
+	assert_string_equal(E.msg, "flag -metrics-port 8081 (from FLANNELD_METRICS_PORT) equals "
+				   "-healthz-port (on the command line): /metrics and /status "
+				   "need a port of their own");
+	/* Both off is fine, so is either one alone. */
+	assert_int_equal(parse(ARGS("--healthz-port=0", "--metrics-port=0"), NOENV), 0);
+	assert_int_equal(parse(ARGS("--healthz-port=8081", "--metrics-port=8082"), NOENV), 0);
+	assert_int_equal(parse(ARGS("--metrics-port=8081"), NOENV), 0);
+	assert_int_equal(F.healthz_port, 0);
+	assert_int_equal(F.metrics_port, 8081);
+}
+
+/* A file in $TMPDIR holding len bytes of data; returns its path (static). */
+static const char *pwfile(const char *data, size_t len)
+{
+	static char path[256];
+	const char *dir = getenv("TMPDIR");
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/weft-test-flags-pw.%d", dir && *dir ? dir : "/tmp",
+		 (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void test_password_file(void **state)
+{
+	static const struct {
+		const char *data;
+		size_t len;
+		const char *want;
+	} ok[] = {
+		{ "sekrit\n", 7, "sekrit" },
+		{ "sekrit", 6, "sekrit" },
+		{ "sekrit\r\n", 8, "sekrit" },
+		/* Only one line end goes; spaces and inner newlines are the password's. */
+		{ "sekrit\n\n", 8, "sekrit\n" },
+		{ " a b \n", 6, " a b " },
+		{ "x", 1, "x" },
+	};
+	char arg[320], env[320], want[256], big[4098];
+	const char *path;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		path = pwfile(ok[i].data, ok[i].len);
+		snprintf(arg, sizeof(arg), "--etcd-password-file=%s", path);
+		assert_int_equal(parse(ARGS(arg), NOENV), 0);
+		assert_string_equal(F.etcd_password, ok[i].want);
+		assert_string_equal(F.etcd_password_file, path);
+		snprintf(env, sizeof(env), "FLANNELD_ETCD_PASSWORD_FILE=%s", path);
+		assert_int_equal(parse(NOARGS, ENV(env)), 0);
+		assert_string_equal(F.etcd_password, ok[i].want);
+	}
+	/* Exactly 4096 bytes is the limit; with a newline after it, still fine. */
+	memset(big, 'p', sizeof(big));
+	big[4096] = '\n';
+	path = pwfile(big, 4097);
+	snprintf(arg, sizeof(arg), "--etcd-password-file=%s", path);
+	assert_int_equal(parse(ARGS(arg), NOENV), 0);
+	assert_int_equal(strlen(F.etcd_password), 4096);
+	memset(big, 'p', sizeof(big));
+	path = pwfile(big, 4097);
+	assert_err(parse(ARGS(arg), NOENV), "");
+	snprintf(want, sizeof(want),
+		 "-etcd-password-file %s: larger than 4096 bytes: not a password file", path);
+	assert_string_equal(E.msg, want);
+
+	path = pwfile("", 0);
+	assert_err(parse(ARGS(arg), NOENV), "");
+	snprintf(want, sizeof(want), "-etcd-password-file %s: the file is empty", path);
+	assert_string_equal(E.msg, want);
+	path = pwfile("\n", 1);
+	assert_err(parse(ARGS(arg), NOENV), "");
+	assert_string_equal(E.msg, want);
+	path = pwfile("ab\0cd\n", 6);
+	assert_err(parse(ARGS(arg), NOENV), "");
+	snprintf(want, sizeof(want), "-etcd-password-file %s: contains a NUL byte", path);
+	assert_string_equal(E.msg, want);
+
+	/* Both ways at once: refused, naming where each came from. */
+	path = pwfile("sekrit\n", 7);
+	assert_err(parse(ARGS(arg, "--etcd-password=other"), NOENV), "");
+	assert_string_equal(E.msg, "flags -etcd-password (on the command line) and "
+				   "-etcd-password-file (on the command line) are both set: give "
+				   "the password one way");
+	assert_err(parse(ARGS(arg), ENV("FLANNELD_ETCD_PASSWORD=other")), "");
+	assert_string_equal(E.msg, "flags -etcd-password (from FLANNELD_ETCD_PASSWORD) and "
+				   "-etcd-password-file (on the command line) are both set: give "
+				   "the password one way");
+	assert_int_equal(unlink(path), 0);
+
+	assert_err(parse(ARGS(arg), NOENV), "");
+	snprintf(want, sizeof(want),
+		 "-etcd-password-file %s: cannot open: No such file or directory", path);
+	assert_string_equal(E.msg, want);
+	assert_err(parse(ARGS("--etcd-password-file=/"), NOENV), "");
+	assert_string_equal(E.msg, "-etcd-password-file /: not a regular file");
+	/* Without the file flag, --etcd-password works as before. */
+	assert_int_equal(parse(ARGS("--etcd-password=pw"), NOENV), 0);
+	assert_string_equal(F.etcd_password, "pw");
 }
 
 static void test_env_fallback(void **state)
@@ -388,6 +608,8 @@ static void test_errors(void **state)
 	assert_err(parse(ARGS("--healthz-port=65536"), NOENV), "-healthz-port");
 	assert_err(parse(ARGS("--healthz-port=-1"), NOENV), "-healthz-port");
 	assert_int_equal(parse(ARGS("--healthz-port=65535"), NOENV), 0);
+	assert_err(parse(ARGS("--iptables-resync=0"), NOENV), "-iptables-resync");
+	assert_err(parse(ARGS("--iptables-resync=-1"), NOENV), "-iptables-resync");
 }
 
 static void test_positional_rejected(void **state)
@@ -423,7 +645,8 @@ static void test_usage_lists_every_flag(void **state)
 		"subnet-lease-renew-margin", "ip-masq", "ip-masq-fully-random-disable",
 		"iptables-resync", "iptables-forward-rules", "ip-blackhole-route",
 		"net-config-path", "set-node-network-unavailable", "healthz-ip", "healthz-port",
-		"version", "v", "vmodule", "log_backtrace_at",
+		"version", "v", "vmodule", "log_backtrace_at", "etcd-password-file", "metrics-ip",
+		"metrics-port",
 	};
 	char *buf = NULL, want[80];
 	size_t len = 0;
@@ -466,6 +689,14 @@ static void test_describe(void **state)
 	assert_null(strstr(s, "sekrit"));
 	assert_non_null(strstr(s, "etcd-password=<hidden>"));
 	free(s);
+	/* Read from a file: hidden just the same, the file's name shown. */
+	assert_int_equal(parse(ARGS("--etcd-password-file", pwfile("sekrit\n", 7)), NOENV), 0);
+	s = flags_describe(&F);
+	unlink(F.etcd_password_file);
+	assert_null(strstr(s, "sekrit"));
+	assert_non_null(strstr(s, "etcd-password=<hidden>"));
+	assert_non_null(strstr(s, "etcd-password-file=/"));
+	free(s);
 }
 
 int main(void)
@@ -477,6 +708,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_bools, teardown),
 		cmocka_unit_test_teardown(test_repeatables_keep_order, teardown),
 		cmocka_unit_test_teardown(test_go_int_syntax, teardown),
+		cmocka_unit_test_teardown(test_numeric_ranges, teardown),
+		cmocka_unit_test_teardown(test_metrics_port_not_healthz_port, teardown),
+		cmocka_unit_test_teardown(test_password_file, teardown),
 		cmocka_unit_test_teardown(test_env_fallback, teardown),
 		cmocka_unit_test_teardown(test_env_names_are_exact, teardown),
 		cmocka_unit_test_teardown(test_cmdline_beats_env, teardown),
