@@ -53,6 +53,9 @@ static void on_signal(struct loop *loop, int signo, void *arg)
 	agent_exit(a, 0);
 }
 
+#define ENV_SECONDS_MAX (366 * 86400)
+
+/* WEFT_TEST_* knobs for the tests' short leases. */
 static int64_t env_seconds(const char *name, int64_t dflt)
 {
 	const char *v = getenv(name);
@@ -61,9 +64,12 @@ static int64_t env_seconds(const char *name, int64_t dflt)
 
 	if (!v || !*v)
 		return dflt;
+	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (*end || n < 0) {
-		log_warnx("ignoring %s=%s: not a number of seconds", name, v);
+	/* Bounded like the flags, so that n * 1000 (ms) cannot overflow. */
+	if (errno || end == v || *end || n < 0 || n > ENV_SECONDS_MAX) {
+		log_warnx("ignoring %s=%s: not a number of seconds in 0..%d", name, v,
+			  ENV_SECONDS_MAX);
 		return dflt;
 	}
 	log_warnx("test knob %s=%lld in effect", name, n);
@@ -605,15 +611,19 @@ int agent_run(const struct flags *flags)
 		log_error_errno(rc, "cannot install signal handlers");
 		goto out;
 	}
-	if (flags->healthz_port > 0) {
+	if (flags->healthz_port > 0 || flags->metrics_port > 0) {
 		struct err err = { 0 };
 
 		if (status_start(&a, &a.status, &err) < 0) {
-			log_error("health listener: %s", err.msg);
+			log_error("%s", err.msg);
 			goto out;
 		}
-		log_info("serving /healthz, /readyz and /metrics on %s:%lld", flags->healthz_ip,
-			 (long long)flags->healthz_port);
+		if (flags->healthz_port > 0)
+			log_info("serving /healthz and /readyz on %s:%lld", flags->healthz_ip,
+				 (long long)flags->healthz_port);
+		if (flags->metrics_port > 0)
+			log_info("serving /metrics and /status on %s:%lld", flags->metrics_ip,
+				 (long long)flags->metrics_port);
 	}
 	if (flags->kube_subnet_mgr ? start_kube(&a) < 0 : start_etcd(&a) < 0)
 		goto out;

@@ -24,8 +24,9 @@ struct udp_ctr {
 
 struct status {
 	struct agent *a;
-	struct http_server *srv;
-	struct metrics *m;
+	struct http_server *health;  /* --healthz-ip/--healthz-port: /healthz, /readyz */
+	struct http_server *metrics; /* --metrics-ip/--metrics-port: /metrics, /status */
+	struct metrics *m;	     /* NULL unless metrics is */
 	struct metrics_family *lease_info;
 	bool udp_registered;
 	struct udp_ctr udp[UDP_COUNTERS + 16];
@@ -292,7 +293,7 @@ static void register_udp(struct status *s)
 	struct metrics_family *pk = NULL, *by = NULL, *dr = NULL, *ev = NULL, *fe = NULL;
 	unsigned slot = 0;
 
-	if (s->udp_registered || !s->a->bops || strcmp(s->a->bops->type, "udp"))
+	if (!s->m || s->udp_registered || !s->a->bops || strcmp(s->a->bops->type, "udp"))
 		return;
 	s->udp_registered = true;
 	metrics_family_add(s->m, METRICS_COUNTER, "weft_udp_packets_total",
@@ -357,8 +358,32 @@ void status_lease(struct status *s)
 		metrics_set(c, 1);
 }
 
+/* One listener with its routes; err says which listener failed. */
+static int listen_on(struct status *s, const char *what, const char *ip, int64_t port,
+		     const char *const paths[2], http_server_handler *const handlers[2],
+		     struct http_server **ret, struct err *err)
+{
+	int rc;
+
+	rc = http_server_new(s->a->loop, ip, (uint16_t)port, NULL, ret);
+	if (rc < 0)
+		return err_set(err, rc, "%s listener: cannot listen on %s:%lld: %s", what, ip,
+			       (long long)port, strerror(-rc));
+	for (int i = 0; i < 2; i++) {
+		rc = http_server_route(*ret, paths[i], handlers[i], s);
+		if (rc < 0)
+			return err_set(err, rc, "%s listener: cannot register %s: %s", what,
+				       paths[i], strerror(-rc));
+	}
+	return 0;
+}
+
 int status_start(struct agent *a, struct status **ret, struct err *err)
 {
+	static const char *const health_paths[2] = { "/healthz", "/readyz" };
+	static http_server_handler *const health_handlers[2] = { healthz, readyz };
+	static const char *const metrics_paths[2] = { "/metrics", "/status" };
+	static http_server_handler *const metrics_handlers[2] = { metrics_page, status_page };
 	const struct flags *f = a->flags;
 	struct status *s = calloc(1, sizeof(*s));
 	int rc;
@@ -366,25 +391,24 @@ int status_start(struct agent *a, struct status **ret, struct err *err)
 	if (!s)
 		return err_set(err, -ENOMEM, "out of memory");
 	s->a = a;
-	rc = metrics_new(&s->m);
-	if (rc == 0)
-		rc = register_metrics(s);
-	if (rc < 0) {
-		err_set(err, rc, "cannot register metrics: %s", strerror(-rc));
-		goto fail;
+	if (f->healthz_port > 0) {
+		rc = listen_on(s, "health", f->healthz_ip, f->healthz_port, health_paths,
+			       health_handlers, &s->health, err);
+		if (rc < 0)
+			goto fail;
 	}
-	rc = http_server_new(a->loop, f->healthz_ip, (uint16_t)f->healthz_port, NULL, &s->srv);
-	if (rc < 0) {
-		err_set(err, rc, "cannot listen on %s:%lld: %s", f->healthz_ip,
-			(long long)f->healthz_port, strerror(-rc));
-		goto fail;
-	}
-	if ((rc = http_server_route(s->srv, "/healthz", healthz, s)) < 0 ||
-	    (rc = http_server_route(s->srv, "/readyz", readyz, s)) < 0 ||
-	    (rc = http_server_route(s->srv, "/metrics", metrics_page, s)) < 0 ||
-	    (rc = http_server_route(s->srv, "/status", status_page, s)) < 0) {
-		err_set(err, rc, "cannot register HTTP routes: %s", strerror(-rc));
-		goto fail;
+	if (f->metrics_port > 0) {
+		rc = metrics_new(&s->m);
+		if (rc == 0)
+			rc = register_metrics(s);
+		if (rc < 0) {
+			err_set(err, rc, "cannot register metrics: %s", strerror(-rc));
+			goto fail;
+		}
+		rc = listen_on(s, "metrics", f->metrics_ip, f->metrics_port, metrics_paths,
+			       metrics_handlers, &s->metrics, err);
+		if (rc < 0)
+			goto fail;
 	}
 	*ret = s;
 	return 0;
@@ -397,7 +421,8 @@ void status_free(struct status *s)
 {
 	if (!s)
 		return;
-	http_server_free(s->srv);
+	http_server_free(s->health);
+	http_server_free(s->metrics);
 	metrics_free(s->m);
 	free(s);
 }

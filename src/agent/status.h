@@ -3,8 +3,12 @@
 #define WEFT_AGENT_STATUS_H
 
 /*
- * The health listener (--healthz-ip/--healthz-port): /healthz and /readyz with
- * flanneld's semantics and bodies, and /metrics in Prometheus text format.
+ * Two listeners, each started only when its port is set:
+ *   health  (--healthz-ip/--healthz-port): /healthz and /readyz with
+ *           flanneld's semantics and bodies, and nothing else (404);
+ *   metrics (--metrics-ip/--metrics-port, 127.0.0.1 by default): /metrics in
+ *           Prometheus text format and /status (JSON for `weftctl status`),
+ *           which reveal the node's addresses, subnet and version.
  */
 struct agent;
 struct status;

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # weftctl config put / status / docker-opts. config put against a real etcd
 # (the exact bytes stored, refusals and --dry-run writing nothing); status
-# against a real weftd (alloc backend on lo, health listener on a free
-# loopback port): not ready while etcd has no config, ready once `config put`
+# against a real weftd (alloc backend on lo, health and metrics listeners on
+# free loopback ports): not ready while etcd has no config, ready once `config put`
 # wrote one, and nothing listening; docker-opts: flannel's mk-docker-opts.sh
 # test cases byte for byte, the environment, every refusal, the default paths
 # (private mount namespace) and the route check (private network namespace).
@@ -172,7 +172,7 @@ contains "no file: said" "$err" "no FILE given"
 # ======================= status =======================
 # Nothing listening: the URL and curl's reason.
 port=$(free_port)
-run status --healthz "127.0.0.1:$port"
+run status --metrics "127.0.0.1:$port"
 tap_eq "nothing listening: exit 1" 1 "$rc"
 contains "nothing listening: names the URL" "$err" \
 	"weftctl: status: cannot reach weftd at http://127.0.0.1:$port/status: "
@@ -180,23 +180,31 @@ contains "nothing listening: curl's reason" "$err" "onnect"
 tap_eq "nothing listening: nothing on stdout" "" "$out"
 
 # Something else listening: etcd has no /status.
-run status --healthz "$ETCD_ENDPOINT"
+run status --metrics "$ETCD_ENDPOINT"
 tap_eq "not a weftd: exit 1" 1 "$rc"
-contains "not a weftd: says so" "$err" "$ETCD_ENDPOINT/status: HTTP 404"
+contains "not a weftd: says so" "$err" "$ETCD_ENDPOINT/status: HTTP 404 (not weftd's metrics listener? /status is on weftd --metrics-port, not the health port; flanneld has none)"
 
-# A daemon waiting for its config is not ready.
+# A daemon waiting for its config is not ready. /status is on its metrics
+# listener (127.0.0.1 by default), not on the health port.
 hport=$(free_port)
+mport=$(free_port)
 NP=/weft-ops/late
-weftd_start a 127.0.0.41 --etcd-prefix "$NP" --healthz-ip 127.0.0.1 --healthz-port "$hport"
-status_says() { "$W" status --healthz "127.0.0.1:$hport" 2>&1 | grep -q -- "$1"; }
+weftd_start a 127.0.0.41 --etcd-prefix "$NP" --healthz-ip 127.0.0.1 --healthz-port "$hport" \
+	--metrics-port "$mport"
+status_says() { "$W" status --metrics "127.0.0.1:$mport" 2>&1 | grep -q -- "$1"; }
 tap_ok "not ready: daemon answers" wait_until 20 status_says "Ready: "
-run status --healthz "127.0.0.1:$hport"
+run status --metrics "127.0.0.1:$hport"
+tap_eq "the health port has no /status: exit 1" 1 "$rc"
+tap_eq "the health port has no /status: says where it is" \
+	"weftctl: status: http://127.0.0.1:$hport/status: HTTP 404 (not weftd's metrics listener? /status is on weftd --metrics-port, not the health port; flanneld has none)" \
+	"$err"
+run status --metrics "127.0.0.1:$mport"
 tap_eq "not ready: exit 1" 1 "$rc"
 contains "not ready: Ready no" "$out" "Ready:          no"
 contains "not ready: no lease" "$out" "Lease:          none"
-tap_eq "not ready: says so" "weftctl: status: weftd at http://127.0.0.1:$hport/status is not ready" \
+tap_eq "not ready: says so" "weftctl: status: weftd at http://127.0.0.1:$mport/status is not ready" \
 	"$err"
-run status --json --healthz "http://127.0.0.1:$hport"
+run status --json --metrics "http://127.0.0.1:$mport"
 tap_eq "not ready --json: exit 1" 1 "$rc"
 tap_eq "not ready --json: ready false" "False None" \
 	"$(python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["ready"], j["subnet"])' <<<"$out")"
@@ -205,14 +213,14 @@ tap_eq "not ready --json: ready false" "False None" \
 printf '{"Network":"10.11.0.0/16","Backend":{"Type":"alloc"}}' >"$T/late.json"
 run config put "$T/late.json" --etcd-endpoints "$ETCD_ENDPOINT" --etcd-prefix "$NP"
 tap_eq "config put for the waiting daemon: exit 0" 0 "$rc"
-tap_ok "ready after config put" wait_until 30 "$W" status --healthz "127.0.0.1:$hport"
+tap_ok "ready after config put" wait_until 30 "$W" status --metrics "127.0.0.1:$mport"
 weftd_start b 127.0.0.42 --etcd-prefix "$NP"
 tap_ok "second daemon holds a lease" weftd_wait_held b
 tap_ok "first daemon sees the second" wait_until 20 status_says "Peers:          1 known"
 tap_ok "etcd watch healthy" wait_until 20 status_says "etcd watch:     healthy"
 sub=$(weftd_subnet a)
 net=${sub%.1/*}.0/${sub#*/}
-run status --healthz "127.0.0.1:$hport"
+run status --metrics "127.0.0.1:$mport"
 tap_eq "ready: exit 0" 0 "$rc"
 tap_eq "ready: nothing on stderr" "" "$err"
 tap_eq "ready: summary" "Ready:          yes
@@ -226,7 +234,7 @@ etcd watch:     healthy" "$(grep -v -e '^Lease expires:' -e '^Version:' <<<"$out
 tap_ok "ready: lease expires in about 24h" \
 	grep -qE '^Lease expires:  in (23h5[0-9]m|24h0m)$' <<<"$out"
 tap_ok "ready: version shown" grep -qE '^Version:        .+' <<<"$out"
-run status --json --healthz "http://127.0.0.1:$hport/"
+run status --json --metrics "http://127.0.0.1:$mport/"
 tap_eq "--json (URL with a trailing /): exit 0" 0 "$rc"
 tap_eq "--json: the daemon's fields" "True $net 127.0.0.41 alloc lo 65536 1 True" \
 	"$(python3 -c '
@@ -234,7 +242,7 @@ import json, sys
 j = json.load(sys.stdin)
 print(j["ready"], j["subnet"], j["public_ip"], j["backend"], j["interface"], j["mtu"],
       j["peers_known"], j["watch_healthy"])' <<<"$out")"
-curl -s "http://127.0.0.1:$hport/status" >"$T/status.json"
+curl -s "http://127.0.0.1:$mport/status" >"$T/status.json"
 printf '%s\n' "$out" >"$T/weftctl.json"
 tap_ok "--json: the answer unchanged (but for live counters)" \
 	python3 -c '
@@ -250,12 +258,12 @@ tap_ok "reservation: never expires" wait_until 20 status_says "Lease expires:  n
 stop_bg b
 stop_bg a
 
-# The default address is kube-flannel's 127.0.0.1:8081.
-if ss -Htln "sport = :8081" | grep -q .; then
-	tap_skip "default address" "something listens on port 8081"
+# The default address is the manifests' --metrics-port, 127.0.0.1:8082.
+if ss -Htln "sport = :8082" | grep -q .; then
+	tap_skip "default address" "something listens on port 8082"
 else
 	run status
-	contains "default address" "$err" "cannot reach weftd at http://127.0.0.1:8081/status"
+	contains "default address" "$err" "cannot reach weftd at http://127.0.0.1:8082/status"
 fi
 run status --bogus
 tap_eq "unknown option: exit 1" 1 "$rc"
@@ -263,13 +271,18 @@ contains "unknown option: named" "$err" "unknown option '--bogus'"
 run status extra
 tap_eq "stray argument: exit 1" 1 "$rc"
 contains "stray argument: named" "$err" "unexpected argument 'extra'"
-run status --healthz
-tap_eq "--healthz without value: exit 1" 1 "$rc"
-contains "--healthz without value: said" "$err" "option '--healthz' needs a value"
-run status --healthz=
-tap_eq "--healthz empty: exit 1" 1 "$rc"
+run status --metrics
+tap_eq "--metrics without value: exit 1" 1 "$rc"
+contains "--metrics without value: said" "$err" "option '--metrics' needs a value"
+run status --metrics=
+tap_eq "--metrics empty: exit 1" 1 "$rc"
+contains "--metrics empty: said" "$err" "weftctl: status: --metrics: empty address"
+run status --healthz "127.0.0.1:$hport"
+tap_eq "--healthz (gone): exit 1" 1 "$rc"
+contains "--healthz (gone): points at --metrics" "$err" \
+	"weftctl: status: --healthz is gone: /status moved from weftd's health port to its metrics listener (weftd --metrics-port); use --metrics"
 run status --help
-contains "status --help: default URL" "$out" "http://127.0.0.1:8081"
+contains "status --help: default URL" "$out" "http://127.0.0.1:8082"
 
 etcd_stop
 

@@ -9,7 +9,7 @@
 #  - iptables -S / nft list table equal the golden text for the host's subnet;
 #  - flushed chain / deleted table are restored within the resync period;
 #  - a network change between runs removes the old rules;
-#  - /metrics is valid Prometheus text and counts the peers;
+#  - /metrics (on the metrics port) is valid Prometheus text and counts the peers;
 #  - SIGTERM exits 0 and leaves lease, routes and rules in place.
 set -u
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 HOSTS=2 PODS=1
 OUT=$NS-out
 OUT_IP=$UNDERLAY_PREFIX.100
-ARGS=(--iface eth0 --healthz-port 8081 --iptables-resync 1)
+ARGS=(--iface eth0 --healthz-port 8081 --metrics-port 8082 --iptables-resync 1)
 
 cluster_init || exit 1
 for n in 1 2; do host_add "$n"; done
@@ -121,14 +121,14 @@ t=$(time_until 5 eval "host_exec 1 iptables -t nat -S POSTROUTING | grep -q FLAN
 tap_ok "deleted POSTROUTING jump restored ($t ms)" test "$t" != timeout
 
 # /metrics: valid Prometheus text; the peer count equals the other hosts.
-host_exec 1 curl -s http://127.0.0.1:8081/metrics >"$RUN_DIR/metrics.txt"
+host_exec 1 curl -s http://127.0.0.1:8082/metrics >"$RUN_DIR/metrics.txt"
 tap_ok "/metrics parses as Prometheus text" python3 tests/netns/prom_check.py "$RUN_DIR/metrics.txt"
 tap_eq "weft_peers_known equals the other hosts" 1 "$(awk '$1 == "weft_peers_known" {print $2}' "$RUN_DIR/metrics.txt")"
 tap_eq "weft_peers_programmed equals the other hosts" 1 "$(awk '$1 == "weft_peers_programmed" {print $2}' "$RUN_DIR/metrics.txt")"
 tap_ok "rule re-applications are counted" \
 	eval "awk '\$1 == \"weft_rules_reapplied_total\" && \$2 >= 2' $RUN_DIR/metrics.txt | grep -q ."
 cp "$RUN_DIR/metrics.txt" "$RUN_DIR/metrics-sample.txt"
-status=$(host_exec 1 curl -s http://127.0.0.1:8081/status)
+status=$(host_exec 1 curl -s http://127.0.0.1:8082/status)
 tap_eq "/status: ready, subnet, backend, peers" "True $(subnet_net 1) vxlan 1" \
 	"$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(j["ready"], j["subnet"], j["backend"], j["peers_known"])' "$status")"
 

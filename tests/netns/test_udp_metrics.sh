@@ -15,12 +15,12 @@ cluster_init >/dev/null || { tap_ok "cluster up" false; tap_done; exit 1; }
 net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}'
 for n in 1 2; do
 	host_add "$n"
-	weftd_host_start "$n" --iface eth0 --healthz-port 8081
+	weftd_host_start "$n" --iface eth0 --metrics-port 8082
 done
 for n in 1 2; do host_held "$n" || { tap_ok "h$n holds a lease" false; tap_done; exit 1; }; done
 for n in 1 2; do pod_add "$n" 1 >/dev/null; done
 tap_ok "pod 1.1 reaches pod 2.1 over udp" wait_until 5 pod_ping 1 1 "${POD_IP[2.1]}"
-host_exec 1 curl -s http://127.0.0.1:8081/metrics >"$RUN_DIR/m.txt"
+host_exec 1 curl -s http://127.0.0.1:8082/metrics >"$RUN_DIR/m.txt"
 tap_ok "/metrics parses as Prometheus text" python3 tests/netns/prom_check.py "$RUN_DIR/m.txt"
 val() { awk -v k="$1" '$1 == k {print $2}' "$RUN_DIR/m.txt"; }
 tap_ok "tx packets counted" test "$(val 'weft_udp_packets_total{direction="tx"}')" -ge 1

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * weftctl status: ask a running weftd for its state through the health
+ * weftctl status: ask a running weftd for its state through the metrics
  * listener's /status (src/agent/status.c) and print it for people. One
  * blocking libcurl request with a timeout: weftctl has no loop to share.
  * The answer is treated as untrusted input (bounded, types checked,
@@ -20,16 +20,16 @@
 #include "store.h"
 #include "weftctl.h"
 
-#define DEFAULT_HEALTHZ "http://127.0.0.1:8081" /* kube-flannel's --healthz-port */
+#define DEFAULT_METRICS "http://127.0.0.1:8082" /* weftd --metrics-port in contrib/ */
 #define STATUS_TIMEOUT_MS 5000
 #define STATUS_MAX_BODY (64 * 1024)
 
 static void status_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: weftctl status [--json] [--healthz URL|HOST:PORT]\n\n"
-		"Show the state of the weftd on this node, read from /status on its health\n"
-		"listener (weftd --healthz-ip/--healthz-port):\n"
+		"usage: weftctl status [--json] [--metrics URL|HOST:PORT]\n\n"
+		"Show the state of the weftd on this node, read from /status on its metrics\n"
+		"listener (weftd --metrics-ip/--metrics-port; not the health port):\n"
 		"  Ready           yes once the traffic rules are installed and the subnet\n"
 		"                  file is written (what /readyz reports)\n"
 		"  Lease           the node's subnet (and IPv6 subnet), 'none' before one\n"
@@ -42,12 +42,13 @@ static void status_usage(FILE *f)
 		"  etcd watch      whether the watch on the subnet leases is open and\n"
 		"                  answering\n\n"
 		"Options:\n"
-		"  --healthz URL|HOST:PORT  where weftd's health listener is (default\n"
-		"                           " DEFAULT_HEALTHZ ", the port kube-flannel\n"
-		"                           uses); a HOST:PORT means http://HOST:PORT\n"
+		"  --metrics URL|HOST:PORT  where weftd's metrics listener is (default\n"
+		"                           " DEFAULT_METRICS ", the port the\n"
+		"                           manifests in contrib/ give --metrics-port);\n"
+		"                           a HOST:PORT means http://HOST:PORT\n"
 		"  --json                   print the daemon's JSON answer unchanged\n\n"
 		"The request times out after %d s. Proxy variables (http_proxy ...) are\n"
-		"ignored: the health listener is a node-local endpoint.\n\n"
+		"ignored: the metrics listener is a node-local endpoint.\n\n"
 		"Exit status: 0 when the daemon is ready; 1 when it answers but is not ready\n"
 		"yet, when it cannot be reached or does not answer as weftd does, and on bad\n"
 		"usage.\n",
@@ -214,10 +215,11 @@ static void print_summary(FILE *f, json_t *j, bool ready)
 
 int cmd_status(int argc, char **argv)
 {
-	const char *healthz = DEFAULT_HEALTHZ;
+	const char *metrics = DEFAULT_METRICS, *healthz = NULL;
 	bool json = false, ready;
 	const struct cmd_opt opts[] = {
-		{.name = "healthz", .val = &healthz},
+		{.name = "metrics", .val = &metrics},
+		{.name = "healthz", .val = &healthz}, /* gone: refused with a pointer */
 		{.name = "json", .flag = &json},
 		{0},
 	};
@@ -238,14 +240,18 @@ int cmd_status(int argc, char **argv)
 	}
 	if (r == 0 && npos > 0)
 		r = err_set(&err, -EINVAL, "unexpected argument '%s'", pos[0]);
-	if (r == 0 && !*healthz)
-		r = err_set(&err, -EINVAL, "--healthz: empty address");
+	if (r == 0 && healthz)
+		r = err_set(&err, -EINVAL,
+			    "--healthz is gone: /status moved from weftd's health port to its "
+			    "metrics listener (weftd --metrics-port); use --metrics");
+	if (r == 0 && !*metrics)
+		r = err_set(&err, -EINVAL, "--metrics: empty address");
 	if (r < 0) {
 		fprintf(stderr, "weftctl: status: %s\n", err.msg);
 		fprintf(stderr, "Run 'weftctl status --help' for usage.\n");
 		goto out;
 	}
-	url = status_url(healthz);
+	url = status_url(metrics);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "weftctl: status: cannot initialise libcurl\n");
 		r = -ENOMEM;
@@ -259,7 +265,9 @@ int cmd_status(int argc, char **argv)
 	}
 	if (status != 200) {
 		fprintf(stderr, "weftctl: status: %s: HTTP %ld%s\n", url, status,
-			status == 404 ? " (not a weftd? flanneld has no /status)" : "");
+			status == 404 ? " (not weftd's metrics listener? /status is on weftd "
+					"--metrics-port, not the health port; flanneld has none)"
+				      : "");
 		r = -EPROTO;
 		goto out;
 	}
