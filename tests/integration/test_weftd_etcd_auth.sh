@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# weftd against an etcd with authentication enabled (etcd v3 auth: user root),
+# its password given by --etcd-password-file or FLANNELD_ETCD_PASSWORD_FILE so
+# that it never appears in argv (ps, /proc/PID/cmdline) nor in the log; a
+# wrong password in the file is refused by etcd and named in the log.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
+. tests/lib/etcd.sh
+. tests/lib/weftd.sh
+. tests/lib/tap.sh
+
+P=/coreos.com/network
+PW=weft-auth-s3cret
+
+etcd_start || exit 1
+etcd_put $P/config '{"Network":"10.6.0.0/16","Backend":{"Type":"alloc"}}'
+etcdctl3 user add "root:$PW" >/dev/null && etcdctl3 user grant-role root root >/dev/null &&
+	etcdctl3 auth enable >/dev/null || { tap_ok "etcd auth enabled" false; tap_done; exit 1; }
+authctl() { etcdctl3 --user "root:$PW" "$@"; }
+tap_eq "etcd refuses a client without credentials" 1 \
+	"$(etcdctl3 get $P/config >/dev/null 2>&1 && echo 0 || echo 1)"
+
+printf '%s\n' "$PW" >"$RUN_DIR/pw"
+chmod 600 "$RUN_DIR/pw"
+
+# 1. --etcd-password-file: a lease is held through the authenticated client.
+weftd_start a 127.0.0.61 --etcd-username root --etcd-password-file "$RUN_DIR/pw"
+tap_ok "--etcd-password-file: lease held on an etcd with auth" weftd_wait_held a
+sa=$(weftd_subnet a)
+tap_eq "--etcd-password-file: the lease is in etcd" '{"PublicIP":"127.0.0.61","PublicIPv6":null}' \
+	"$(authctl get --print-value-only "$P/subnets/$(sed 's|\.1/|.0-|' <<<"$sa")")"
+tap_ok "the password is not in argv (/proc/PID/cmdline)" \
+	eval "! tr '\\0' ' ' </proc/$(bg_pid a)/cmdline | grep -qF -- '$PW'"
+tap_ok "the password file's name is in argv" \
+	eval "tr '\\0' ' ' </proc/$(bg_pid a)/cmdline | grep -qF -- '$RUN_DIR/pw'"
+tap_ok "the password is not in the log" eval "! grep -qF -- '$PW' $RUN_DIR/a.log"
+stop_bg a
+tap_eq "SIGTERM: exit 0" 0 "$?"
+
+# 2. FLANNELD_ETCD_PASSWORD_FILE does the same.
+FLANNELD_ETCD_USERNAME=root FLANNELD_ETCD_PASSWORD_FILE=$RUN_DIR/pw weftd_start b 127.0.0.62
+tap_ok "FLANNELD_ETCD_PASSWORD_FILE: lease held" weftd_wait_held b
+tap_ok "FLANNELD_ETCD_PASSWORD_FILE: the password is not in the log" \
+	eval "! grep -qF -- '$PW' $RUN_DIR/b.log"
+stop_bg b
+
+# 3. A wrong password in the file: etcd refuses it, the log says so, no lease.
+printf 'not-the-password\n' >"$RUN_DIR/badpw"
+weftd_start c 127.0.0.63 --etcd-username root --etcd-password-file "$RUN_DIR/badpw"
+tap_ok "wrong password: authentication failure logged" \
+	wait_until 20 grep -q "authentication as 'root' failed" "$RUN_DIR/c.log"
+tap_eq "wrong password: no lease held" 0 "$(weftd_count c ' held; wrote ')"
+tap_ok "wrong password: still running, retrying" bg_alive c
+stop_bg c
+
+# 4. A password file and --etcd-password together: refused at start.
+"$WEFTD" --etcd-endpoints "$ETCD_ENDPOINT" --etcd-username root --etcd-password x \
+	--etcd-password-file "$RUN_DIR/pw" >"$RUN_DIR/d.out" 2>"$RUN_DIR/d.err" && rc=0 || rc=$?
+tap_eq "both password flags: exit 1" 1 "$rc"
+tap_ok "both password flags: says so" grep -qF \
+	"flags -etcd-password (on the command line) and -etcd-password-file (on the command line) are both set" \
+	"$RUN_DIR/d.err"
+etcd_stop
+tap_done
