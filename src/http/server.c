@@ -20,6 +20,7 @@
 
 #include "core/loop.h"
 #include "core/xmalloc.h"
+#include "http/server_req.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_MAX_CONNS  64
@@ -46,7 +47,7 @@ struct conn {
 	enum conn_state state;
 	int64_t timer;
 	size_t len;  /* bytes in head */
-	size_t scan; /* where the search for the end of the head resumes */
+	struct http_head_scan hs;
 	size_t off;  /* response bytes written */
 	size_t discarded;
 	bool is_head;	/* a HEAD request: no body goes out */
@@ -294,43 +295,6 @@ static const struct route *route_find(const struct http_server *srv, const char 
 	return NULL;
 }
 
-static bool is_tchar(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/*
- * Checks the header lines that follow the request line (NUL-terminated,
- * each ending in "\n" or "\r\n") and reports whether Host is among them.
- */
-static bool headers_ok(char *p, bool *ret_host)
-{
-	char *eol, *colon, *q;
-
-	*ret_host = false;
-	for (; *p; p = eol + 1) {
-		eol = strchr(p, '\n');
-		if (!eol)
-			return false;
-		if (eol > p && eol[-1] == '\r')
-			eol[-1] = '\0';
-		*eol = '\0';
-		if (!*p)
-			break; /* the empty line ending the head */
-		colon = strchr(p, ':');
-		/* Also rejects obsolete line folding (a leading space). */
-		if (!colon || colon == p)
-			return false;
-		for (q = p; q < colon; q++)
-			if (!is_tchar(*q))
-				return false;
-		if (colon - p == 4 && !strncasecmp(p, "host", 4))
-			*ret_host = true;
-	}
-	return true;
-}
-
 static void dispatch(struct conn *c, const char *method, const char *path, const char *query)
 {
 	struct http_server *srv = c->srv;
@@ -377,87 +341,21 @@ static void dispatch(struct conn *c, const char *method, const char *path, const
 /* head[start, end) is a complete request head. */
 static void handle_request(struct conn *c, size_t start, size_t end)
 {
-	char *line = c->head + start, *eol, *target, *version, *query;
-	bool host;
+	struct http_head h;
+	const char *why;
+	int status;
 
-	c->head[end] = '\0';
-	if (memchr(line, '\0', end - start)) {
-		respond_text(c, 400, "Bad Request\n", NULL);
+	status = http_head_parse(c->head, start, end, &h, &why);
+	if (status) {
+		respond_text(c, status, why, NULL);
 		return;
 	}
-	eol = strchr(line, '\n');
-	if (eol > line && eol[-1] == '\r')
-		eol[-1] = '\0';
-	*eol = '\0';
-	/* METHOD SP request-target SP HTTP-version, nothing else. */
-	target = strchr(line, ' ');
-	version = target ? strchr(target + 1, ' ') : NULL;
-	if (!version || target == line || version == target + 1 || strchr(version + 1, ' ')) {
-		respond_text(c, 400, "Bad Request\n", NULL);
-		return;
-	}
-	*target++ = '\0';
-	*version++ = '\0';
-	for (const char *p = line; *p; p++) {
-		if (!is_tchar(*p)) {
-			respond_text(c, 400, "Bad Request\n", NULL);
-			return;
-		}
-	}
-	if (strncmp(version, "HTTP/", 5) || version[5] < '0' || version[5] > '9' ||
-	    version[6] != '.' || version[7] < '0' || version[7] > '9' || version[8]) {
-		respond_text(c, 400, "Bad Request\n", NULL);
-		return;
-	}
-	if (version[5] != '1') {
-		respond_text(c, 505, "HTTP Version Not Supported\n", NULL);
-		return;
-	}
-	if (target[0] != '/' || !headers_ok(eol + 1, &host)) {
-		respond_text(c, 400, "Bad Request\n", NULL);
-		return;
-	}
-	/* HTTP/1.1 makes Host mandatory (RFC 9112 §3.2); Go's server insists too. */
-	if (version[7] != '0' && !host) {
-		respond_text(c, 400, "Bad Request: missing required Host header\n", NULL);
-		return;
-	}
-	query = strchr(target, '?');
-	if (query)
-		*query++ = '\0';
-	dispatch(c, line, target, query ? query : "");
-}
-
-/*
- * The end of a head that starts at *start (leading empty lines, which RFC 9112
- * says to ignore, are skipped): the offset after "\n\n" or "\n\r\n", or 0.
- */
-static size_t head_end(struct conn *c, size_t *start)
-{
-	size_t i = *start;
-
-	while (i < c->len && (c->head[i] == '\r' || c->head[i] == '\n'))
-		i++;
-	*start = i;
-	if (c->scan < i)
-		c->scan = i;
-	for (i = c->scan; i < c->len; i++) {
-		if (c->head[i] != '\n')
-			continue;
-		if (i + 1 < c->len && c->head[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < c->len && c->head[i + 1] == '\r' && c->head[i + 2] == '\n')
-			return i + 3;
-		if (i + 2 >= c->len)
-			break; /* the terminator may be split across reads */
-	}
-	c->scan = i;
-	return 0;
+	dispatch(c, h.method, h.path, h.query);
 }
 
 static void conn_read(struct conn *c)
 {
-	size_t start = 0, end;
+	size_t end;
 	ssize_t n;
 
 	for (;;) {
@@ -478,9 +376,9 @@ static void conn_read(struct conn *c)
 			return;
 		}
 		c->len += (size_t)n;
-		end = head_end(c, &start);
+		end = http_head_end(c->head, c->len, &c->hs);
 		if (end) {
-			handle_request(c, start, end);
+			handle_request(c, c->hs.start, end);
 			return;
 		}
 	}
