@@ -66,7 +66,7 @@ say "config: {\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"$BACKEND\"}}
 step "Hosts and weftd"
 for n in $(seq 1 "$HOSTS"); do
 	host_add "$n" || die "creating host $n failed"
-	weftd_host_start "$n" --iface eth0 --ip-masq --healthz-port 8081
+	weftd_host_start "$n" --iface eth0 --ip-masq --healthz-port 8081 --metrics-port 8082
 done
 for n in $(seq 1 "$HOSTS"); do
 	host_held "$n" 30 || die "weftd on h$n got no lease (log: $RUN_DIR/h$n.log)"
