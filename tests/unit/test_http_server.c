@@ -20,6 +20,7 @@
 #include "core/loop.h"
 #include "core/metrics.h"
 #include "http/server.h"
+#include "http/server_req.h"
 #include "prom_check.h"
 
 /*
@@ -879,6 +880,47 @@ static void test_routes_and_addresses(void **state)
 	http_server_free(NULL);
 }
 
+/* The head parser alone (http/server_req.h), fed bytes as the fuzzer does. */
+static void test_head_parser_without_sockets(void **state)
+{
+	static const char req[] = "\r\nGET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\nbody";
+	size_t len = sizeof(req) - 1, want = len - 4, end;
+	struct http_head_scan st;
+	struct http_head h;
+	const char *why;
+	char buf[128];
+
+	(void)state;
+	/* One byte at a time finds the same end as all at once. */
+	memset(&st, 0, sizeof(st));
+	for (end = 0, len = 1; !end && len <= sizeof(req) - 1; len++)
+		end = http_head_end(req, len, &st);
+	assert_int_equal(end, want);
+	assert_int_equal(st.start, 2);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(http_head_end(req, sizeof(req) - 1, &st), want);
+	memcpy(buf, req, sizeof(req));
+	assert_int_equal(http_head_parse(buf, st.start, end, &h, &why), 0);
+	assert_string_equal(h.method, "GET");
+	assert_string_equal(h.path, "/metrics");
+	assert_string_equal(h.query, "x=1");
+	assert_null(why);
+	/* Incomplete: no end yet. */
+	memset(&st, 0, sizeof(st));
+	strcpy(buf, "GET / HTTP/1.1\r\nHost: a\r\n\r");
+	assert_int_equal(http_head_end(buf, strlen(buf), &st), 0);
+	/* A caller that skipped http_head_end cannot make it run off the head. */
+	strcpy(buf, "GET / HTTP/1.1");
+	assert_int_equal(http_head_parse(buf, 0, strlen(buf), &h, &why), 400);
+	assert_string_equal(why, "Bad Request\n");
+	strcpy(buf, "GET / HTTP/3.0\r\n\r\n");
+	assert_int_equal(http_head_parse(buf, 0, strlen(buf), &h, &why), 505);
+	assert_string_equal(why, "HTTP Version Not Supported\n");
+	strcpy(buf, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(http_head_parse(buf, 0, strlen(buf), &h, &why), 400);
+	assert_string_equal(why, "Bad Request: missing required Host header\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +949,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_with_open_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_and_addresses, setup, teardown),
+		cmocka_unit_test(test_head_parser_without_sockets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
