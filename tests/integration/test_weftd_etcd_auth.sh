@@ -5,7 +5,7 @@
 # that it never appears in argv (ps, /proc/PID/cmdline) nor in the log; a
 # wrong password in the file is refused by etcd and named in the log.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/common.sh
 . tests/lib/etcd.sh
 . tests/lib/weftd.sh
@@ -14,10 +14,15 @@ cd "$(dirname "$0")/../.."
 P=/coreos.com/network
 PW=weft-auth-s3cret
 
+# shellcheck disable=SC2119 # no TLS
 etcd_start || exit 1
 etcd_put $P/config '{"Network":"10.6.0.0/16","Backend":{"Type":"alloc"}}'
-etcdctl3 user add "root:$PW" >/dev/null && etcdctl3 user grant-role root root >/dev/null &&
-	etcdctl3 auth enable >/dev/null || { tap_ok "etcd auth enabled" false; tap_done; exit 1; }
+if ! { etcdctl3 user add "root:$PW" && etcdctl3 user grant-role root root &&
+	etcdctl3 auth enable; } >/dev/null; then
+	tap_ok "etcd auth enabled" false
+	tap_done
+	exit 1
+fi
 authctl() { etcdctl3 --user "root:$PW" "$@"; }
 tap_eq "etcd refuses a client without credentials" 1 \
 	"$(etcdctl3 get $P/config >/dev/null 2>&1 && echo 0 || echo 1)"
@@ -30,7 +35,7 @@ weftd_start a 127.0.0.61 --etcd-username root --etcd-password-file "$RUN_DIR/pw"
 tap_ok "--etcd-password-file: lease held on an etcd with auth" weftd_wait_held a
 sa=$(weftd_subnet a)
 tap_eq "--etcd-password-file: the lease is in etcd" '{"PublicIP":"127.0.0.61","PublicIPv6":null}' \
-	"$(authctl get --print-value-only "$P/subnets/$(sed 's|\.1/|.0-|' <<<"$sa")")"
+	"$(authctl get --print-value-only "$P/subnets/${sa/.1\//.0-}")"
 tap_ok "the password is not in argv (/proc/PID/cmdline)" \
 	eval "! tr '\\0' ' ' </proc/$(bg_pid a)/cmdline | grep -qF -- '$PW'"
 tap_ok "the password file's name is in argv" \

@@ -8,13 +8,12 @@
 #    127.0.0.1 unless --metrics-ip says otherwise: another host cannot reach it;
 #  - without --metrics-port nothing but the health port listens.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/common.sh
 . tests/lib/etcd.sh
 . tests/lib/tap.sh
 . tests/netns/lib.sh
 
-HOSTS=2
 cluster_init >/dev/null || { tap_ok "cluster up" false; tap_done; exit 1; }
 net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'
 for n in 1 2; do host_add "$n"; done
