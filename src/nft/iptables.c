@@ -32,6 +32,7 @@
 #define IPT_TIMEOUT_MS	30000
 #define IPT_TIMEOUT_TEXT "30 s"
 #define IPT_WAIT_S	"10"
+#define IPT_EXIT_RESOURCE 4 /* iptables' RESOURCE_PROBLEM: the lock wait ran out */
 #define IPT_MAX_RULES	6
 #define IPT_RULE_MAX	256
 
@@ -589,6 +590,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	const char *tool = tool_name[fi][0];
 	struct buf got, want, jumps;
 	struct ipt_rules r;
+	struct err e = { { 0 } };
 	char diff[96];
 	int rc, bad = 0;
 	unsigned n;
@@ -601,11 +603,13 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	buf_init(&jumps, IPT_OUT_MAX);
 
 	/* The chain: a listing that fails means there is no such chain (the
-	 * message differs between legacy and nft back ends). */
-	rc = list(t, fi, d->table, d->chain, &got, NULL);
-	if (rc < 0) {
-		err_set(err, rc, "%s -t %s -S %s: %s", tool, d->table, d->chain,
-			run_strerror(rc));
+	 * message differs between legacy and nft back ends), unless the tool
+	 * says it could not get the xtables lock in time. */
+	rc = list(t, fi, d->table, d->chain, &got, &e);
+	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
+		rc = rc < 0 ? rc : -EAGAIN;
+		if (err)
+			*err = e;
 		goto out;
 	}
 	if (rc > 0) {

@@ -376,7 +376,7 @@ static void test_nft_apply_text(void **state)
 /*
  * Fake iptables: prints a version, logs its arguments and lists a chain from
  * the file list.<last argument>; hangs (recording its pid) when the file
- * "hang" exists. Fake iptables-restore: keeps its stdin and arguments, and
+ * "hang" exists, and fails as on a lock wait that ran out when "locked" does. Fake iptables-restore: keeps its stdin and arguments, and
  * fails like the real one when the file "fail" exists; its version is 1.6.1
  * unless the file "restore-version" says otherwise.
  */
@@ -385,6 +385,8 @@ static const char fake_ipt[] =
 	"PATH=/usr/bin:/bin d=${0%/*}\n"
 	"case \"$*\" in *--version*) echo 'iptables v1.8.9 (fake)'; exit 0;; esac\n"
 	"[ -f \"$d/hang\" ] && { echo $$ >\"$d/hang-pid\"; exec sleep 30; }\n"
+	"[ -f \"$d/locked\" ] && { echo 'Another app is currently holding the xtables lock. "
+	"Stopped waiting after 10s.' >&2; exit 4; }\n"
 	"echo \"$*\" >>\"$d/calls\"\n"
 	"for last; do :; done\n"
 	"[ -f \"$d/list.$last\" ] && exec cat \"$d/list.$last\"\n"
@@ -466,7 +468,7 @@ static int fake_teardown(void **state)
 	static const char *const names[] = { "iptables", "iptables-restore", "calls", "payload",
 					     "restore-args", "fail", "list.POSTROUTING",
 					     "list.FLANNEL-POSTRTG", "hang", "hang-pid",
-					     "restore-version" };
+					     "restore-version", "locked" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -617,7 +619,8 @@ static void test_exec_cancel(void **state)
 	assert_int_equal(traffic_check(t, &p, what, sizeof(what), &err), -ECANCELED);
 	took = mono_ms() - t0;
 	assert_true(took >= 150 && took < 5000);
-	assert_string_equal(err.msg, "iptables -t nat -S FLANNEL-POSTRTG: stopped (shutting down)");
+	assert_string_equal(err.msg, "iptables -w 10 -t nat -S FLANNEL-POSTRTG: "
+				     "stopped (shutting down)");
 	s = get_file(f, "hang-pid");
 	assert_non_null(s);
 	pid = strtol(s, NULL, 10);
@@ -632,6 +635,32 @@ static void test_exec_cancel(void **state)
 	assert_null(get_file(f, "hang-pid"));
 	traffic_free(t);
 	close(tfd);
+}
+
+/* A lock wait that ran out is an error of the check, not a missing chain:
+ * nothing is re-applied. */
+static void test_exec_lock_timeout(void **state)
+{
+	struct fake *f = *state;
+	struct traffic_params p = v4_masq();
+	struct err err = { { 0 } };
+	struct traffic *t = NULL;
+	char what[256];
+
+	put_file(f, "iptables", fake_ipt, 0755);
+	put_file(f, "iptables-restore", fake_restore, 0755);
+	put_file(f, "list.POSTROUTING", "-P POSTROUTING ACCEPT\n", 0644);
+	assert_int_equal(traffic_new(false, &t, &err), 0);
+	assert_int_equal(traffic_apply(t, &p, &err), 0);
+	drop_file(f, "payload");
+	put_file(f, "locked", "", 0644);
+	assert_int_equal(traffic_check(t, &p, what, sizeof(what), &err), -EAGAIN);
+	assert_string_equal(err.msg, "iptables -w 10 -t nat -S FLANNEL-POSTRTG: exit status 4: "
+				     "Another app is currently holding the xtables lock. "
+				     "Stopped waiting after 10s.");
+	assert_string_equal(what, "");
+	assert_null(get_file(f, "payload"));
+	traffic_free(t);
 }
 
 /* ---- parameters, parsers, helpers ---- */
@@ -752,6 +781,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_restore_wait_limit, fake_setup,
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_cancel, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_lock_timeout, fake_setup, fake_teardown),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_api_rejects_bad_params),
 		cmocka_unit_test(test_parse_version),
