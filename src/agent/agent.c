@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The agent wires the subnet manager to a backend. Everything after start-up
- * runs on one loop; each step's callback starts the next. A failure before the
+ * runs on one loop; each step's callback starts the next. Only the firewall
+ * rules are set up and checked on a worker thread (a firewall tool may hang). A failure before the
  * lease is held ends the process with 1; after that, only a signal (0) or the
  * loss of our lease (0, "lease revoked") ends it.
  */
