@@ -2,9 +2,9 @@
 /*
  * The agent wires the subnet manager to a backend. Everything after start-up
  * runs on one loop; each step's callback starts the next. Only the firewall
- * rules are set up and checked on a worker thread (a firewall tool may hang). A failure before the
- * lease is held ends the process with 1; after that, only a signal (0) or the
- * loss of our lease (0, "lease revoked") ends it.
+ * rules are set up and checked on a worker thread (a firewall tool may hang).
+ * A failure before the lease is held ends the process with 1; after that,
+ * only a signal (0) or the loss of our lease (0, "lease revoked") ends it.
  */
 #include "agent/agent.h"
 
@@ -335,7 +335,6 @@ struct rules_job {
 	struct traffic *t;
 	struct traffic_params p, old;
 	bool have_old;
-	int64_t started_ms;
 	/* results */
 	int cleanup_rc;
 	char cleanup_what[1024];
@@ -384,7 +383,7 @@ static int rules_submit(struct agent *a, bool setup)
 		traffic_params_from(a, &a->prev, &j->old);
 		j->have_old = true;
 	}
-	j->started_ms = loop_now_ms();
+	a->rules_started_ms = loop_now_ms();
 	return worker_submit(a->worker, rules_run, rules_done, j);
 }
 
@@ -399,7 +398,7 @@ static int64_t resync(struct loop *loop, int64_t id, void *arg)
 		if (!a->rules_stalled)
 			log_warnx("checking traffic rules: the check started %llds ago is still "
 				  "running (a firewall tool is slow or hung); not starting another",
-				  (long long)(loop_now_ms() - a->rules_job->started_ms) / 1000);
+				  (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
 		a->rules_stalled = true;
 	} else {
 		a->rule_checks++;
@@ -425,7 +424,7 @@ static void rules_done(void *arg)
 	if (!j->setup) {
 		if (a->rules_stalled)
 			log_info("checking traffic rules: the slow check ended after %llds",
-				 (long long)(loop_now_ms() - j->started_ms) / 1000);
+				 (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
 		a->rules_stalled = false;
 		if (j->rc < 0) {
 			a->rule_errors++;
