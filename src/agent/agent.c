@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The agent wires the subnet manager to a backend. Everything after start-up
- * runs on one loop; each step's callback starts the next. A failure before the
- * lease is held ends the process with 1; after that, only a signal (0) or the
- * loss of our lease (0, "lease revoked") ends it.
+ * runs on one loop; each step's callback starts the next. Only the firewall
+ * rules are set up and checked on a worker thread (a firewall tool may hang).
+ * A failure before the lease is held ends the process with 1; after that,
+ * only a signal (0) or the loss of our lease (0, "lease revoked") ends it.
  */
 #include "agent/agent.h"
 
@@ -25,6 +26,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/worker.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
 #include "nl/nl.h"
@@ -322,34 +324,148 @@ static void ensure_blackhole(struct agent *a)
 	nl_close(nl);
 }
 
+/*
+ * Every firewall tool run happens on a worker thread (core/worker.h): an
+ * iptables waiting for the xtables lock, or hung, then delays the rules and
+ * nothing else; /healthz, lease renewals, watch events and the netlink
+ * monitor stay on the loop. While a job runs, the job and the traffic
+ * object belong to the thread; the loop reads the result in rules_done.
+ * Checks never overlap: a period that finds the last one still running
+ * skips its own.
+ */
+#define RULES_APPLY_ATTEMPTS 3
+
+struct rules_job {
+	struct agent *a;  /* for rules_done, on the loop */
+	bool setup;       /* start-up: cleanup, then apply; otherwise a check */
+	struct traffic *t;
+	struct traffic_params p, old;
+	bool have_old;
+	/* results */
+	int cleanup_rc;
+	char cleanup_what[1024];
+	struct err cleanup_err;
+	int rc;
+	char what[512];
+	struct err err;
+	int failed_attempts; /* setup: applies that failed before the last one */
+	struct err attempt_err[RULES_APPLY_ATTEMPTS - 1];
+};
+
+/* On the worker thread: no logging, no agent state. */
+static void rules_run(void *arg)
+{
+	struct rules_job *j = arg;
+
+	if (!j->setup) {
+		j->rc = traffic_check(j->t, &j->p, j->what, sizeof(j->what), &j->err);
+		return;
+	}
+	j->cleanup_rc = traffic_cleanup(j->t, &j->p, j->have_old ? &j->old : NULL,
+					j->cleanup_what, sizeof(j->cleanup_what), &j->cleanup_err);
+	/* Another tool changing the same tables at the same moment (kube-proxy,
+	 * a second agent in tests) makes an iptables-restore fail now and then:
+	 * try a few times before giving up. */
+	for (int attempt = 1;; attempt++) {
+		j->rc = traffic_apply(j->t, &j->p, &j->err);
+		if (j->rc == 0 || j->rc == -ECANCELED || attempt == RULES_APPLY_ATTEMPTS)
+			break;
+		j->attempt_err[j->failed_attempts++] = j->err;
+	}
+}
+
+static void rules_done(void *arg);
+
+static int rules_submit(struct agent *a, bool setup)
+{
+	struct rules_job *j = a->rules_job;
+
+	memset(j, 0, sizeof(*j));
+	j->a = a;
+	j->setup = setup;
+	j->t = a->traffic;
+	j->p = a->tp;
+	if (setup && a->have_prev) {
+		traffic_params_from(a, &a->prev, &j->old);
+		j->have_old = true;
+	}
+	a->rules_started_ms = loop_now_ms();
+	return worker_submit(a->worker, rules_run, rules_done, j);
+}
+
 static int64_t resync(struct loop *loop, int64_t id, void *arg)
 {
 	struct agent *a = arg;
-	char what[512] = "";
-	struct err err = { 0 };
 	int rc;
 
 	(void)loop;
 	(void)id;
-	a->rule_checks++;
-	rc = traffic_check(a->traffic, &a->tp, what, sizeof(what), &err);
-	if (rc < 0) {
-		a->rule_errors++;
-		log_warnx("checking traffic rules: %s, retrying", err.msg);
-	} else if (rc > 0) {
-		a->rule_restores++;
-		log_warnx("traffic rules were missing or altered, restored: %s", what);
+	if (worker_busy(a->worker)) {
+		if (!a->rules_stalled)
+			log_warnx("checking traffic rules: the check started %llds ago is still "
+				  "running (a firewall tool is slow or hung); not starting another",
+				  (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
+		a->rules_stalled = true;
+	} else {
+		a->rule_checks++;
+		rc = rules_submit(a, false);
+		if (rc < 0) {
+			a->rule_errors++;
+			log_warn_errno(rc, "checking traffic rules: cannot start a thread, retrying");
+		}
 	}
 	ensure_blackhole(a);
 	return a->flags->iptables_resync * 1000;
 }
 
+static void start_done(struct agent *a);
+
+/* On the loop: the job's thread has ended. */
+static void rules_done(void *arg)
+{
+	struct rules_job *j = arg;
+	struct agent *a = j->a;
+	const char *mode = a->nc->enable_nftables ? "nftables" : "iptables";
+
+	if (!j->setup) {
+		if (a->rules_stalled)
+			log_info("checking traffic rules: the slow check ended after %llds",
+				 (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
+		a->rules_stalled = false;
+		if (j->rc < 0) {
+			a->rule_errors++;
+			log_warnx("checking traffic rules: %s, retrying", j->err.msg);
+		} else if (j->rc > 0) {
+			a->rule_restores++;
+			log_warnx("traffic rules were missing or altered, restored: %s", j->what);
+		}
+		return;
+	}
+	if (j->cleanup_rc < 0)
+		log_warnx("cleaning old traffic rules: %s, ignoring", j->cleanup_err.msg);
+	else if (j->cleanup_rc > 0)
+		log_info("cleaned old traffic rules: %s", j->cleanup_what);
+	for (int i = 0; i < j->failed_attempts; i++)
+		log_warnx("installing traffic rules: %s; trying again", j->attempt_err[i].msg);
+	if (j->rc < 0) {
+		log_error("installing traffic rules (%s mode): %s", mode, j->err.msg);
+		agent_exit(a, 1);
+		return;
+	}
+	log_info("traffic rules installed (%s mode%s%s)", mode, a->tp.masq ? ", masquerade" : "",
+		 a->tp.forward ? ", forward accept" : "");
+	ensure_blackhole(a);
+	if (a->flags->iptables_resync > 0)
+		a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000,
+						 resync, a);
+	start_done(a);
+}
+
 /* Clean what the other mode and the previous network left, then install our
- * rules (flannel.md §2 steps 10-11). 0 or -errno, logged. */
+ * rules (flannel.md §2 steps 10-11), on the worker; start_done follows. 0 or
+ * -errno, logged. */
 static int traffic_setup(struct agent *a, const struct subnet_env *now)
 {
-	struct traffic_params old;
-	char what[1024] = "";
 	struct err err = { 0 };
 	int rc;
 
@@ -365,44 +481,25 @@ static int traffic_setup(struct agent *a, const struct subnet_env *now)
 		log_error("traffic rules: %s", err.msg);
 		return rc;
 	}
-	traffic_params_from(a, now, &a->tp);
-	if (a->have_prev)
-		traffic_params_from(a, &a->prev, &old);
-	rc = traffic_cleanup(a->traffic, &a->tp, a->have_prev ? &old : NULL, what, sizeof(what),
-			     &err);
-	if (rc < 0)
-		log_warnx("cleaning old traffic rules: %s, ignoring", err.msg);
-	else if (rc > 0)
-		log_info("cleaned old traffic rules: %s", what);
-	/* Another tool changing the same tables at the same moment (kube-proxy,
-	 * a second agent in tests) makes an iptables-restore fail now and then:
-	 * try a few times before giving up. */
-	for (int attempt = 1; attempt <= 3; attempt++) {
-		rc = traffic_apply(a->traffic, &a->tp, &err);
-		if (rc == 0 || attempt == 3)
-			break;
-		log_warnx("installing traffic rules: %s; trying again", err.msg);
-	}
+	rc = worker_new(a->loop, &a->worker);
 	if (rc < 0) {
-		log_error("installing traffic rules (%s mode): %s",
-			  a->nc->enable_nftables ? "nftables" : "iptables", err.msg);
+		log_error_errno(rc, "traffic rules: cannot set up a worker");
 		return rc;
 	}
-	log_info("traffic rules installed (%s mode%s%s)",
-		 a->nc->enable_nftables ? "nftables" : "iptables", a->tp.masq ? ", masquerade" : "",
-		 a->tp.forward ? ", forward accept" : "");
-	ensure_blackhole(a);
-	if (a->flags->iptables_resync > 0)
-		a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000,
-						 resync, a);
-	return 0;
+	/* At shutdown, a tool still running is killed, not waited for. */
+	traffic_set_cancel_fd(a->traffic, worker_cancel_fd(a->worker));
+	a->rules_job = xcalloc(1, sizeof(*a->rules_job));
+	traffic_params_from(a, now, &a->tp);
+	rc = rules_submit(a, true);
+	if (rc < 0)
+		log_error_errno(rc, "traffic rules: cannot start a thread");
+	return rc;
 }
 
 static void on_acquired(void *arg, int rc, const struct lease *own)
 {
 	struct agent *a = arg;
 	struct err err = { 0 };
-	struct subnet_env env;
 	unsigned mtu = 0;
 
 	if (rc < 0) {
@@ -422,8 +519,9 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	a->mtu = mtu;
 	/* Peers first: watch() delivers the lease set it listed, and start()
 	 * programs all of it in one batch (a failure there is retried by the
-	 * backend's reconcile loop). subnet.env is written last, so that the
-	 * first pod it lets start can already reach every peer. */
+	 * backend's reconcile loop). subnet.env is written last, once the rules
+	 * are in (start_done), so that the first pod it lets start can already
+	 * reach every peer. The loop keeps serving meanwhile. */
 	rc = a->mgr->ops->watch(a->mgr);
 	if (rc < 0) {
 		log_error_errno(rc, "cannot watch leases");
@@ -432,12 +530,18 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	}
 	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
 		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
-	subnet_env_of(a, own, mtu, &env);
-	if (traffic_setup(a, &env) < 0) {
+	subnet_env_of(a, own, mtu, &a->env);
+	if (traffic_setup(a, &a->env) < 0)
 		agent_exit(a, 1);
-		return;
-	}
-	rc = subnet_env_write(a->flags->subnet_file, &env, &err);
+}
+
+/* The rules are in: write subnet.env, then say we are ready. */
+static void start_done(struct agent *a)
+{
+	struct err err = { 0 };
+	int rc;
+
+	rc = subnet_env_write(a->flags->subnet_file, &a->env, &err);
 	if (rc < 0) {
 		log_error("cannot write %s: %s", a->flags->subnet_file, err.msg);
 		agent_exit(a, 1);
@@ -446,7 +550,7 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	a->ready = true;
 	if (a->status)
 		status_lease(a->status);
-	log_info("lease %s held; wrote %s (MTU %u)", own->name, a->flags->subnet_file, mtu);
+	log_info("lease %s held; wrote %s (MTU %u)", a->own.name, a->flags->subnet_file, a->mtu);
 	rc = sd_notify_ready();
 	if (rc < 0)
 		log_warn_errno(rc, "sd_notify READY=1 to $NOTIFY_SOCKET failed, ignoring");
@@ -641,6 +745,8 @@ out:
 	if (a.resync_timer > 0)
 		loop_del_timer(a.loop, a.resync_timer);
 	status_free(a.status);
+	worker_free(a.worker); /* first: it may still be using the traffic object */
+	free(a.rules_job);
 	traffic_free(a.traffic);
 	if (a.mgr)
 		a.mgr->ops->free(a.mgr);

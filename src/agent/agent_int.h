@@ -14,7 +14,9 @@
 struct flags;
 struct loop;
 struct netconf;
+struct rules_job;
 struct status;
+struct worker;
 
 struct agent {
 	const struct flags *flags;
@@ -37,6 +39,11 @@ struct agent {
 
 	struct traffic *traffic;
 	struct traffic_params tp;
+	struct worker *worker;       /* runs the rules jobs (agent.c) */
+	struct rules_job *rules_job; /* the one job, owned by the worker while it runs */
+	int64_t rules_started_ms;    /* when the running (or last) job began */
+	bool rules_stalled;          /* a resync found the last check still running */
+	struct subnet_env env;       /* written once the rules are in */
 	int64_t resync_timer;
 	uint64_t rule_checks, rule_restores, rule_errors;
 	uint64_t blackhole_restores;

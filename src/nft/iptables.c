@@ -13,24 +13,26 @@
  * difference the set is re-applied.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "core/xmalloc.h"
 #include "nft/traffic_int.h"
 
 #define IPT_OUT_MAX	(1u << 20)  /* a listing larger than this is not ours */
 #define IPT_ERR_MAX	(64u << 10)
-#define IPT_TIMEOUT_MS	30000       /* --wait has no limit of its own */
+/* A run is killed after IPT_TIMEOUT_MS; before that, the tools give up
+ * waiting for the xtables lock after IPT_WAIT_S (where they take a limit:
+ * iptables >= 1.4.22, iptables-restore >= 1.6.2), so that a lock held too
+ * long is reported as such, not as a timeout. */
+#define IPT_TIMEOUT_MS	30000
+#define IPT_TIMEOUT_TEXT "30 s"
+#define IPT_WAIT_S	"10"
+#define IPT_EXIT_RESOURCE 4 /* iptables' RESOURCE_PROBLEM: the lock wait ran out */
 #define IPT_MAX_RULES	6
 #define IPT_RULE_MAX	256
 
@@ -250,192 +252,37 @@ static char *find_in_path(const char *name)
 	}
 }
 
-static long long now_ms(void)
+/* One tool run: bounded in time and output, stopped early once the
+ * traffic object's cancel fd is readable (the daemon is shutting down). */
+static int run_tool(struct traffic *t, const char *const argv[], const char *in,
+		    struct buf *out, struct buf *errb)
 {
-	struct timespec ts;
+	struct proc_spec spec = {
+		.argv = argv,
+		.in = in,
+		.inlen = in ? strlen(in) : 0,
+		.out = out,
+		.err = errb,
+		.timeout_ms = IPT_TIMEOUT_MS,
+		.cancel_fd = t->cancel_fd,
+	};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return proc_run(&spec);
 }
 
-/* In the child: only async-signal-safe calls from here to exec. */
-static void __attribute__((noreturn)) child_exec(const char *const argv[], int in, int out,
-						 int errfd)
+/* Why a run failed, for a message. */
+static const char *run_strerror(int rc)
 {
-	union {
-		const char *const *c;
-		char *const *v;
-	} args = { .c = argv };
-	int fds[3] = { in, out, errfd }, tmp[3], i;
-	sigset_t none;
-
-	/* The daemon blocks the signals its loop reads from a signalfd and may
-	 * ignore SIGPIPE; neither should reach the tool. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/* Via fds >= 3 first, so that no dup2 overwrites a source still needed. */
-	for (i = 0; i < 3; i++) {
-		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		if (tmp[i] < 0)
-			_exit(127);
+	switch (rc) {
+	case -ETIMEDOUT:
+		return "no answer within " IPT_TIMEOUT_TEXT ", killed";
+	case -E2BIG:
+		return "more output than expected, killed";
+	case -ECANCELED:
+		return "stopped (shutting down)";
+	default:
+		return strerror(-rc);
 	}
-	for (i = 0; i < 3; i++)
-		if (dup2(tmp[i], i) < 0)
-			_exit(127);
-	close_range(3, ~0U, 0);
-	execv(argv[0], args.v);
-	_exit(127);
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Read what is there into b; past max, keep draining but drop it. */
-static int drain(int *fd, struct buf *b, bool *overflow)
-{
-	char chunk[4096];
-	ssize_t n;
-
-	for (;;) {
-		n = read(*fd, chunk, sizeof(chunk));
-		if (n > 0) {
-			if (b && !*overflow && buf_append(b, chunk, (size_t)n) < 0)
-				*overflow = true;
-			continue;
-		}
-		if (n == 0) {
-			close_fd(fd);
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN)
-			return 0;
-		n = -errno;
-		close_fd(fd);
-		return (int)n;
-	}
-}
-
-/*
- * Run argv[0] (a full path) with `in` on stdin; stdout into out, stderr into
- * errb (each bounded). Returns the exit status (128 + signal when killed), or
- * -errno when it could not run: -ETIMEDOUT after IPT_TIMEOUT_MS (the child
- * is killed), -E2BIG when the output exceeded the bound.
- */
-static int run_tool(const char *const argv[], const char *in, struct buf *out, struct buf *errb)
-{
-	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	size_t inlen = in ? strlen(in) : 0, off = 0;
-	bool over_out = false, over_err = false;
-	long long deadline = now_ms() + IPT_TIMEOUT_MS;
-	int rc = 0, status, i;
-	pid_t pid = -1;
-
-	/* A socket as stdin: MSG_NOSIGNAL instead of a SIGPIPE when the tool
-	 * exits without reading everything. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) < 0 ||
-	    pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(argv, inp[1], outp[1], errp[1]);
-	close_fd(&inp[1]);
-	close_fd(&outp[1]);
-	close_fd(&errp[1]);
-	for (i = 0; i < 2; i++) {
-		int fd = i == 0 ? outp[0] : errp[0];
-
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	}
-	if (inlen == 0)
-		close_fd(&inp[0]);
-
-	while (outp[0] >= 0 || errp[0] >= 0) {
-		struct pollfd pfd[3];
-		nfds_t n = 0;
-		long long left = deadline - now_ms();
-		int r;
-
-		if (left <= 0) {
-			rc = -ETIMEDOUT;
-			goto out;
-		}
-		if (inp[0] >= 0)
-			pfd[n++] = (struct pollfd){ .fd = inp[0], .events = POLLOUT };
-		if (outp[0] >= 0)
-			pfd[n++] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
-		if (errp[0] >= 0)
-			pfd[n++] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
-		r = poll(pfd, n, (int)left);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out;
-		}
-		for (i = 0; i < (int)n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			if (pfd[i].fd == inp[0]) {
-				ssize_t w = send(inp[0], in + off, inlen - off,
-						 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-				if (w > 0)
-					off += (size_t)w;
-				/* EPIPE: the tool stopped reading; its exit status
-				 * says why. */
-				if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == inlen)
-					close_fd(&inp[0]);
-			} else if (pfd[i].fd == outp[0]) {
-				rc = drain(&outp[0], out, &over_out);
-			} else {
-				rc = drain(&errp[0], errb, &over_err);
-			}
-			if (rc < 0)
-				goto out;
-		}
-	}
-	close_fd(&inp[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			rc = -errno;
-			pid = -1;
-			goto out;
-		}
-	}
-	pid = -1;
-	if (over_out || over_err)
-		rc = -E2BIG;
-	else if (WIFEXITED(status))
-		rc = WEXITSTATUS(status);
-	else
-		rc = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-out:
-	if (pid > 0) {
-		/* Our own child, by pid: timed out or we failed mid-way. */
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	close_fd(&inp[0]);
-	close_fd(&inp[1]);
-	close_fd(&outp[0]);
-	close_fd(&outp[1]);
-	close_fd(&errp[0]);
-	close_fd(&errp[1]);
-	return rc;
 }
 
 /* "iptables -t nat -S X" for messages. */
@@ -472,19 +319,20 @@ static void one_line(const struct buf *errb, char *s, size_t len)
 }
 
 /* Run and require exit status 0; err names the command and its complaint. */
-static int run_ok(const char *const argv[], const char *in, struct buf *out, struct err *err)
+static int run_ok(struct traffic *t, const char *const argv[], const char *in, struct buf *out,
+		  struct err *err)
 {
 	char cmd[160], msg[200];
 	struct buf errb;
 	int rc;
 
 	buf_init(&errb, IPT_ERR_MAX);
-	rc = run_tool(argv, in, out, &errb);
+	rc = run_tool(t, argv, in, out, &errb);
 	if (rc != 0) {
 		argv_text(argv, cmd, sizeof(cmd));
 		one_line(&errb, msg, sizeof(msg));
 		if (rc < 0)
-			err_set(err, rc, "%s: %s", cmd, strerror(-rc));
+			err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
 		else
 			err_set(err, -EIO, "%s: exit status %d%s%s", cmd, rc, msg[0] ? ": " : "",
 				msg);
@@ -532,14 +380,14 @@ static int need_tools(struct traffic *t, int fi, const char *purpose, struct err
 	return 0;
 }
 
-static int tool_version(const char *path, unsigned v[3])
+static int tool_version(struct traffic *t, const char *path, unsigned v[3])
 {
 	const char *argv[] = { path, "--version", NULL };
 	struct buf out;
 	int rc;
 
 	buf_init(&out, 4096);
-	rc = run_ok(argv, NULL, &out, NULL);
+	rc = run_ok(t, argv, NULL, &out, NULL);
 	if (rc == 0)
 		rc = ipt_parse_version(out.data ? out.data : "", v);
 	buf_free(&out);
@@ -555,12 +403,13 @@ static void probe(struct traffic *t, int fi)
 
 	if (b->probed || !b->ipt)
 		return;
-	if (tool_version(b->ipt, v) == 0) {
+	if (tool_version(t, b->ipt, v) == 0) {
 		b->wait = version_at_least(v, 1, 4, 20);
+		b->wait_limit = version_at_least(v, 1, 4, 22);
 		b->random_fully = version_at_least(v, 1, 6, 2);
 		b->probed = true;
 	}
-	if (b->restore && tool_version(b->restore, v) == 0)
+	if (b->restore && tool_version(t, b->restore, v) == 0)
 		b->restore_wait = version_at_least(v, 1, 6, 2);
 	else
 		b->probed = false;
@@ -571,7 +420,7 @@ static bool use_random_fully(const struct traffic *t, int fi, const struct traff
 	return t->bin[fi].random_fully && !p->fully_random_disable;
 }
 
-/* `iptables [--wait] -t table -S [chain]`: the exit status (a missing chain
+/* `iptables [-w N] -t table -S [chain]`: the exit status (a missing chain
  * is not an error here), or -errno with err set. */
 static int list(struct traffic *t, int fi, const char *table, const char *chain,
 		struct buf *out, struct err *err)
@@ -582,8 +431,12 @@ static int list(struct traffic *t, int fi, const char *table, const char *chain,
 	int n = 0, rc;
 
 	argv[n++] = t->bin[fi].ipt;
-	if (t->bin[fi].wait)
+	if (t->bin[fi].wait_limit) {
+		argv[n++] = "-w";
+		argv[n++] = IPT_WAIT_S;
+	} else if (t->bin[fi].wait) {
 		argv[n++] = "--wait";
+	}
 	argv[n++] = "-t";
 	argv[n++] = table;
 	argv[n++] = "-S";
@@ -592,10 +445,10 @@ static int list(struct traffic *t, int fi, const char *table, const char *chain,
 	argv[n] = NULL;
 	buf_init(&errb, IPT_ERR_MAX);
 	buf_reset(out);
-	rc = run_tool(argv, NULL, out, &errb);
+	rc = run_tool(t, argv, NULL, out, &errb);
 	if (rc < 0) {
 		argv_text(argv, cmd, sizeof(cmd));
-		err_set(err, rc, "%s: %s", cmd, strerror(-rc));
+		err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
 	} else if (rc > 0) {
 		argv_text(argv, cmd, sizeof(cmd));
 		one_line(&errb, msg, sizeof(msg));
@@ -608,9 +461,9 @@ static int list(struct traffic *t, int fi, const char *table, const char *chain,
 static int restore(struct traffic *t, int fi, const char *payload, struct err *err)
 {
 	const char *argv[] = { t->bin[fi].restore, "--noflush",
-			       t->bin[fi].restore_wait ? "--wait" : NULL, NULL };
+			       t->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
 
-	return run_ok(argv, payload, NULL, err);
+	return run_ok(t, argv, payload, NULL, err);
 }
 
 static const char *text(const struct buf *b)
@@ -737,6 +590,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	const char *tool = tool_name[fi][0];
 	struct buf got, want, jumps;
 	struct ipt_rules r;
+	struct err e = { { 0 } };
 	char diff[96];
 	int rc, bad = 0;
 	unsigned n;
@@ -749,10 +603,13 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	buf_init(&jumps, IPT_OUT_MAX);
 
 	/* The chain: a listing that fails means there is no such chain (the
-	 * message differs between legacy and nft back ends). */
-	rc = list(t, fi, d->table, d->chain, &got, NULL);
-	if (rc < 0) {
-		err_set(err, rc, "%s -t %s -S %s: %s", tool, d->table, d->chain, strerror(-rc));
+	 * message differs between legacy and nft back ends), unless the tool
+	 * says it could not get the xtables lock in time. */
+	rc = list(t, fi, d->table, d->chain, &got, &e);
+	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
+		rc = rc < 0 ? rc : -EAGAIN;
+		if (err)
+			*err = e;
 		goto out;
 	}
 	if (rc > 0) {

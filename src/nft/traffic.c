@@ -180,6 +180,7 @@ int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err)
 	int rc;
 
 	t->nft_mode = nftables_mode;
+	t->cancel_fd = -1;
 	ipt_init(t);
 	rc = nftm_init(t, err);
 	/* iptables mode only needs libnftables to remove nftables-mode
@@ -200,6 +201,11 @@ void traffic_free(struct traffic *t)
 	ipt_fini(t);
 	nftm_fini(t);
 	free(t);
+}
+
+void traffic_set_cancel_fd(struct traffic *t, int fd)
+{
+	t->cancel_fd = fd;
 }
 
 int traffic_cleanup(struct traffic *t, const struct traffic_params *now,

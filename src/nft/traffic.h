@@ -19,8 +19,15 @@
  *
  * Nothing here logs: failures come back as -errno with a struct err, and the
  * things worth one log line (what was removed, what was found altered) come
- * back as text in a caller's `what` buffer. Calls block while a helper binary
- * or a netlink transaction runs (milliseconds; a helper is killed after 30 s).
+ * back as text in a caller's `what` buffer.
+ *
+ * Calls block while a helper binary or a netlink transaction runs: usually
+ * milliseconds, but an iptables waiting for the xtables lock (we ask it to
+ * give up after 10 s) or a hung one (killed after 30 s per run) can hold a
+ * call for longer. The daemon therefore calls everything except
+ * traffic_new/traffic_free from a worker thread (core/worker.h), one call at
+ * a time; the object is not locked and must not be used from two threads at
+ * once.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +51,12 @@ struct traffic;
  * only an error once a family that needs it is applied). 0 or -errno. */
 int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err);
 void traffic_free(struct traffic *t); /* leaves all rules in place; NULL ok */
+
+/* From now on, a helper binary still running when fd becomes readable is
+ * killed and the call returns -ECANCELED; so does every later call that
+ * would run one. -1 (the default): never. libnftables calls are not
+ * interrupted (netlink transactions, they do not wait on others). */
+void traffic_set_cancel_fd(struct traffic *t, int fd);
 
 /*
  * Once at start, before traffic_apply:

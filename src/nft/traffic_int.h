@@ -24,7 +24,8 @@ struct ipt_bin {
 	char *restore;      /* iptables-restore / ip6tables-restore */
 	bool probed;
 	bool wait;          /* iptables --wait (>= 1.4.20) */
-	bool restore_wait;  /* iptables-restore --wait (>= 1.6.2) */
+	bool wait_limit;    /* iptables -w SECONDS (>= 1.4.22) */
+	bool restore_wait;  /* iptables-restore -w SECONDS (>= 1.6.2) */
 	bool random_fully;  /* MASQUERADE --random-fully (>= 1.6.2) */
 };
 
@@ -32,6 +33,7 @@ struct traffic {
 	bool nft_mode;
 	struct nft_ctx *nft; /* NULL only in iptables mode, when libnftables failed */
 	struct ipt_bin bin[TRAFFIC_NFAM];
+	int cancel_fd;       /* -1, or readable when tool runs must stop */
 
 	/* The parameters the references below belong to (those of the last
 	 * apply or check); the references go when the parameters change. */

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -372,13 +375,18 @@ static void test_nft_apply_text(void **state)
 
 /*
  * Fake iptables: prints a version, logs its arguments and lists a chain from
- * the file list.<last argument>. Fake iptables-restore: keeps its stdin and
- * arguments, and fails like the real one when the file "fail" exists.
+ * the file list.<last argument>; hangs (recording its pid) when the file
+ * "hang" exists, and fails as on a lock wait that ran out when "locked" does. Fake iptables-restore: keeps its stdin and arguments, and
+ * fails like the real one when the file "fail" exists; its version is 1.6.1
+ * unless the file "restore-version" says otherwise.
  */
 static const char fake_ipt[] =
 	"#!/bin/sh\n"
 	"PATH=/usr/bin:/bin d=${0%/*}\n"
 	"case \"$*\" in *--version*) echo 'iptables v1.8.9 (fake)'; exit 0;; esac\n"
+	"[ -f \"$d/hang\" ] && { echo $$ >\"$d/hang-pid\"; exec sleep 30; }\n"
+	"[ -f \"$d/locked\" ] && { echo 'Another app is currently holding the xtables lock. "
+	"Stopped waiting after 10s.' >&2; exit 4; }\n"
 	"echo \"$*\" >>\"$d/calls\"\n"
 	"for last; do :; done\n"
 	"[ -f \"$d/list.$last\" ] && exec cat \"$d/list.$last\"\n"
@@ -387,7 +395,8 @@ static const char fake_ipt[] =
 static const char fake_restore[] =
 	"#!/bin/sh\n"
 	"PATH=/usr/bin:/bin d=${0%/*}\n"
-	"case \"$*\" in *--version*) echo 'iptables-restore v1.6.1 (fake)'; exit 0;; esac\n"
+	"v=$(cat \"$d/restore-version\" 2>/dev/null || echo 1.6.1)\n"
+	"case \"$*\" in *--version*) echo \"iptables-restore v$v (fake)\"; exit 0;; esac\n"
 	"echo \"$*\" >\"$d/restore-args\"\n"
 	"cat >\"$d/payload\"\n"
 	"[ -f \"$d/fail\" ] || exit 0\n"
@@ -458,7 +467,8 @@ static int fake_teardown(void **state)
 	struct fake *f = *state;
 	static const char *const names[] = { "iptables", "iptables-restore", "calls", "payload",
 					     "restore-args", "fail", "list.POSTROUTING",
-					     "list.FLANNEL-POSTRTG" };
+					     "list.FLANNEL-POSTRTG", "hang", "hang-pid",
+					     "restore-version", "locked" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -508,8 +518,8 @@ static void test_exec_apply_and_check(void **state)
 	assert_int_equal(traffic_new(false, &t, &err), 0);
 
 	/* A failing transaction: the tool's complaint reaches err. iptables
-	 * 1.8.9 gets --wait and --random-fully; the fake restore (1.6.1) gets
-	 * no --wait. */
+	 * 1.8.9 gets a bounded wait (-w 10) and --random-fully; the fake restore
+	 * (1.6.1) gets no wait at all. */
 	put_file(f, "fail", "", 0644);
 	assert_int_equal(traffic_apply(t, &p, &err), -EIO);
 	assert_string_equal(err.msg, "iptables-restore --noflush: exit status 1: "
@@ -526,7 +536,7 @@ static void test_exec_apply_and_check(void **state)
 						     "COMMIT\n");
 	s = get_file(f, "calls");
 	assert_non_null(s);
-	assert_non_null(strstr(s, "--wait -t nat -S POSTROUTING\n"));
+	assert_non_null(strstr(s, "-w 10 -t nat -S POSTROUTING\n"));
 
 	/* Installed as expected: check only reads. */
 	put_file(f, "list.FLANNEL-POSTRTG", MASQ_CHAIN(" --random-fully"), 0644);
@@ -552,6 +562,104 @@ static void test_exec_apply_and_check(void **state)
 	p.fully_random_disable = true;
 	put_file(f, "list.FLANNEL-POSTRTG", MASQ_CHAIN(""), 0644);
 	assert_int_equal(traffic_check(t, &p, what, sizeof(what), &err), 0);
+	traffic_free(t);
+}
+
+/* iptables-restore >= 1.6.2 takes a bounded wait too. */
+static void test_exec_restore_wait_limit(void **state)
+{
+	struct fake *f = *state;
+	struct traffic_params p = v4_masq();
+	struct err err = { { 0 } };
+	struct traffic *t = NULL;
+
+	put_file(f, "iptables", fake_ipt, 0755);
+	put_file(f, "iptables-restore", fake_restore, 0755);
+	put_file(f, "restore-version", "1.6.2\n", 0644);
+	put_file(f, "list.POSTROUTING", "-P POSTROUTING ACCEPT\n", 0644);
+	assert_int_equal(traffic_new(false, &t, &err), 0);
+	assert_int_equal(traffic_apply(t, &p, &err), 0);
+	assert_string_equal(get_file(f, "restore-args"), "--noflush -w 10\n");
+	traffic_free(t);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A hung tool is killed (by its pid, which is gone afterwards) as soon as the
+ * cancel fd turns readable, and the calls after it run nothing. */
+static void test_exec_cancel(void **state)
+{
+	struct fake *f = *state;
+	struct traffic_params p = v4_masq();
+	struct itimerspec its = { .it_value = { .tv_nsec = 200 * 1000000L } };
+	struct err err = { { 0 } };
+	struct traffic *t = NULL;
+	char what[256], *s;
+	int64_t t0, took;
+	int tfd;
+	long pid;
+
+	put_file(f, "iptables", fake_ipt, 0755);
+	put_file(f, "iptables-restore", fake_restore, 0755);
+	put_file(f, "list.POSTROUTING", "-P POSTROUTING ACCEPT\n", 0644);
+	assert_int_equal(traffic_new(false, &t, &err), 0);
+	assert_int_equal(traffic_apply(t, &p, &err), 0);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	assert_true(tfd >= 0);
+	traffic_set_cancel_fd(t, tfd);
+	put_file(f, "hang", "", 0644);
+	assert_int_equal(timerfd_settime(tfd, 0, &its, NULL), 0);
+	t0 = mono_ms();
+	assert_int_equal(traffic_check(t, &p, what, sizeof(what), &err), -ECANCELED);
+	took = mono_ms() - t0;
+	assert_true(took >= 150 && took < 5000);
+	assert_string_equal(err.msg, "iptables -w 10 -t nat -S FLANNEL-POSTRTG: "
+				     "stopped (shutting down)");
+	s = get_file(f, "hang-pid");
+	assert_non_null(s);
+	pid = strtol(s, NULL, 10);
+	assert_true(pid > 1);
+	assert_int_equal(kill((pid_t)pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	/* Still cancelled: nothing runs, nothing waits. */
+	drop_file(f, "hang-pid");
+	t0 = mono_ms();
+	assert_int_equal(traffic_apply(t, &p, &err), -ECANCELED);
+	assert_true(mono_ms() - t0 < 1000);
+	assert_null(get_file(f, "hang-pid"));
+	traffic_free(t);
+	close(tfd);
+}
+
+/* A lock wait that ran out is an error of the check, not a missing chain:
+ * nothing is re-applied. */
+static void test_exec_lock_timeout(void **state)
+{
+	struct fake *f = *state;
+	struct traffic_params p = v4_masq();
+	struct err err = { { 0 } };
+	struct traffic *t = NULL;
+	char what[256];
+
+	put_file(f, "iptables", fake_ipt, 0755);
+	put_file(f, "iptables-restore", fake_restore, 0755);
+	put_file(f, "list.POSTROUTING", "-P POSTROUTING ACCEPT\n", 0644);
+	assert_int_equal(traffic_new(false, &t, &err), 0);
+	assert_int_equal(traffic_apply(t, &p, &err), 0);
+	drop_file(f, "payload");
+	put_file(f, "locked", "", 0644);
+	assert_int_equal(traffic_check(t, &p, what, sizeof(what), &err), -EAGAIN);
+	assert_string_equal(err.msg, "iptables -w 10 -t nat -S FLANNEL-POSTRTG: exit status 4: "
+				     "Another app is currently holding the xtables lock. "
+				     "Stopped waiting after 10s.");
+	assert_string_equal(what, "");
+	assert_null(get_file(f, "payload"));
 	traffic_free(t);
 }
 
@@ -670,6 +778,10 @@ int main(void)
 						fake_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_apply_and_check, fake_setup,
 						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_restore_wait_limit, fake_setup,
+						fake_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_cancel, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_lock_timeout, fake_setup, fake_teardown),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_api_rejects_bad_params),
 		cmocka_unit_test(test_parse_version),
