@@ -611,7 +611,7 @@ static int body_bytes(void *arg, const char *p, size_t n)
 {
 	struct http_req *r = arg;
 
-	if (!r->stream && r->resp.content_length > (int64_t)r->max_body) {
+	if (!r->stream && !r->resp.chunked && r->resp.content_length > (int64_t)r->max_body) {
 		req_finish(r, -E2BIG, "response too large (Content-Length %lld, at most %zu)",
 			   (long long)r->resp.content_length, r->max_body);
 		return -ECANCELED;
