@@ -11,6 +11,7 @@
  * handlers are removed on the first one, restoring the default action).
  */
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,6 +42,10 @@ int main(int argc, char **argv)
 	struct err err = { { 0 } };
 	int r, code = 1;
 
+	/* A peer that resets a TLS connection must yield EPIPE, not kill us:
+	 * OpenSSL writes with write(), not send(MSG_NOSIGNAL). Children get
+	 * SIGPIPE back (nft/iptables.c child_exec). */
+	signal(SIGPIPE, SIG_IGN);
 	r = flags_parse(argc, argv, NULL, &flags, &err);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", PROGNAME,

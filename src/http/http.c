@@ -2,11 +2,18 @@
 /*
  * A small HTTP/1.1 client on the daemon's loop, for etcd's JSON gateway and
  * the Kubernetes API: one connection per request (Connection: close), bodies
- * by Content-Length, chunked or until close, optional TLS through OpenSSL.
+ * by Content-Length, chunked or until close (response.c), optional TLS
+ * through OpenSSL.
  *
  * Why not libcurl: it drags GnuTLS, Kerberos, LDAP, SSH and p11-kit into the
  * daemon, about 5 MB of resident memory before the first request; the daemon
  * needs none of it.
+ *
+ * Nothing here blocks the loop: a host name is resolved by a short-lived
+ * thread that posts its result through an eventfd (getaddrinfo cannot be
+ * cancelled; a look-up that outlives its request ends in the thread), every
+ * address it yields is tried in turn within the connect timeout, and reads
+ * are bounded per event.
  *
  * Every callback runs from the loop (an fd or timer event), never from inside
  * http_start, and a callback may start or cancel any request, its own too.
@@ -18,26 +25,35 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
+#include "http/response.h"
 #include "http/tls_calls.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define MAX_HEAD (64u << 10)
+#define MAX_REQUEST_HEAD (64u << 10)
 #define READ_CHUNK 65536
+/* Then back to the loop, which calls again while data is there. */
+#define READS_PER_EVENT 16
+/* An address's share of the connect timeout is never less (Go's dialer). */
+#define MIN_ATTEMPT_MS 2000
+/* Look-ups in flight in the process; more fail at once. */
+#define MAX_RESOLVERS 16
 
-enum req_state { ST_CONNECTING, ST_HANDSHAKE, ST_SENDING, ST_HEAD, ST_BODY, ST_DONE };
-enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER };
+enum req_state { ST_RESOLVING, ST_CONNECTING, ST_HANDSHAKE, ST_SENDING, ST_RECEIVING, ST_DONE };
 
 struct http_tls_ctx {
 	SSL_CTX *ctx;
@@ -50,40 +66,80 @@ struct http {
 	struct http_tls_ctx tls; /* one cached context: every user has one TLS setup */
 };
 
+/* A look-up shared by the request and its thread; the last one out frees it. */
+struct resolve {
+	int efd; /* written once by the thread when the result is in */
+	int refs;
+	int done;
+	int rc, sys_errno;
+	struct addrinfo *res;
+	char host[256];
+	char port[8];
+};
+
+static int resolvers; /* threads running, atomic */
+
 struct http_req {
 	struct http *h;
 	struct http_req *next;
 	int fd;
 	SSL *ssl;
 	enum req_state state;
-	bool https, stream, busy, cancelled;
+	bool https, stream, busy, cancelled, numeric;
 	char host[256];
-	char *out;
-	size_t out_len, out_off;
-	struct buf head;
+	char port[8];
+	char addr[INET6_ADDRSTRLEN]; /* the address being tried */
+	struct buf out;
+	size_t out_off;
+	struct http_resp resp;
 	struct buf body;
-	long status;
-	bool chunked;
-	int64_t content_length; /* -1: until the connection closes */
-	int64_t remaining;	/* of the body (Content-Length) or of the current chunk */
-	enum chunk_state cstate;
-	char csize[24];
-	size_t csize_len;
 	size_t max_body;
-	int64_t connect_timer, total_timer, start_timer;
-	long connect_timeout_ms;
-	int err;
-	char errmsg[256];
+	int64_t start_timer, connect_timer, attempt_timer, total_timer;
+	int64_t connect_deadline; /* loop_now_ms */
+	int conn_err;		  /* errno of the last failed attempt */
+	char errmsg[320];
 	http_done_cb *done;
 	http_line_cb *line;
 	void *arg;
 	struct http_tls tls; /* a copy (strings owned): the start is deferred */
-	struct addrinfo *ai;
+	struct resolve *rs;
+	struct addrinfo *ai, *cur;
 };
 
 static void req_event(struct loop *loop, int fd, uint32_t events, void *arg);
+static void try_connect(struct http_req *r);
 
 /* ---- life cycle ---- */
+
+static void resolve_put(struct resolve *rs)
+{
+	if (__atomic_sub_fetch(&rs->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (rs->res)
+		freeaddrinfo(rs->res);
+	close(rs->efd);
+	free(rs);
+}
+
+static void del_timer(struct http_req *r, int64_t *id)
+{
+	if (*id > 0)
+		loop_del_timer(r->h->loop, *id);
+	*id = 0;
+}
+
+static void close_conn(struct http_req *r)
+{
+	if (r->ssl) {
+		SSL_free(r->ssl);
+		r->ssl = NULL;
+	}
+	if (r->fd >= 0) {
+		loop_del_fd(r->h->loop, r->fd);
+		close(r->fd);
+		r->fd = -1;
+	}
+}
 
 static void req_unlink(struct http_req *r)
 {
@@ -97,27 +153,22 @@ static void req_unlink(struct http_req *r)
 
 static void req_release(struct http_req *r)
 {
-	struct loop *loop = r->h->loop;
-
-	if (r->connect_timer > 0)
-		loop_del_timer(loop, r->connect_timer);
-	if (r->total_timer > 0)
-		loop_del_timer(loop, r->total_timer);
-	if (r->start_timer > 0)
-		loop_del_timer(loop, r->start_timer);
-	if (r->fd >= 0) {
-		loop_del_fd(loop, r->fd);
-		close(r->fd);
+	del_timer(r, &r->start_timer);
+	del_timer(r, &r->connect_timer);
+	del_timer(r, &r->attempt_timer);
+	del_timer(r, &r->total_timer);
+	close_conn(r);
+	if (r->rs) {
+		loop_del_fd(r->h->loop, r->rs->efd);
+		resolve_put(r->rs);
 	}
-	if (r->ssl)
-		SSL_free(r->ssl);
 	if (r->ai)
 		freeaddrinfo(r->ai);
 	free((char *)(uintptr_t)r->tls.cafile);
 	free((char *)(uintptr_t)r->tls.certfile);
 	free((char *)(uintptr_t)r->tls.keyfile);
-	free(r->out);
-	buf_free(&r->head);
+	buf_free(&r->out);
+	http_resp_free(&r->resp);
 	buf_free(&r->body);
 	free(r);
 }
@@ -136,7 +187,7 @@ static void req_finish(struct http_req *r, int err, const char *fmt, ...)
 	http_done_cb *done = r->done;
 	void *arg = r->arg;
 	struct buf body = r->body;
-	long status = r->status;
+	long status = r->resp.status;
 	char errmsg[sizeof(r->errmsg)] = "";
 	va_list ap;
 
@@ -199,6 +250,8 @@ static int url_parse(const char *s, struct url *u)
 		p = end + 1;
 		if (*p == ':')
 			colon = p;
+		else if (*p && *p != '/' && *p != '?')
+			return -EINVAL;
 	} else {
 		end = p + strcspn(p, ":/?");
 		n = (size_t)(end - host);
@@ -210,14 +263,24 @@ static int url_parse(const char *s, struct url *u)
 		return -EINVAL;
 	memcpy(u->host, host, n);
 	u->host[n] = '\0';
+	/* No user info, no spaces or control bytes in a host. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)u->host[i] <= ' ' || u->host[i] == 0x7f || u->host[i] == '@')
+			return -EINVAL;
 	if (colon) {
 		size_t pl = strspn(colon + 1, "0123456789");
+		long port;
 
-		if (pl == 0 || pl >= sizeof(u->port))
+		if (pl == 0 || pl > 5)
 			return -EINVAL;
 		memcpy(u->port, colon + 1, pl);
 		u->port[pl] = '\0';
+		port = strtol(u->port, NULL, 10);
+		if (port < 1 || port > 65535)
+			return -EINVAL;
 		p = colon + 1 + pl;
+		if (*p && *p != '/' && *p != '?')
+			return -EINVAL;
 	} else {
 		snprintf(u->port, sizeof(u->port), "%s", u->https ? "443" : "80");
 	}
@@ -225,45 +288,88 @@ static int url_parse(const char *s, struct url *u)
 	return 0;
 }
 
-static char *build_request(const struct http_opts *o, const struct url *u, size_t *ret_len)
+/* Text that goes into the request head: no CR, LF or other control byte
+ * (a token read from a file must not add a header line). */
+static bool head_safe(const char *s, bool allow_space)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == 0x7f || (c < 0x20 && !(allow_space && c == '\t')) ||
+		    (c == ' ' && !allow_space))
+			return false;
+	}
+	return true;
+}
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+/* Append NULL-terminated strings. */
+static int put(struct buf *b, ...)
+{
+	const char *s;
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, b);
+	while (!rc && (s = va_arg(ap, const char *)))
+		rc = buf_append(b, s, strlen(s));
+	va_end(ap);
+	return rc;
+}
+
+/* The request, head and body, into out (bounded); -EINVAL for text that
+ * cannot go into a head, -E2BIG when too large. */
+static int build_request(const struct http_opts *o, const struct url *u, struct buf *out)
 {
 	const char *method = o->method ? o->method : o->body ? "POST" : "GET";
 	bool v6 = strchr(u->host, ':') != NULL;
-	size_t cap = 512 + strlen(u->path) + o->body_len;
-	char *out, *p;
-	int n;
+	char len[24];
+	int rc;
 
-	for (const char *const *hd = o->headers; hd && *hd; hd++)
-		cap += strlen(*hd) + 2;
-	if (o->content_type)
-		cap += strlen(o->content_type);
-	out = xmalloc(cap);
-	p = out;
-	n = snprintf(p, cap, "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: weft\r\n"
-			     "Accept: */*\r\nConnection: close\r\n",
-		     method, *u->path == '/' ? u->path : "/", v6 ? "[" : "", u->host, v6 ? "]" : "",
-		     u->port);
-	p += n;
-	if (o->body) {
-		p += snprintf(p, cap - (size_t)(p - out), "Content-Type: %s\r\nContent-Length: %zu\r\n",
-			      o->content_type ? o->content_type : "application/json", o->body_len);
-	}
+	if (!is_token(method) || !head_safe(u->path, false) ||
+	    (o->content_type && !head_safe(o->content_type, true)))
+		return -EINVAL;
 	for (const char *const *hd = o->headers; hd && *hd; hd++) {
+		const char *c = strchr(*hd, ':');
+
+		if (!c || c == *hd || !head_safe(*hd, true))
+			return -EINVAL;
+	}
+	if (o->body_len > SIZE_MAX / 2)
+		return -E2BIG;
+	buf_init(out, MAX_REQUEST_HEAD + (o->body ? o->body_len : 0));
+	rc = put(out, method, " ", *u->path == '/' ? "" : "/", u->path, " HTTP/1.1\r\nHost: ",
+		 v6 ? "[" : "", u->host, v6 ? "]" : "", ":", u->port,
+		 "\r\nUser-Agent: weft\r\nAccept: */*\r\nConnection: close\r\n", NULL);
+	if (!rc && o->body) {
+		snprintf(len, sizeof(len), "%zu", o->body_len);
+		rc = put(out, "Content-Type: ", o->content_type ? o->content_type : "application/json",
+			 "\r\nContent-Length: ", len, "\r\n", NULL);
+	}
+	for (const char *const *hd = o->headers; !rc && hd && *hd; hd++) {
 		/* A header without a value ("Expect:") means "don't send it". */
 		const char *c = strchr(*hd, ':');
 
-		if (c && c[1] == '\0')
-			continue;
-		p += snprintf(p, cap - (size_t)(p - out), "%s\r\n", *hd);
+		if (c[1] != '\0')
+			rc = put(out, *hd, "\r\n", NULL);
 	}
-	p += snprintf(p, cap - (size_t)(p - out), "\r\n");
-	if (o->body) {
-		memcpy(p, o->body, o->body_len);
-		p += o->body_len;
-	}
-	*p = '\0';
-	*ret_len = (size_t)(p - out);
-	return out;
+	if (!rc)
+		rc = put(out, "\r\n", NULL);
+	if (!rc && o->body)
+		rc = buf_append(out, o->body, o->body_len);
+	if (rc < 0)
+		buf_free(out);
+	return rc;
 }
 
 /* ---- TLS ---- */
@@ -378,6 +484,7 @@ fail:
 	return -EPROTO;
 }
 
+
 /* ---- I/O ---- */
 
 static void want(struct http_req *r, uint32_t events)
@@ -385,16 +492,21 @@ static void want(struct http_req *r, uint32_t events)
 	loop_mod_fd(r->h->loop, r->fd, events);
 }
 
-/* Read into buf; returns bytes, 0 at EOF, -EAGAIN, or another -errno. For TLS,
- * *ret_want says which readiness to wait for. */
+/* Read into buf; returns bytes, 0 at a clean EOF (for TLS: close_notify),
+ * -ECONNABORTED at a TLS EOF without close_notify, -EAGAIN, or another
+ * -errno (r->errmsg then says why). *ret_want: the readiness to wait for. */
 static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_want)
 {
 	*ret_want = LOOP_READ;
 	if (r->ssl) {
-		int n = SSL_read(r->ssl, buf, (int)len);
+		int n, e;
 
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(r->ssl, buf, (int)len);
 		if (n > 0)
 			return n;
+		e = errno;
 		switch (SSL_get_error(r->ssl, n)) {
 		case SSL_ERROR_WANT_READ:
 			return -EAGAIN;
@@ -404,8 +516,16 @@ static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_
 		case SSL_ERROR_ZERO_RETURN:
 			return 0;
 		case SSL_ERROR_SYSCALL:
-			/* An EOF without close_notify: many servers do that. */
-			return errno ? -errno : 0;
+			if (!e)
+				return -ECONNABORTED;
+			snprintf(r->errmsg, sizeof(r->errmsg), "TLS read: %s", strerror(e));
+			return -e;
+		case SSL_ERROR_SSL:
+			if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+				ERR_clear_error();
+				return -ECONNABORTED;
+			}
+			/* fall through */
 		default:
 			snprintf(r->errmsg, sizeof(r->errmsg), "TLS read: %s", ssl_error_text());
 			return -EPROTO;
@@ -414,77 +534,52 @@ static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_
 	ssize_t n = recv(r->fd, buf, len, 0);
 	if (n >= 0)
 		return n;
-	return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -EAGAIN;
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(errno));
+	return -errno;
 }
 
 static ssize_t do_write(struct http_req *r, const char *buf, size_t len, uint32_t *ret_want)
 {
 	*ret_want = LOOP_WRITE;
 	if (r->ssl) {
-		int n = SSL_write(r->ssl, buf, (int)len);
+		int n, e;
 
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_write(r->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
 		if (n > 0)
 			return n;
+		e = errno;
 		switch (SSL_get_error(r->ssl, n)) {
 		case SSL_ERROR_WANT_WRITE:
 			return -EAGAIN;
 		case SSL_ERROR_WANT_READ:
 			*ret_want = LOOP_READ;
 			return -EAGAIN;
+		case SSL_ERROR_SYSCALL:
+			if (e) {
+				snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(e));
+				return -e;
+			}
+			/* fall through */
 		default:
 			snprintf(r->errmsg, sizeof(r->errmsg), "TLS write: %s", ssl_error_text());
 			return -EPROTO;
 		}
 	}
+	/* MSG_NOSIGNAL: a reset peer is an error, not a SIGPIPE. */
 	ssize_t n = send(r->fd, buf, len, MSG_NOSIGNAL);
 	if (n >= 0)
 		return n;
-	return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -EAGAIN;
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(errno));
+	return -errno;
 }
 
-/* ---- response parsing ---- */
-
-static int parse_head(struct http_req *r)
-{
-	char *line = r->head.data, *eol;
-	int major, minor;
-
-	if (sscanf(line, "HTTP/%d.%d %ld", &major, &minor, &r->status) != 3 || r->status < 100)
-		return -EBADMSG;
-	r->content_length = -1;
-	while ((eol = strstr(line, "\r\n")) && eol != line) {
-		char *colon;
-
-		*eol = '\0';
-		colon = strchr(line, ':');
-		if (colon && line != r->head.data) {
-			char *v = colon + 1;
-
-			*colon = '\0';
-			v += strspn(v, " \t");
-			if (!strcasecmp(line, "Content-Length")) {
-				char *end;
-				long long cl = strtoll(v, &end, 10);
-
-				if (cl < 0 || (*end && *end != ' ' && *end != '\t'))
-					return -EBADMSG;
-				r->content_length = cl;
-			} else if (!strcasecmp(line, "Transfer-Encoding") && strcasestr(v, "chunked")) {
-				r->chunked = true;
-			}
-		}
-		line = eol + 2;
-	}
-	/* No body for these, whatever the headers say. */
-	if (r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200))
-		r->content_length = 0;
-	if (r->chunked) {
-		r->content_length = -1;
-		r->cstate = CH_SIZE;
-	}
-	r->remaining = r->content_length;
-	return 0;
-}
+/* ---- the response ---- */
 
 /* Deliver complete lines of a stream; false when the request went away. */
 static bool deliver_lines(struct http_req *r)
@@ -511,89 +606,21 @@ static bool deliver_lines(struct http_req *r)
 	return true;
 }
 
-/* Decoded body bytes. Returns false when the request is finished or gone. */
-static bool body_bytes(struct http_req *r, const char *p, size_t n)
+/* Decoded body bytes from the parser; -ECANCELED when the request is gone. */
+static int body_bytes(void *arg, const char *p, size_t n)
 {
+	struct http_req *r = arg;
+
+	if (!r->stream && !r->resp.chunked && r->resp.content_length > (int64_t)r->max_body) {
+		req_finish(r, -E2BIG, "response too large (Content-Length %lld, at most %zu)",
+			   (long long)r->resp.content_length, r->max_body);
+		return -ECANCELED;
+	}
 	if (buf_append(&r->body, p, n) < 0) {
 		req_finish(r, -E2BIG, "%s", r->stream ? "response line too long" : "response too large");
-		return false;
+		return -ECANCELED;
 	}
-	return !r->stream || deliver_lines(r);
-}
-
-/* Feed raw body bytes (after the head). Returns 1 when the body is complete, 0
- * for more, -1 when the request is finished or gone already. */
-static int feed_body(struct http_req *r, const char *p, size_t n)
-{
-	while (n > 0) {
-		if (!r->chunked) {
-			size_t take = n;
-
-			if (r->remaining >= 0 && (int64_t)take > r->remaining)
-				take = (size_t)r->remaining;
-			if (!body_bytes(r, p, take))
-				return -1;
-			p += take;
-			n -= take;
-			if (r->remaining >= 0) {
-				r->remaining -= (int64_t)take;
-				if (r->remaining == 0)
-					return 1;
-			}
-			continue;
-		}
-		switch (r->cstate) {
-		case CH_SIZE:
-			if (*p == '\n') {
-				char *end;
-
-				r->csize[r->csize_len] = '\0';
-				r->remaining = (int64_t)strtoull(r->csize, &end, 16);
-				if (end == r->csize) {
-					req_finish(r, -EBADMSG, "malformed chunk size");
-					return -1;
-				}
-				r->csize_len = 0;
-				r->cstate = r->remaining ? CH_DATA : CH_TRAILER;
-			} else if (r->csize_len < sizeof(r->csize) - 1) {
-				r->csize[r->csize_len++] = *p;
-			}
-			p++;
-			n--;
-			break;
-		case CH_DATA: {
-			size_t take = n < (size_t)r->remaining ? n : (size_t)r->remaining;
-
-			if (!body_bytes(r, p, take))
-				return -1;
-			p += take;
-			n -= take;
-			r->remaining -= (int64_t)take;
-			if (r->remaining == 0)
-				r->cstate = CH_DATA_END;
-			break;
-		}
-		case CH_DATA_END: /* the CRLF after a chunk */
-			if (*p == '\n')
-				r->cstate = CH_SIZE;
-			p++;
-			n--;
-			break;
-		case CH_TRAILER:
-			/* Trailers are ignored; a bare CRLF ends the body. */
-			if (*p == '\n') {
-				if (r->csize_len == 0)
-					return 1;
-				r->csize_len = 0;
-			} else if (*p != '\r') {
-				r->csize_len = 1;
-			}
-			p++;
-			n--;
-			break;
-		}
-	}
-	return 0;
+	return !r->stream || deliver_lines(r) ? 0 : -ECANCELED;
 }
 
 static void complete(struct http_req *r)
@@ -602,12 +629,26 @@ static void complete(struct http_req *r)
 	req_finish(r, 0, NULL);
 }
 
+static void on_eof(struct http_req *r, bool clean)
+{
+	int rc = http_resp_eof(&r->resp);
+
+	if (rc == 1 && clean)
+		complete(r);
+	else if (rc == 1)
+		/* The close delimits the body: without close_notify it may
+		 * have been cut short by anyone on the path. */
+		req_finish(r, -EIO, "TLS connection closed without close_notify: the response may be truncated");
+	else
+		req_finish(r, -EIO, "%s", r->resp.errmsg);
+}
+
 static void on_readable(struct http_req *r)
 {
 	char buf[READ_CHUNK];
 	uint32_t w;
 
-	for (;;) {
+	for (int i = 0; i < READS_PER_EVENT; i++) {
 		ssize_t n = do_read(r, buf, sizeof(buf), &w);
 		int rc;
 
@@ -615,66 +656,36 @@ static void on_readable(struct http_req *r)
 			want(r, w);
 			return;
 		}
+		if (n == 0 || n == -ECONNABORTED) {
+			on_eof(r, n == 0);
+			return;
+		}
 		if (n < 0) {
-			req_finish(r, n == -EPROTO ? -EPROTO : -EIO, "%s",
-				   r->errmsg[0] ? r->errmsg : strerror((int)-n));
+			req_finish(r, n == -EPROTO ? -EPROTO : -EIO, "%s", r->errmsg);
 			return;
 		}
-		if (n == 0) {
-			if (r->state == ST_BODY && !r->chunked && r->content_length < 0) {
-				complete(r);
-				return;
-			}
-			req_finish(r, -EIO, "connection closed before the end of the response");
+		rc = http_resp_feed(&r->resp, buf, (size_t)n, body_bytes, r);
+		if (rc == -ECANCELED)
+			return;
+		if (rc < 0) {
+			req_finish(r, rc, "%s", r->resp.errmsg);
 			return;
 		}
-		if (r->state == ST_HEAD) {
-			char *end;
-
-			if (buf_append(&r->head, buf, (size_t)n) < 0) {
-				req_finish(r, -E2BIG, "response head too large");
-				return;
-			}
-			end = strstr(r->head.data, "\r\n\r\n");
-			if (!end)
-				continue;
-			size_t head_len = (size_t)(end - r->head.data) + 4;
-			size_t extra = r->head.len - head_len;
-			char *rest = xmalloc(extra + 1);
-
-			memcpy(rest, r->head.data + head_len, extra);
-			r->head.data[head_len - 2] = '\0';
-			if (parse_head(r) < 0) {
-				free(rest);
-				req_finish(r, -EBADMSG, "malformed HTTP response head");
-				return;
-			}
-			r->state = ST_BODY;
-			if (r->content_length == 0) {
-				free(rest);
-				complete(r);
-				return;
-			}
-			rc = feed_body(r, rest, extra);
-			free(rest);
-		} else {
-			rc = feed_body(r, buf, (size_t)n);
-		}
-		if (rc < 0)
-			return;
 		if (rc > 0) {
 			complete(r);
 			return;
 		}
 	}
+	/* More may be there: the loop calls again (level-triggered). */
+	want(r, LOOP_READ);
 }
 
 static void on_writable(struct http_req *r)
 {
 	uint32_t w;
 
-	while (r->out_off < r->out_len) {
-		ssize_t n = do_write(r, r->out + r->out_off, r->out_len - r->out_off, &w);
+	while (r->out_off < r->out.len) {
+		ssize_t n = do_write(r, r->out.data + r->out_off, r->out.len - r->out_off, &w);
 
 		if (n == -EAGAIN) {
 			want(r, w);
@@ -682,20 +693,23 @@ static void on_writable(struct http_req *r)
 		}
 		if (n < 0) {
 			req_finish(r, n == -EPROTO ? -EPROTO : -EIO, "sending the request: %s",
-				   r->errmsg[0] ? r->errmsg : strerror((int)-n));
+				   r->errmsg);
 			return;
 		}
 		r->out_off += (size_t)n;
 	}
-	r->state = ST_HEAD;
+	r->state = ST_RECEIVING;
 	want(r, LOOP_READ);
 	on_readable(r);
 }
 
 static void on_handshake(struct http_req *r)
 {
-	int n = SSL_do_handshake(r->ssl);
+	int n;
 
+	ERR_clear_error();
+	errno = 0;
+	n = SSL_do_handshake(r->ssl);
 	if (n == 1) {
 		r->state = ST_SENDING;
 		on_writable(r);
@@ -708,6 +722,12 @@ static void on_handshake(struct http_req *r)
 	case SSL_ERROR_WANT_WRITE:
 		want(r, LOOP_WRITE);
 		return;
+	case SSL_ERROR_SYSCALL:
+		if (errno) {
+			req_finish(r, -EPROTO, "TLS handshake with %s: %s", r->host, strerror(errno));
+			return;
+		}
+		/* fall through */
 	default: {
 		long v = SSL_get_verify_result(r->ssl);
 
@@ -721,42 +741,91 @@ static void on_handshake(struct http_req *r)
 	}
 }
 
+/* ---- connecting ---- */
+
+static int errno_code(int e)
+{
+	return e == ECONNREFUSED ? -ECONNREFUSED : e == ETIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
+}
+
+/* The attempt on r->cur failed with errno e. */
+static void note_failure(struct http_req *r, int e)
+{
+	del_timer(r, &r->attempt_timer);
+	close_conn(r);
+	r->conn_err = e;
+	if (r->numeric)
+		snprintf(r->errmsg, sizeof(r->errmsg), "connecting to %.128s: %s", r->host, strerror(e));
+	else
+		snprintf(r->errmsg, sizeof(r->errmsg), "connecting to %.128s (%s): %s", r->host, r->addr,
+			 strerror(e));
+}
+
+/* ... and on to the next address. */
+static void conn_failed(struct http_req *r, int e)
+{
+	note_failure(r, e);
+	r->cur = r->cur->ai_next;
+	try_connect(r);
+}
+
+static void connected(struct http_req *r)
+{
+	int rc;
+
+	del_timer(r, &r->attempt_timer);
+	del_timer(r, &r->connect_timer);
+	if (!r->https) {
+		r->state = ST_SENDING;
+		on_writable(r);
+		return;
+	}
+	rc = tls_begin(r, &r->tls);
+	if (rc < 0) {
+		req_finish(r, rc, "%s", r->errmsg);
+		return;
+	}
+	r->state = ST_HANDSHAKE;
+	on_handshake(r);
+}
+
+static int64_t on_attempt_timeout(struct loop *loop, int64_t id, void *arg)
+{
+	struct http_req *r = arg;
+
+	(void)loop;
+	(void)id;
+	r->attempt_timer = 0;
+	conn_failed(r, ETIMEDOUT);
+	return LOOP_TIMER_STOP;
+}
+
 static void req_event(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct http_req *r = arg;
 
 	(void)loop;
 	(void)fd;
-	if (r->state == ST_CONNECTING) {
+	switch (r->state) {
+	case ST_CONNECTING: {
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
 
 		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
-		if (soerr) {
-			req_finish(r, soerr == ECONNREFUSED ? -ECONNREFUSED : soerr == ETIMEDOUT
-										? -ETIMEDOUT
-										: -EHOSTUNREACH,
-				   "connecting to %s: %s", r->host, strerror(soerr));
-			return;
-		}
-		if (!(events & LOOP_WRITE))
-			return;
-		if (r->connect_timer > 0) {
-			loop_del_timer(r->h->loop, r->connect_timer);
-			r->connect_timer = 0;
-		}
-		r->state = r->ssl ? ST_HANDSHAKE : ST_SENDING;
+		if (soerr)
+			conn_failed(r, soerr);
+		else if (events & LOOP_WRITE)
+			connected(r);
+		break;
 	}
-	switch (r->state) {
 	case ST_HANDSHAKE:
 		on_handshake(r);
 		break;
 	case ST_SENDING:
 		on_writable(r);
 		break;
-	case ST_HEAD:
-	case ST_BODY:
+	case ST_RECEIVING:
 		on_readable(r);
 		break;
 	default:
@@ -764,62 +833,65 @@ static void req_event(struct loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-static int64_t on_timeout(struct loop *loop, int64_t id, void *arg)
+/* Start connecting to r->cur: 0 when under way, else the errno. */
+static int attempt(struct http_req *r)
+{
+	const struct addrinfo *ai = r->cur;
+	int64_t left = r->connect_deadline - loop_now_ms(), ms;
+	unsigned addrs = 0;
+	int rc, one = 1, idle = 30, intvl = 10, cnt = 3;
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, r->addr, sizeof(r->addr), NULL, 0,
+			NI_NUMERICHOST) != 0)
+		snprintf(r->addr, sizeof(r->addr), "?");
+	r->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		return errno;
+	setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(r->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	rc = loop_add_fd(r->h->loop, r->fd, LOOP_WRITE, req_event, r);
+	if (rc < 0) {
+		close(r->fd);
+		r->fd = -1;
+		return -rc;
+	}
+	if (connect(r->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+		return errno;
+	/* This address's share of what is left, as Go's dialer does it. */
+	for (const struct addrinfo *a = ai; a; a = a->ai_next)
+		addrs++;
+	ms = left / addrs;
+	if (ms < MIN_ATTEMPT_MS)
+		ms = left < MIN_ATTEMPT_MS ? left : MIN_ATTEMPT_MS;
+	r->attempt_timer = loop_add_timer(r->h->loop, ms > 0 ? ms : 0, on_attempt_timeout, r);
+	return 0;
+}
+
+static void try_connect(struct http_req *r)
+{
+	r->state = ST_CONNECTING;
+	for (; r->cur; r->cur = r->cur->ai_next) {
+		int e = attempt(r);
+
+		if (e == 0)
+			return;
+		note_failure(r, e);
+	}
+	req_finish(r, errno_code(r->conn_err), "%s", r->errmsg);
+}
+
+static int64_t start_now(struct loop *loop, int64_t id, void *arg)
 {
 	struct http_req *r = arg;
 
 	(void)loop;
-	if (id == r->connect_timer)
-		r->connect_timer = 0;
-	else
-		r->total_timer = 0;
-	req_finish(r, -ETIMEDOUT, "%s to %s timed out", r->state == ST_CONNECTING ? "connection" :
-			   "request", r->host);
-	return LOOP_TIMER_STOP;
-}
-
-/* Connect (deferred to the loop so that every outcome arrives as a callback). */
-static int64_t start_now(struct loop *loop, int64_t id, void *arg)
-{
-	struct http_req *r = arg;
-	const struct addrinfo *ai = r->ai;
-	int rc, one = 1;
-
 	(void)id;
 	r->start_timer = 0;
-	r->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->fd < 0) {
-		req_finish(r, -errno, "socket: %s", strerror(errno));
-		return LOOP_TIMER_STOP;
-	}
-	setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(r->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	{
-		int idle = 30, intvl = 10, cnt = 3;
-
-		setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-		setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-		setsockopt(r->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	}
-	rc = loop_add_fd(loop, r->fd, LOOP_WRITE, req_event, r);
-	if (rc < 0) {
-		close(r->fd);
-		r->fd = -1;
-		req_finish(r, rc, "cannot watch the socket: %s", strerror(-rc));
-		return LOOP_TIMER_STOP;
-	}
-	if (r->https && (rc = tls_begin(r, &r->tls)) < 0) {
-		req_finish(r, rc, "%s", r->errmsg);
-		return LOOP_TIMER_STOP;
-	}
-	if (connect(r->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-
-		req_finish(r, e == ECONNREFUSED ? -ECONNREFUSED : -EHOSTUNREACH,
-			   "connecting to %s: %s", r->host, strerror(e));
-		return LOOP_TIMER_STOP;
-	}
-	r->connect_timer = loop_add_timer(loop, r->connect_timeout_ms, on_timeout, r);
+	r->cur = r->ai;
+	try_connect(r);
 	return LOOP_TIMER_STOP;
 }
 
@@ -830,24 +902,158 @@ static int64_t fail_later(struct loop *loop, int64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	r->start_timer = 0;
-	req_finish(r, r->err, "%s", r->errmsg);
+	req_finish(r, -EHOSTUNREACH, "%s", r->errmsg);
 	return LOOP_TIMER_STOP;
 }
+
+static int64_t on_connect_timeout(struct loop *loop, int64_t id, void *arg)
+{
+	struct http_req *r = arg;
+
+	(void)loop;
+	(void)id;
+	r->connect_timer = 0;
+	req_finish(r, -ETIMEDOUT, "%s %s timed out",
+		   r->state == ST_RESOLVING ? "resolving" : "connecting to", r->host);
+	return LOOP_TIMER_STOP;
+}
+
+static int64_t on_total_timeout(struct loop *loop, int64_t id, void *arg)
+{
+	struct http_req *r = arg;
+
+	(void)loop;
+	(void)id;
+	r->total_timer = 0;
+	req_finish(r, -ETIMEDOUT, "%s %s timed out",
+		   r->state == ST_RESOLVING	 ? "resolving"
+		   : r->state == ST_CONNECTING ? "connecting to"
+					       : "request to",
+		   r->host);
+	return LOOP_TIMER_STOP;
+}
+
+/* ---- name resolution ---- */
+
+static void *resolve_main(void *arg)
+{
+	struct resolve *rs = arg;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	uint64_t one = 1;
+
+	rs->rc = getaddrinfo(rs->host, rs->port, &hints, &rs->res);
+	rs->sys_errno = errno;
+	__atomic_store_n(&rs->done, 1, __ATOMIC_RELEASE);
+	if (write(rs->efd, &one, sizeof(one)) < 0) {
+		/* An eventfd write only fails on overflow: it cannot. */
+	}
+	resolve_put(rs);
+	__atomic_sub_fetch(&resolvers, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void on_resolved(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct http_req *r = arg;
+	struct resolve *rs = r->rs;
+	int rc;
+
+	(void)fd;
+	(void)events;
+	if (!__atomic_load_n(&rs->done, __ATOMIC_ACQUIRE))
+		return;
+	loop_del_fd(loop, rs->efd);
+	r->rs = NULL;
+	rc = rs->rc;
+	if (rc == 0) {
+		r->ai = rs->res;
+		rs->res = NULL;
+	} else {
+		snprintf(r->errmsg, sizeof(r->errmsg), "cannot resolve %.128s: %s", r->host,
+			 rc == EAI_SYSTEM ? strerror(rs->sys_errno) : gai_strerror(rc));
+	}
+	resolve_put(rs);
+	if (rc) {
+		req_finish(r, -EHOSTUNREACH, "%s", r->errmsg);
+		return;
+	}
+	r->cur = r->ai;
+	try_connect(r);
+}
+
+/* Start a look-up thread for r's host; 0, or -errno with r->errmsg set. */
+static int resolve_begin(struct http_req *r)
+{
+	struct resolve *rs;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int rc;
+
+	if (__atomic_add_fetch(&resolvers, 1, __ATOMIC_RELAXED) > MAX_RESOLVERS) {
+		__atomic_sub_fetch(&resolvers, 1, __ATOMIC_RELAXED);
+		snprintf(r->errmsg, sizeof(r->errmsg),
+			 "cannot resolve %.128s: %d look-ups already in flight", r->host, MAX_RESOLVERS);
+		return -EAGAIN;
+	}
+	rs = xcalloc(1, sizeof(*rs));
+	snprintf(rs->host, sizeof(rs->host), "%s", r->host);
+	snprintf(rs->port, sizeof(rs->port), "%s", r->port);
+	rs->refs = 2;
+	rs->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (rs->efd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = loop_add_fd(r->h->loop, rs->efd, LOOP_READ, on_resolved, r);
+	if (rc < 0)
+		goto fail_fd;
+	/* The thread takes no signal: they stay with the loop's signalfd. */
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&t, &attr, resolve_main, rs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc < 0) {
+		loop_del_fd(r->h->loop, rs->efd);
+		goto fail_fd;
+	}
+	r->rs = rs;
+	return 0;
+fail_fd:
+	close(rs->efd);
+fail:
+	free(rs);
+	__atomic_sub_fetch(&resolvers, 1, __ATOMIC_RELAXED);
+	snprintf(r->errmsg, sizeof(r->errmsg), "cannot resolve %.128s: %s", r->host, strerror(-rc));
+	return rc;
+}
+
+/* ---- public API ---- */
 
 int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, http_line_cb *line,
 	       void *arg, struct http_req **ret_req)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	struct http_req *r;
+	struct buf out;
 	struct url u;
+	long connect_ms;
 	int rc;
 
 	rc = url_parse(o->url, &u);
 	if (rc < 0)
 		return rc;
+	rc = build_request(o, &u, &out);
+	if (rc < 0)
+		return rc;
 	r = xcalloc(1, sizeof(*r));
 	r->h = h;
 	r->fd = -1;
+	r->out = out;
 	r->https = u.https;
 	r->stream = o->stream;
 	r->done = done;
@@ -861,31 +1067,29 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 		r->tls.insecure = o->tls->insecure;
 	}
 	r->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
-	r->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
-						      : DEFAULT_CONNECT_TIMEOUT_MS;
+	connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+	r->connect_deadline = loop_now_ms() + connect_ms;
 	snprintf(r->host, sizeof(r->host), "%s", u.host);
-	buf_init(&r->head, MAX_HEAD);
+	snprintf(r->port, sizeof(r->port), "%s", u.port);
+	http_resp_init(&r->resp, o->method && !strcmp(o->method, "HEAD"));
 	buf_init(&r->body, r->max_body);
-	r->out = build_request(o, &u, &r->out_len);
-	/* Numeric addresses resolve at once; names (rare for etcd) block here. */
-	rc = getaddrinfo(u.host, u.port, &hints, &r->ai);
-	if (rc == EAI_NONAME) {
-		hints.ai_flags = 0;
-		rc = getaddrinfo(u.host, u.port, &hints, &r->ai);
-	}
 	r->next = h->reqs;
 	h->reqs = r;
-	if (rc != 0) {
-		r->err = -EHOSTUNREACH;
-		snprintf(r->errmsg, sizeof(r->errmsg), "cannot resolve %.128s: %s", u.host,
-			 gai_strerror(rc));
-		r->ai = NULL;
-		r->start_timer = loop_add_timer(h->loop, 0, fail_later, r);
-	} else {
+	/* Addresses are ready at once; names are looked up off the loop. */
+	r->numeric = getaddrinfo(u.host, u.port, &hints, &r->ai) == 0;
+	if (r->numeric) {
+		r->state = ST_CONNECTING;
 		r->start_timer = loop_add_timer(h->loop, 0, start_now, r);
+	} else {
+		r->ai = NULL;
+		r->state = ST_RESOLVING;
+		if (resolve_begin(r) < 0)
+			r->start_timer = loop_add_timer(h->loop, 0, fail_later, r);
 	}
-	if (o->timeout_ms)
-		r->total_timer = loop_add_timer(h->loop, o->timeout_ms, on_timeout, r);
+	/* Look-up and every address tried share the connect timeout. */
+	r->connect_timer = loop_add_timer(h->loop, connect_ms, on_connect_timeout, r);
+	if (o->timeout_ms > 0)
+		r->total_timer = loop_add_timer(h->loop, o->timeout_ms, on_total_timeout, r);
 	if (ret_req)
 		*ret_req = r;
 	return 0;

@@ -3,10 +3,12 @@
 #define WEFT_HTTP_HTTP_H
 
 /*
- * Asynchronous HTTP(S) on the daemon's event loop: a libcurl multi handle
- * whose sockets and timer are the loop's. Every callback runs from the loop,
- * never from inside libcurl, so a callback may start or cancel any request.
- * Response bodies are bounded: a server cannot make us allocate without limit.
+ * Asynchronous HTTP/1.1 (and HTTPS through OpenSSL) on the daemon's event
+ * loop (http.c): nothing blocks the loop, host names included. Every
+ * callback runs from the loop, never from inside http_start, so a callback
+ * may start or cancel any request. Responses are bounded (head, body, stream
+ * lines) and their framing is checked: a server cannot make us allocate
+ * without limit or read a body it did not send.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,15 +33,19 @@ struct http_opts {
 	const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
 	const struct http_tls *tls; /* NULL: defaults; copied by http_start */
 	long timeout_ms;            /* whole transfer; 0 = none (streams) */
-	long connect_timeout_ms;    /* 0 = 5000 */
+	long connect_timeout_ms;    /* 0 = 5000: name look-up and every address it
+				     * yields, tried in turn, share it */
 	size_t max_body;            /* unary: whole body; stream: one line. 0 = 16 MiB */
 	bool stream;                /* deliver the body line by line as it arrives */
 };
 
 /*
  * Completion: err is 0 when an HTTP response arrived (whatever its status),
- * else a negative errno (-ECONNREFUSED, -ETIMEDOUT, -E2BIG for an oversized
- * body, -EPROTO for TLS failures, -EIO otherwise) and errmsg says why.
+ * else a negative errno (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH when the
+ * name does not resolve or no address answers, -E2BIG for an oversized body,
+ * -EBADMSG for malformed framing, -EPROTO for TLS failures, -EIO otherwise,
+ * a TLS EOF without close_notify before a close-delimited body ends too) and
+ * errmsg says why.
  * body is NUL-terminated (for streams: whatever followed the last newline).
  * The request is freed after the callback returns.
  */
@@ -52,6 +58,9 @@ int http_new(struct loop *loop, struct http **ret);
 /* Cancels every request without calling its callbacks. */
 void http_free(struct http *h);
 
+/* -EINVAL, and no callback, for a bad URL or a method, path, content type
+ * or header that cannot go into a request head (CR, LF, control bytes);
+ * -E2BIG for a body too large to send. */
 int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, http_line_cb *line,
 	       void *arg, struct http_req **ret_req);
 /* The callbacks of a cancelled request are never called. NULL is fine. */

@@ -11,6 +11,7 @@
 #include "http/tls_lib.h"
 
 #define ERR_get_error tls_lib.ERR_get_error
+#define ERR_peek_error tls_lib.ERR_peek_error
 #define ERR_error_string_n tls_lib.ERR_error_string_n
 #define ERR_clear_error tls_lib.ERR_clear_error
 #define TLS_client_method tls_lib.TLS_client_method

@@ -24,6 +24,7 @@
  * OpenSSL's own macros (SSL_CTX_set_mode ...) are expanded. */
 #define TLS_LIB_FUNCS(X)                                                                   \
 	X(unsigned long, ERR_get_error, (void))                                            \
+	X(unsigned long, ERR_peek_error, (void))                                           \
 	X(void, ERR_error_string_n, (unsigned long e, char *buf, size_t len))              \
 	X(void, ERR_clear_error, (void))                                                   \
 	X(const SSL_METHOD *, TLS_client_method, (void))                                   \

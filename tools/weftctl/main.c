@@ -3,6 +3,7 @@
  * weftctl: the operator tool. A table of commands, each in its own file; a new
  * one adds a row.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,6 +81,9 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int r;
 
+	/* A TLS peer that resets the connection must give an error, not kill
+	 * us (OpenSSL writes with write()); a closed stdout is reported below. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
