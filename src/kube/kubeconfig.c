@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * kubeconfig resolution (see kubeconfig.h). The document becomes a jansson
- * tree (kube/yaml.c, or jansson itself for JSON), then the current context
- * picks one cluster and one user by name.
+ * tree (libyaml through kube/yaml.c, or jansson itself for JSON), then the
+ * current context picks one cluster and one user by name.
  */
 #include "kube/kubeconfig.h"
 
