@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -460,6 +461,26 @@ static void test_resolve(void **state)
 		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
 		write_file(path, "  \n");
 		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
+		/* A FIFO would block the loop (the token is re-read before every
+		 * request); refused at once. */
+		unlink(path);
+		assert_int_equal(mkfifo(path, 0600), 0);
+		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "token file"));
+		assert_non_null(strstr(err.msg, ": not a regular file"));
+		assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "not a regular file"));
+		unlink(path);
+		write_file(path, "tok3n\n");
+		/* The same for the CA file (TLS reads it on the loop). */
+		unlink(path2);
+		assert_int_equal(mkfifo(path2, 0600), 0);
+		assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);
+		assert_string_equal(strstr(err.msg, "ca.crt"), "ca.crt: not a regular file");
+		unlink(path2);
+		write_file(path2, "pem");
+		assert_int_equal(kube_read_token(dir, &t, &err), -EISDIR);
+		assert_non_null(strstr(err.msg, "Is a directory"));
 	}
 	fake_env[1][1] = "";
 	assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);
