@@ -326,8 +326,8 @@ int kube_node_to_lease(const struct kube_node *n, const struct kube_annots *a, b
 			     n->name, rc == -ERANGE ? "prefix too long" : "not a network");
 		goto fail;
 	}
-	l.node.key = l.name;
 	*ret = l;
+	ret->node.key = ret->name; /* not l.name: l dies with this frame */
 	return 0;
 fail:
 	lease_attrs_free(&l.attrs);

@@ -264,6 +264,9 @@ static void test_to_lease(void **state)
 	assert_int_equal(node_of(vx_node, &n, &err), 0);
 	assert_int_equal(kube_node_to_lease(&n, &an, true, false, &l, &err), 0);
 	assert_string_equal(l.name, "10.244.1.0-24");
+	/* The key is the returned lease's name, not the callee's dead copy of it
+	 * (equal bytes there only by luck). */
+	assert_ptr_equal(l.node.key, l.name);
 	assert_string_equal(l.node.key, l.name);
 	assert_string_equal(ip_addr_format(&l.attrs.public_ip, s), "10.0.0.11");
 	assert_int_equal(l.attrs.public_ipv6.family, 0);
