@@ -16,9 +16,8 @@
 #include "core/err.h"
 
 struct frame {
-	json_t *c;	  /* the array or object being filled */
-	json_t *key;	  /* objects: the key waiting for its value, or NULL */
-	size_t key_line;  /* that key's line, for duplicate-key errors */
+	json_t *c;   /* the array or object being filled */
+	json_t *key; /* objects: the key waiting for its value, or NULL */
 };
 
 struct builder {
@@ -41,7 +40,7 @@ static int line_of(const yaml_mark_t *m)
  * (true/false in any case); numbers stay strings, kubeconfig has none. */
 static json_t *plain_value(const char *s, size_t n)
 {
-	static const char *const nulls[] = { "null", "Null", "NULL", "~" };
+	static const char *const nulls[] = {"null", "Null", "NULL", "~"};
 
 	if (n == 0)
 		return json_null();
@@ -71,8 +70,7 @@ static int check_node(struct builder *b, const yaml_event_t *ev, const yaml_char
 }
 
 /* Put v (a new reference, taken) where the innermost collection wants it. */
-static int place(struct builder *b, json_t *v, bool is_scalar_key_candidate,
-		 const yaml_event_t *ev)
+static int place(struct builder *b, json_t *v, bool is_scalar_key_candidate, const yaml_event_t *ev)
 {
 	struct frame *f;
 	int line = line_of(&ev->start_mark);
@@ -105,7 +103,6 @@ static int place(struct builder *b, json_t *v, bool is_scalar_key_candidate,
 			return -EINVAL;
 		}
 		f->key = v;
-		f->key_line = (size_t)line;
 		return 0;
 	}
 	json_object_set_new_nocheck(f->c, json_string_value(f->key), v);
@@ -128,7 +125,7 @@ static int push(struct builder *b, json_t *c, const yaml_event_t *ev)
 		return err_set(b->err, -EINVAL, "line %d: complex keys are not supported",
 			       line_of(&ev->start_mark));
 	}
-	b->stack[b->depth++] = (struct frame){ .c = c };
+	b->stack[b->depth++] = (struct frame){.c = c};
 	return 0;
 }
 
@@ -148,8 +145,9 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->documents++)
-			return err_set(b->err, -EINVAL, "line %d: several documents in one file "
-				       "are not supported", line_of(&ev->start_mark));
+			return err_set(b->err, -EINVAL,
+				       "line %d: several documents in one file are not supported",
+				       line_of(&ev->start_mark));
 		return 0;
 	case YAML_ALIAS_EVENT:
 		return err_set(b->err, -EINVAL, "line %d: anchors and aliases are not supported",
@@ -165,8 +163,9 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 		if (rc < 0)
 			return rc;
 		/* Keys are text whatever they look like (a key "true" stays "true"). */
-		v = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !is_key ? plain_value(s, n)
-										 : json_stringn(s, n);
+		v = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !is_key
+			    ? plain_value(s, n)
+			    : json_stringn(s, n);
 		/* libyaml checks its input; this is only belt and braces for jansson. */
 		if (!v)
 			return err_set(b->err, -EINVAL, "line %d: invalid UTF-8",
@@ -249,7 +248,7 @@ static int parser_error(const struct builder *b, const yaml_parser_t *p)
 
 int yaml_parse(const char *text, size_t len, json_t **ret, struct err *err)
 {
-	struct builder b = { .text = text, .len = len, .err = err };
+	struct builder b = {.text = text, .len = len, .err = err};
 	yaml_parser_t parser;
 	bool done = false;
 	int rc = 0;

@@ -43,7 +43,7 @@ static void describe(const char *s, size_t len)
 static void check_lease(const struct kube_node *n, const struct kube_annots *a, bool v4, bool v6)
 {
 	struct lease l;
-	struct err err = { "" };
+	struct err err = {""};
 	char *json = NULL;
 	int rc = kube_node_to_lease(n, a, v4, v6, &l, &err);
 
@@ -69,9 +69,9 @@ static void check_lease(const struct kube_node *n, const struct kube_annots *a, 
 
 static void check_own_patch(const struct kube_node *n, const struct kube_annots *a)
 {
-	struct lease_attrs attrs = { .backend_type = "vxlan" };
+	struct lease_attrs attrs = {.backend_type = "vxlan"};
 	struct ip_addr p4, p6;
-	struct err warn = { "" };
+	struct err warn = {""};
 	char *body = NULL;
 	json_t *j;
 
@@ -94,7 +94,7 @@ static void check_node(const json_t *obj)
 {
 	for (int i = 0; i < 2; i++) {
 		struct kube_node n;
-		struct err err = { "" };
+		struct err err = {""};
 		struct ip_prefix v4, v6;
 		struct ip_addr hint;
 		uint8_t mac[6];
@@ -164,8 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	root = json_loadb(text, size, 0, NULL);
 	items = json_object_get(root, "items");
 	if (json_is_array(items)) {
-		json_array_foreach(items, i, it)
-			check_node(it);
+		json_array_foreach(items, i, it) check_node(it);
 	} else if (root) {
 		check_node(root);
 	}

@@ -36,7 +36,7 @@ static void check_config(const struct kubeconfig *k)
 /* yaml(dump(tree)) == tree, for trees JSON text can carry back into YAML. */
 static void check_round_trip(const json_t *tree)
 {
-	struct err err = { "" };
+	struct err err = {""};
 	json_t *again = NULL;
 	char *s = json_dumps(tree, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
 
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	struct kubeconfig k;
-	struct err err = { "" };
+	struct err err = {""};
 	json_t *tree = NULL;
 
 	if (kubeconfig_parse(text, size, "/etc/kube", NULL, &k, &err) == 0) {
