@@ -7,6 +7,7 @@
  * checks the event-to-tree builder (keys, nesting, types).
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ static void check_config(const struct kubeconfig *k)
 		abort();
 }
 
+/* A \uD800-\uDFFF escape, as jansson writes characters above U+FFFF (it
+ * may also be text after an escaped backslash: then the check is skipped). */
+static bool has_surrogate_escape(const char *s)
+{
+	for (const char *p = strstr(s, "\\u"); p; p = strstr(p + 2, "\\u"))
+		if ((p[2] == 'd' || p[2] == 'D') && p[3] && strchr("89abAB", p[3]))
+			return true;
+	return false;
+}
+
 /* yaml(dump(tree)) == tree, for trees JSON text can carry back into YAML. */
 static void check_round_trip(const json_t *tree)
 {
@@ -42,9 +53,9 @@ static void check_round_trip(const json_t *tree)
 
 	if (!s)
 		abort();
-	/* YAML has no surrogate escapes; characters above U+FFFF can't go back. */
-	if (!strstr(s, "\\ud8") && !strstr(s, "\\ud9") && !strstr(s, "\\uda") &&
-	    !strstr(s, "\\udb")) {
+	/* YAML has no surrogate escapes, so characters above U+FFFF can't go
+	 * back; jansson writes DEL unescaped, which YAML text may not hold. */
+	if (!has_surrogate_escape(s) && !strchr(s, 0x7f)) {
 		if (yaml_parse(s, strlen(s), &again, &err) < 0 || !json_equal(tree, again)) {
 			fprintf(stderr, "round trip: %s\n%s\n", err.msg, s);
 			abort();
