@@ -13,7 +13,7 @@ MANDIR  ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
-PKGS      := libmnl libcurl jansson libnftables openssl
+PKGS      := libmnl jansson libnftables openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 

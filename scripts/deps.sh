@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|all]   (default: all)
 set -euo pipefail
 
-build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libcurl4-openssl-dev libssl-dev libjansson-dev
+build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libssl-dev libjansson-dev libyaml-dev
 	libnftables-dev libcmocka-dev)
 test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-plugins
 	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3)

@@ -112,7 +112,7 @@ int kube_client_new(struct loop *loop, const struct kubeconfig *kc, struct kube_
 	};
 	rc = http_new(loop, &c->http);
 	if (rc < 0) {
-		err_set(err, rc, "cannot set up libcurl");
+		err_set(err, rc, "cannot set up the HTTP client");
 		goto fail;
 	}
 	*ret = c;

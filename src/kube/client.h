@@ -5,7 +5,7 @@
 /*
  * A Kubernetes API client on the loop: unary requests and watch streams over
  * http/http.h, authenticated as the resolved kubeconfig says. Inline
- * certificates and keys (*-data) are handed to libcurl as memfd files
+ * certificates and keys (*-data) are handed to the TLS layer as memfd files
  * (/proc/self/fd/N), so they never touch the disk. A token file is re-read
  * before every request (service-account tokens rotate); when a re-read
  * fails, the last good token is kept.

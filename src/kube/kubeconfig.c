@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * kubeconfig resolution (see kubeconfig.h). The document becomes a jansson
- * tree (kube/yaml.c, or jansson itself for JSON), then the current context
- * picks one cluster and one user by name.
+ * tree (libyaml through kube/yaml.c, or jansson itself for JSON), then the
+ * current context picks one cluster and one user by name.
  */
 #include "kube/kubeconfig.h"
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base64.h"
@@ -38,16 +39,28 @@ void kubeconfig_free(struct kubeconfig *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Read a whole small file. -errno, -E2BIG above max. */
+/* Read a whole small regular file. -errno, -E2BIG above max, -EINVAL when not
+ * a regular file: a FIFO or a device could block the caller (the token file
+ * is re-read on the loop before every request), so it is opened without
+ * waiting and refused. */
 static int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	char *data = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
 	for (;;) {
 		ssize_t n;
 
@@ -80,6 +93,11 @@ out:
 	return rc;
 }
 
+static const char *read_error(int rc)
+{
+	return rc == -EINVAL ? "not a regular file" : strerror(-rc);
+}
+
 int kube_read_token(const char *path, char **ret, struct err *err)
 {
 	char *data, *s, *e;
@@ -89,7 +107,7 @@ int kube_read_token(const char *path, char **ret, struct err *err)
 	rc = read_file(path, TOKEN_MAX, &data, &len);
 	if (rc < 0)
 		return err_set(err, rc, "cannot read the token file %s: %s", path,
-			       rc == -E2BIG ? "larger than 64 KiB" : strerror(-rc));
+			       rc == -E2BIG ? "larger than 64 KiB" : read_error(rc));
 	for (s = data; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
 		;
 	for (e = data + len; e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
@@ -416,10 +434,17 @@ out:
 
 /* ---- resolution ---- */
 
+/* TLS reads these later, on the loop: a FIFO there would block it. */
 static int check_readable(const char *path, const char *what, struct err *err)
 {
-	if (path && access(path, R_OK) < 0)
+	struct stat st;
+
+	if (!path)
+		return 0;
+	if (access(path, R_OK) < 0 || stat(path, &st) < 0)
 		return err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, -EINVAL, "%s %s: not a regular file", what, path);
 	return 0;
 }
 
@@ -489,7 +514,7 @@ int kubeconfig_resolve(const char *kubeconfig_path, const char *api_url,
 	rc = read_file(kubeconfig_path, KUBECONFIG_MAX_SIZE, &text, &len);
 	if (rc < 0) {
 		rc = err_set(err, rc, "cannot read kubeconfig %s: %s", kubeconfig_path,
-			     rc == -E2BIG ? "larger than 4 MiB" : strerror(-rc));
+			     rc == -E2BIG ? "larger than 4 MiB" : read_error(rc));
 		goto out;
 	}
 	dir = xstrdup(kubeconfig_path);

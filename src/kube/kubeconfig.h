@@ -3,9 +3,9 @@
 #define WEFT_KUBE_KUBECONFIG_H
 
 /*
- * How to reach the API server: a kubeconfig file (YAML through kube/yaml.h,
- * or JSON), the in-cluster service account, and --kube-api-url, resolved the
- * way client-go's BuildConfigFromFlags does:
+ * How to reach the API server: a kubeconfig file (YAML through libyaml and
+ * kube/yaml.h, or JSON), the in-cluster service account, and --kube-api-url,
+ * resolved the way client-go's BuildConfigFromFlags does:
  *
  *  - neither a URL nor a kubeconfig: in-cluster (KUBERNETES_SERVICE_HOST and
  *    _PORT, <dir>/token re-read on every request, <dir>/ca.crt);

@@ -117,6 +117,13 @@ void kube_node_free(struct kube_node *n)
 	memset(n, 0, sizeof(*n));
 }
 
+/* JSON strings are length-counted and may hold "\u0000"; ours are C strings,
+ * and "name\u0000x" must not alias "name" (a peer's lease, our own node). */
+static bool has_nul(const json_t *v)
+{
+	return strlen(json_string_value(v)) != json_string_length(v);
+}
+
 static int opt_string(const json_t *v, const char *what, char **ret, struct err *err)
 {
 	*ret = NULL;
@@ -124,7 +131,9 @@ static int opt_string(const json_t *v, const char *what, char **ret, struct err 
 		return 0;
 	if (!json_is_string(v))
 		return err_set(err, -EINVAL, "%s is not a string", what);
-	*ret = xstrndup(json_string_value(v), json_string_length(v));
+	if (has_nul(v))
+		return err_set(err, -EINVAL, "%s contains a NUL byte", what);
+	*ret = xstrdup(json_string_value(v));
 	return 0;
 }
 
@@ -160,13 +169,13 @@ int kube_node_from_json(const json_t *obj, const struct kube_annots *a, struct k
 	}
 	for (int k = 0; k < KA_COUNT; k++) {
 		v = json_object_get(ann, a->name[k]);
-		if (v && !json_is_string(v)) {
-			rc = err_set(err, -EINVAL, "node %s: annotation %s is not a string", n.name,
-				     a->name[k]);
+		if (v && (!json_is_string(v) || has_nul(v))) {
+			rc = err_set(err, -EINVAL, "node %s: annotation %s %s", n.name, a->name[k],
+				     json_is_string(v) ? "contains a NUL byte" : "is not a string");
 			goto fail;
 		}
 		if (v)
-			n.annot[k] = xstrndup(json_string_value(v), json_string_length(v));
+			n.annot[k] = xstrdup(json_string_value(v));
 	}
 	spec = json_object_get(obj, "spec");
 	if (spec && !json_is_null(spec) && !json_is_object(spec)) {
@@ -184,9 +193,10 @@ int kube_node_from_json(const json_t *obj, const struct kube_annots *a, struct k
 		}
 		n.pod_cidrs = xcalloc(json_array_size(cidrs) + 1, sizeof(char *));
 		json_array_foreach(cidrs, i, v) {
-			if (!json_is_string(v)) {
-				rc = err_set(err, -EINVAL, "node %s: spec.podCIDRs[%zu] is not a string",
-					     n.name, i);
+			if (!json_is_string(v) || has_nul(v)) {
+				rc = err_set(err, -EINVAL, "node %s: spec.podCIDRs[%zu] %s", n.name, i,
+					     json_is_string(v) ? "contains a NUL byte"
+							       : "is not a string");
 				goto fail;
 			}
 			n.pod_cidrs[n.n_pod_cidrs++] = xstrdup(json_string_value(v));
@@ -316,8 +326,8 @@ int kube_node_to_lease(const struct kube_node *n, const struct kube_annots *a, b
 			     n->name, rc == -ERANGE ? "prefix too long" : "not a network");
 		goto fail;
 	}
-	l.node.key = l.name;
 	*ret = l;
+	ret->node.key = ret->name; /* not l.name: l dies with this frame */
 	return 0;
 fail:
 	lease_attrs_free(&l.attrs);

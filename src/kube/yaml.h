@@ -3,21 +3,20 @@
 #define WEFT_KUBE_YAML_H
 
 /*
- * A minimal YAML reader, enough for kubeconfig files as kubectl, kubeadm,
- * kind, k3s and friends write them. It turns one document into a jansson
- * tree so that the caller handles YAML and JSON kubeconfigs alike.
+ * One YAML document (a kubeconfig) as a jansson tree, so that the caller
+ * handles YAML and JSON kubeconfigs alike. libyaml reads the YAML; this
+ * turns its events into JSON values.
  *
- * Supported: block mappings and block sequences (also a sequence at the same
- * indentation as its parent key, and "- key: value" entries), plain, 'single'
- * and "double" quoted scalars (one line each; double-quoted escapes \" \\ \/
- * \b \f \n \r \t \0 \e \xXX \uXXXX), one-line flow collections ({a: b}, [a, b],
- * nested), comments, a leading "---" and a final "...". Plain true/false
- * (any case) become JSON booleans, null, ~ and empty values become null,
- * every other scalar (numbers included) stays a string.
+ * Plain true/false (any case) become JSON booleans; plain null, Null, NULL,
+ * ~ and empty values become null; every other scalar (numbers included, and
+ * every key) stays a string. Quoted, multi-line and block scalars are read as
+ * YAML says.
  *
- * Refused, with the line number: tabs in indentation, block scalars (| >),
- * anchors, aliases and tags (& * !), multi-line scalars, several documents,
- * duplicate keys, complex keys ("? ").
+ * Refused, with the line number: anchors and aliases (a small file must not
+ * expand into a huge tree), tags, several documents, keys that are
+ * collections or hold a NUL byte, duplicate keys, nesting deeper than
+ * YAML_MAX_DEPTH, and whatever libyaml finds malformed (its message, with
+ * "tab in indentation" for the commonest one).
  */
 #include <jansson.h>
 #include <stddef.h>

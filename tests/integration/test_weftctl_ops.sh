@@ -170,19 +170,74 @@ run config put
 contains "no file: said" "$err" "no FILE given"
 
 # ======================= status =======================
-# Nothing listening: the URL and curl's reason.
+# Nothing listening: the URL and the reason.
 port=$(free_port)
 run status --metrics "127.0.0.1:$port"
 tap_eq "nothing listening: exit 1" 1 "$rc"
-contains "nothing listening: names the URL" "$err" \
-	"weftctl: status: cannot reach weftd at http://127.0.0.1:$port/status: "
-contains "nothing listening: curl's reason" "$err" "onnect"
+tap_eq "nothing listening: names the URL and the reason" \
+	"weftctl: status: cannot reach weftd at http://127.0.0.1:$port/status: connecting to 127.0.0.1: Connection refused" \
+	"$err"
 tap_eq "nothing listening: nothing on stdout" "" "$out"
+run status --metrics "ftp://127.0.0.1:$port"
+tap_eq "not http: exit 1" 1 "$rc"
+tap_eq "not http: said" \
+	"weftctl: status: ftp://127.0.0.1:$port/status: not a valid http:// or https:// URL" "$err"
 
 # Something else listening: etcd has no /status.
 run status --metrics "$ETCD_ENDPOINT"
 tap_eq "not a weftd: exit 1" 1 "$rc"
 contains "not a weftd: says so" "$err" "$ETCD_ENDPOINT/status: HTTP 404 (not weftd's metrics listener? /status is on weftd --metrics-port, not the health port; flanneld has none)"
+
+# answer_server NAME PORT MODE: a loopback test server (not a weftd) for the
+# answers weftd never gives. silent: takes the connection, never answers;
+# big: 200 with 100000 bytes; text: 200 with a body that is not JSON.
+answer_server() {
+	run_bg "$1" python3 -c '
+import socket, sys, time
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(8)
+print("listening", flush=True)
+if mode == "silent":
+    time.sleep(120)
+body = b"x" * 100000 if mode == "big" else b"hello\x1b[31m"
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    c.close()' "$2" "$3"
+	wait_until 10 grep -q listening "$RUN_DIR/$1.log"
+}
+port=$(free_port)
+tap_ok "silent server up" answer_server silent "$port" silent
+t0=$(date +%s%N)
+run status --metrics "127.0.0.1:$port"
+ms=$((($(date +%s%N) - t0) / 1000000))
+tap_eq "no answer: exit 1" 1 "$rc"
+tap_eq "no answer: times out, naming the URL" \
+	"weftctl: status: cannot reach weftd at http://127.0.0.1:$port/status: request to 127.0.0.1 timed out" \
+	"$err"
+tap_ok "no answer: after the 5 s timeout, not much later (${ms} ms)" \
+	test "$ms" -ge 4900 -a "$ms" -lt 7000
+stop_bg silent
+port=$(free_port)
+tap_ok "big server up" answer_server big "$port" big
+run status --metrics "127.0.0.1:$port"
+tap_eq "oversized answer: exit 1" 1 "$rc"
+tap_eq "oversized answer: refused by size" \
+	"weftctl: status: http://127.0.0.1:$port/status: answer larger than 65536 bytes" "$err"
+tap_eq "oversized answer: nothing on stdout" "" "$out"
+stop_bg big
+port=$(free_port)
+tap_ok "text server up" answer_server text "$port" text
+run status --metrics "127.0.0.1:$port"
+tap_eq "not JSON: exit 1" 1 "$rc"
+tap_eq "not JSON: said, control characters not echoed" \
+	"weftctl: status: http://127.0.0.1:$port/status: not a weftd status answer: '[' or '{' expected near 'hello'" \
+	"$err"
+stop_bg text
 
 # A daemon waiting for its config is not ready. /status is on its metrics
 # listener (127.0.0.1 by default), not on the health port.

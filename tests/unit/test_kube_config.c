@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The kubeconfig subset of YAML (kube/yaml.c) and kubeconfig resolution
+ * YAML to JSON through libyaml (kube/yaml.c) and kubeconfig resolution
  * (kube/kubeconfig.c): the shapes kubeadm, kubectl, kind and k3s write, the
  * precedence rules of client-go, in-cluster settings, and an error that
  * names the line or field for everything refused.
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -38,7 +39,7 @@ static void yaml_is(const char *yaml, const char *want_json)
 	free(copy);
 	if (rc < 0)
 		fail_msg("yaml_parse failed: %s\n%s", err.msg, yaml);
-	want = json_loads(want_json, JSON_DECODE_ANY, NULL);
+	want = json_loads(want_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	assert_non_null(want);
 	if (!json_equal(got, want)) {
 		char *s = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -110,6 +111,17 @@ static void test_yaml_scalars(void **state)
 	yaml_is("", "null");
 	yaml_is("# only a comment\n\n", "null");
 	yaml_is("just a scalar\n", "\"just a scalar\"");
+	/* Keys stay text whatever they look like; quoted values stay strings. */
+	yaml_is("true: 1\n~: 2\n'': 3\nv: 'null'\n", "{\"true\":\"1\",\"~\":\"2\",\"\":\"3\",\"v\":\"null\"}");
+	/* Block scalars and multi-line scalars (libyaml reads all of YAML's). */
+	yaml_is("a: |\n  text\n  more\nb: >\n  folded\n  line\nc: |-\n  x\n",
+		"{\"a\":\"text\\nmore\\n\",\"b\":\"folded line\\n\",\"c\":\"x\"}");
+	yaml_is("a: \"one\n  two\"\nb: plain\n  continued\nc: 1\n  - b\n",
+		"{\"a\":\"one two\",\"b\":\"plain continued\",\"c\":\"1 - b\"}");
+	/* A NUL from an escape is kept, length-counted (kubeconfig refuses it). */
+	yaml_is("a: \"x\\0y\"\n", "{\"a\":\"x\\u0000y\"}");
+	/* A byte-order mark. */
+	yaml_is("\xef\xbb\xbf" "a: 1\n", "{\"a\":\"1\"}");
 }
 
 static void test_yaml_structure(void **state)
@@ -123,8 +135,12 @@ static void test_yaml_structure(void **state)
 	yaml_is("- - a\n  - b\n- k: 1\n  l:\n    m: 2\n-\n  x: y\n-\n",
 		"[[\"a\",\"b\"],{\"k\":\"1\",\"l\":{\"m\":\"2\"}},{\"x\":\"y\"},null]");
 	/* Document markers, CRLF line ends, a directive. */
-	yaml_is("%YAML 1.2\n---\r\na: b\r\n...\nignored: after the end\n", "{\"a\":\"b\"}");
+	yaml_is("%YAML 1.2\n---\r\na: b\r\n...\n# after the end\n", "{\"a\":\"b\"}");
 	yaml_is("--- {a: 1}\n", "{\"a\":\"1\"}");
+	yaml_is("---\n", "null");
+	yaml_is("--- \n...\n", "null");
+	/* An explicit key that is a scalar is an ordinary key. */
+	yaml_is("? complex\n: key\n", "{\"complex\":\"key\"}");
 	/* Deeper indentation for values, comments between entries. */
 	yaml_is("top:\n    # comment\n    k: v\n\n    k2: v2\nnext: 1\n",
 		"{\"top\":{\"k\":\"v\",\"k2\":\"v2\"},\"next\":\"1\"}");
@@ -133,23 +149,35 @@ static void test_yaml_structure(void **state)
 static void test_yaml_errors(void **state)
 {
 	(void)state;
+	/* libyaml says "found character that cannot start any token". */
 	yaml_err("a:\n\tb: c\n", "line 2: tab in indentation");
-	yaml_err("a: |\n  text\n", "line 1: block scalars");
-	yaml_err("a: >\n  text\n", "block scalars");
-	yaml_err("a: &x 1\nb: *x\n", "anchors and aliases");
-	yaml_err("a: !!str 1\n", "tags are not supported");
+	yaml_err("a:\n  b:\n \tc: 2\n", "line 3: tab in indentation");
+	yaml_err("\ta: 1\n", "line 1: tab in indentation");
+	yaml_err("a: b\n\tc: d\n", "line 2: found a tab character that violates indentation");
+	yaml_err("a: &x 1\nb: *x\n", "line 1: anchors and aliases are not supported");
+	yaml_err("a: 1\nb: *x\n", "line 2: anchors and aliases are not supported");
+	yaml_err("a: &x {b: 1}\n", "anchors and aliases");
+	yaml_err("a: !!str 1\n", "line 1: tags are not supported");
+	yaml_err("a: !!seq [b]\n", "tags are not supported");
 	yaml_err("a: 1\na: 2\n", "line 2: duplicate key \"a\"");
 	yaml_err("a: {b: 1, b: 2}\n", "duplicate key \"b\"");
-	yaml_err("a: b\n  c: d\n", "line 2: unexpected indentation");
-	yaml_err("a: \"open\n", "line 1: unterminated double-quoted");
-	yaml_err("a: [1, 2\n", "unterminated flow sequence");
+	yaml_err("x:\n  y: 1\n  'y': 2\n", "line 3: duplicate key \"y\"");
+	yaml_err("a: b\n  c: d\n", "line 2: mapping values are not allowed");
+	yaml_err("a: \"open\n",
+		 "line 2: found unexpected end of stream (while scanning a quoted scalar from line 1)");
+	yaml_err("a: [1, 2\n", "did not find expected ',' or ']'");
 	yaml_err("a: 1\n---\nb: 2\n", "line 2: several documents");
-	yaml_err("a: b: c\n", "mapping values are not allowed");
-	yaml_err("a:\n  - x\n  y: z\n", "line 3");
-	yaml_err("? complex\n: key\n", "complex keys");
-	yaml_err("a: \"\\q\"\n", "unsupported escape");
-	yaml_err("a: \"\\ud800\"\n", "bad code point");
-	yaml_err("a: 1\n  - b\n", "line 2");
+	yaml_err("a: 1\n...\nb: 2\n", "line 3: did not find expected <document start>");
+	yaml_err("a: b: c\n", "line 1: mapping values are not allowed");
+	yaml_err("a:\n  - x\n  y: z\n", "line 3: did not find expected '-' indicator");
+	yaml_err("a: 1\n- b\n", "line 2: did not find expected key");
+	yaml_err("? [a]\n: b\n", "line 1: complex keys are not supported");
+	yaml_err("{[a]: b}\n", "complex keys are not supported");
+	yaml_err("? {a: 1}\n: b\n", "complex keys are not supported");
+	yaml_err("a: \"\\q\"\n", "line 1: found unknown escape character");
+	yaml_err("a: \"\\ud800\"\n", "found invalid Unicode character escape code");
+	yaml_err("a: \xff\n", "line 1: invalid leading UTF-8 octet");
+	yaml_err("\"a\\0b\": 1\n", "line 1: a key contains a NUL byte");
 }
 
 static void test_yaml_limits(void **state)
@@ -161,6 +189,9 @@ static void test_yaml_limits(void **state)
 	(void)state;
 	assert_int_equal(yaml_parse("a: 1", YAML_MAX_SIZE + 1, &j, &err), -E2BIG);
 	assert_int_equal(yaml_parse("a\0b", 3, &j, &err), -EINVAL);
+	assert_string_equal(err.msg, "line 1: contains a NUL byte");
+	assert_int_equal(yaml_parse("a: 1\nb\0", 7, &j, &err), -EINVAL);
+	assert_string_equal(err.msg, "line 2: contains a NUL byte");
 	for (int i = 0; i < 70; i++)
 		p += snprintf(p, sizeof(deep) - (size_t)(p - deep), "%*sk:\n", i, "");
 	assert_int_equal(yaml_parse(deep, strlen(deep), &j, &err), -EINVAL);
@@ -215,6 +246,15 @@ static void test_kc_data(void **state)
 	/* --kube-api-url replaces the server. */
 	assert_int_equal(kc_parse(kubeadm, NULL, "https://[fd00::1]:443/", &k, &err), 0);
 	assert_string_equal(k.server, "https://[fd00::1]:443");
+	kubeconfig_free(&k);
+	/* Base64 in a block scalar, wrapped (as some tools write long values). */
+	assert_int_equal(kc_parse("current-context: c\ncontexts:\n- name: c\n  context: {cluster: k}\n"
+				  "clusters:\n- name: k\n  cluster:\n    server: https://h\n"
+				  "    certificate-authority-data: |\n      Y2Vy\n      dAo=\n",
+				  NULL, NULL, &k, &err),
+			 0);
+	assert_int_equal(k.ca_len, 5);
+	assert_memory_equal(k.ca_data, "cert\n", 5);
 	kubeconfig_free(&k);
 }
 
@@ -320,7 +360,11 @@ static void test_kc_errors(void **state)
 	kc_err(CLUSTER "    certificate-authority-data: '!!notbase64'\n",
 	       "clusters[name=k].cluster.certificate-authority-data is not valid base64");
 	kc_err(CLUSTER "    insecure-skip-tls-verify: maybe\n", "insecure-skip-tls-verify must be true or false");
-	kc_err(CLUSTER "    server2: [x]\n   extra: 1\n", "line 13: unexpected indentation");
+	kc_err(CLUSTER "    server2: [x]\n   extra: 1\n", "line 13: did not find expected key");
+	kc_err(CLUSTER "    certificate-authority: \"ca\\0.crt\"\n",
+	       "clusters[name=k].cluster.certificate-authority contains a NUL byte");
+	kc_err("current-context: c\n---\ncurrent-context: d\n", "line 2: several documents");
+	kc_err("current-context: c\ncontexts:\n- &c {name: c}\n", "anchors and aliases");
 	kc_err("current-context: [c]\n", "current-context must be a string");
 	kc_err("current-context: c\ncontexts: {c: 1}\n", "contexts must be a list");
 }
@@ -417,6 +461,26 @@ static void test_resolve(void **state)
 		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
 		write_file(path, "  \n");
 		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
+		/* A FIFO would block the loop (the token is re-read before every
+		 * request); refused at once. */
+		unlink(path);
+		assert_int_equal(mkfifo(path, 0600), 0);
+		assert_int_equal(kube_read_token(path, &t, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "token file"));
+		assert_non_null(strstr(err.msg, ": not a regular file"));
+		assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "not a regular file"));
+		unlink(path);
+		write_file(path, "tok3n\n");
+		/* The same for the CA file (TLS reads it on the loop). */
+		unlink(path2);
+		assert_int_equal(mkfifo(path2, 0600), 0);
+		assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);
+		assert_string_equal(strstr(err.msg, "ca.crt"), "ca.crt: not a regular file");
+		unlink(path2);
+		write_file(path2, "pem");
+		assert_int_equal(kube_read_token(dir, &t, &err), -EISDIR);
+		assert_non_null(strstr(err.msg, "Is a directory"));
 	}
 	fake_env[1][1] = "";
 	assert_int_equal(kubeconfig_resolve(NULL, NULL, env_get, &k, &err), -EINVAL);

@@ -110,6 +110,20 @@ static int node_of(const char *json, struct kube_node *n, struct err *err)
 	return rc;
 }
 
+static void nul_refused(const char *json, const char *want)
+{
+	json_t *o = json_loads(json, JSON_ALLOW_NUL, NULL);
+	struct kube_node n;
+	struct err err = { 0 };
+
+	assert_non_null(o);
+	assert_int_equal(kube_node_from_json(o, &an, &n, &err), -EINVAL);
+	json_decref(o);
+	if (strcmp(err.msg, want))
+		fail_msg("message \"%s\", want \"%s\"", err.msg, want);
+	assert_null(n.name);
+}
+
 static const char vx_node[] =
 	"{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"n1\",\"resourceVersion\":\"42\","
 	"\"labels\":{\"x\":\"y\"},\"annotations\":{"
@@ -158,6 +172,18 @@ static void test_from_json(void **state)
 	assert_int_equal(node_of("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"podCIDR\":false}}", &n,
 				 &err), -EINVAL);
 	assert_null(n.name);
+	/* A "\u0000" (jansson keeps it with JSON_ALLOW_NUL) must not cut a name
+	 * or value short: "n1\0x" is not node n1, "true\0x" is not "true". */
+	nul_refused("{\"metadata\":{\"name\":\"n1\\u0000x\"}}", "metadata.name contains a NUL byte");
+	nul_refused("{\"metadata\":{\"name\":\"n\",\"resourceVersion\":\"1\\u0000\"}}",
+		    "metadata.resourceVersion contains a NUL byte");
+	nul_refused("{\"metadata\":{\"name\":\"n\",\"annotations\":{\"" A
+		    "kube-subnet-manager\":\"true\\u0000x\"}}}",
+		    "node n: annotation " A "kube-subnet-manager contains a NUL byte");
+	nul_refused("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"podCIDR\":\"10.0.0.0/24\\u0000\"}}",
+		    "spec.podCIDR contains a NUL byte");
+	nul_refused("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"podCIDRs\":[\"10.0.0.0/24\\u0000x\"]}}",
+		    "node n: spec.podCIDRs[0] contains a NUL byte");
 }
 
 static void cidrs_err(const char *spec, int want_rc, const char *want)
@@ -238,6 +264,9 @@ static void test_to_lease(void **state)
 	assert_int_equal(node_of(vx_node, &n, &err), 0);
 	assert_int_equal(kube_node_to_lease(&n, &an, true, false, &l, &err), 0);
 	assert_string_equal(l.name, "10.244.1.0-24");
+	/* The key is the returned lease's name, not the callee's dead copy of it
+	 * (equal bytes there only by luck). */
+	assert_ptr_equal(l.node.key, l.name);
 	assert_string_equal(l.node.key, l.name);
 	assert_string_equal(ip_addr_format(&l.attrs.public_ip, s), "10.0.0.11");
 	assert_int_equal(l.attrs.public_ipv6.family, 0);

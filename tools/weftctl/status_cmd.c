@@ -2,11 +2,11 @@
 /*
  * weftctl status: ask a running weftd for its state through the metrics
  * listener's /status (src/agent/status.c) and print it for people. One
- * blocking libcurl request with a timeout: weftctl has no loop to share.
- * The answer is treated as untrusted input (bounded, types checked,
- * control characters not echoed): any HTTP server may sit on that port.
+ * request through weft's own HTTP client on a private loop, run until the
+ * request completes or times out. The answer is treated as untrusted input
+ * (bounded, types checked, control characters not echoed): any HTTP server
+ * may sit on that port.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -16,7 +16,9 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/loop.h"
 #include "core/xmalloc.h"
+#include "http/http.h"
 #include "store.h"
 #include "weftctl.h"
 
@@ -58,23 +60,44 @@ static void status_usage(FILE *f)
 /* ---- the request ---- */
 
 struct body {
-	char *p;
+	char *p; /* NUL-terminated */
 	size_t len;
-	bool too_big;
 };
 
-static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
+struct fetch {
+	struct loop *loop;
+	bool done;
+	int err;
+	long status;
+	struct body body;
+	char errmsg[256];
+};
 
-	if (n > STATUS_MAX_BODY - b->len) {
-		b->too_big = true;
-		return 0; /* makes curl fail the transfer */
+static void fetch_done(void *arg, int err, long status, const char *body, size_t len,
+		       const char *errmsg)
+{
+	struct fetch *f = arg;
+
+	f->done = true;
+	f->err = err;
+	f->status = status;
+	if (err == 0) {
+		f->body.p = xmalloc(len + 1);
+		memcpy(f->body.p, body, len);
+		f->body.p[len] = '\0';
+		f->body.len = len;
 	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	return n;
+	snprintf(f->errmsg, sizeof(f->errmsg), "%s", errmsg ? errmsg : "");
+	loop_stop(f->loop);
+}
+
+/* Bounds the wait should the client's own timers not fire. */
+static int64_t guard_cb(struct loop *loop, int64_t id, void *arg)
+{
+	(void)id;
+	(void)arg;
+	loop_stop(loop);
+	return LOOP_TIMER_STOP;
 }
 
 /* "http://host:port/status" from a URL or HOST:PORT; any path given is replaced. */
@@ -95,45 +118,58 @@ static char *status_url(const char *arg)
 /* GET url; on success *ret_body (NUL-terminated) and the HTTP status. */
 static int fetch(const char *url, struct body *ret_body, long *ret_status, struct err *err)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *c;
-	CURLcode rc;
-	int r = 0;
+	const struct http_opts o = {
+		.url = url,
+		.timeout_ms = STATUS_TIMEOUT_MS,
+		.connect_timeout_ms = STATUS_TIMEOUT_MS,
+		.max_body = STATUS_MAX_BODY,
+	};
+	struct fetch f = { 0 };
+	struct http *h = NULL;
+	int64_t guard = 0;
+	int r;
 
-	c = curl_easy_init();
-	if (!c)
-		return err_set(err, -ENOMEM, "cannot initialise libcurl");
-	ret_body->p = xmalloc(STATUS_MAX_BODY + 1);
-	ret_body->len = 0;
-	ret_body->too_big = false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)STATUS_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)STATUS_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, ret_body);
-	rc = curl_easy_perform(c);
-	if (ret_body->too_big) {
-		r = err_set(err, -E2BIG, "%s: answer larger than %d bytes", url, STATUS_MAX_BODY);
-		goto out;
-	}
-	if (rc != CURLE_OK) {
-		r = err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED,
-			    "cannot reach weftd at %s: %s", url,
-			    errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
-	ret_body->p[ret_body->len] = '\0';
-out:
-	curl_easy_cleanup(c);
+	r = loop_new(&f.loop);
+	if (r < 0)
+		return err_set(err, r, "cannot create an event loop: %s", strerror(-r));
+	r = http_new(f.loop, &h);
 	if (r < 0) {
-		free(ret_body->p);
-		ret_body->p = NULL;
+		err_set(err, r, "cannot set up the HTTP client: %s", strerror(-r));
+		goto out;
 	}
+	r = http_start(h, &o, fetch_done, NULL, &f, NULL);
+	if (r < 0) {
+		err_set(err, r, "%s: not a valid http:// or https:// URL", url);
+		goto out;
+	}
+	guard = loop_add_timer(f.loop, STATUS_TIMEOUT_MS + 1000, guard_cb, &f);
+	if (guard < 0) {
+		r = err_set(err, (int)guard, "cannot set a timer: %s", strerror((int)-guard));
+		goto out;
+	}
+	r = loop_run(f.loop);
+	if (r < 0) {
+		err_set(err, r, "event loop failed: %s", strerror(-r));
+		goto out;
+	}
+	if (!f.done)
+		r = err_set(err, -ETIMEDOUT, "cannot reach weftd at %s: no answer in %d s", url,
+			    STATUS_TIMEOUT_MS / 1000);
+	else if (f.err == -E2BIG)
+		r = err_set(err, -E2BIG, "%s: answer larger than %d bytes", url, STATUS_MAX_BODY);
+	else if (f.err < 0)
+		r = err_set(err, f.err, "cannot reach weftd at %s: %s", url, f.errmsg);
+	if (r == 0) {
+		*ret_body = f.body;
+		*ret_status = f.status;
+		f.body.p = NULL;
+	}
+out:
+	if (guard > 0)
+		loop_del_timer(f.loop, guard);
+	http_free(h); /* cancels the request if it is still in flight */
+	loop_free(f.loop);
+	free(f.body.p);
 	return r;
 }
 
@@ -252,13 +288,7 @@ int cmd_status(int argc, char **argv)
 		goto out;
 	}
 	url = status_url(metrics);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "weftctl: status: cannot initialise libcurl\n");
-		r = -ENOMEM;
-		goto out;
-	}
 	r = fetch(url, &body, &status, &err);
-	curl_global_cleanup();
 	if (r < 0) {
 		fprintf(stderr, "weftctl: status: %s\n", err.msg);
 		goto out;
