@@ -222,7 +222,11 @@ int etcd_parse_watch_line(const char *line, size_t len, struct etcd_watch_msg *r
 		const char *msg =
 			json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 
-		rc = err_set(err, -EBADMSG, "%s", msg ? msg : "malformed watch response");
+		if (!j)
+			msg = "malformed watch response: not JSON";
+		else if (!msg || !*msg)
+			msg = "malformed watch response: no result and no error message";
+		rc = err_set(err, -EBADMSG, "%s", msg);
 		goto out;
 	}
 	if (json_i64(json_object_get(result, "header"), "revision", &ret->res.revision) < 0 ||
@@ -241,7 +245,7 @@ int etcd_parse_watch_line(const char *line, size_t len, struct etcd_watch_msg *r
 		ret->kind = ETCD_WATCH_CANCELED;
 		ret->res.compact_revision = 0;
 		rc = err_set(err, -ECANCELED, "canceled by the server: %s",
-			     reason ? reason : "(no reason)");
+			     reason && *reason ? reason : "(no reason)");
 		goto out;
 	}
 	/* Only a cancellation may carry a compact revision. */
