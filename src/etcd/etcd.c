@@ -26,6 +26,8 @@
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 #define DEFAULT_WATCH_IDLE_MS (25L * 60 * 1000)
 #define MAX_ENDPOINTS 16
+#define TOKEN_CHARS                                                                            \
+	"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* gRPC status codes that the gateway reports in {"code": N}. */
 #define GRPC_INVALID_ARGUMENT 3
@@ -479,7 +481,13 @@ static void auth_done(void *arg, int err, long status, const char *body, size_t 
 	if (!err) {
 		j = json_loadb(body, len, 0, NULL);
 		token = json_string_value(json_object_get(j, "token"));
-		if (status != 200 || !token) {
+		/* It goes into a header line: visible ASCII only, bounded. */
+		if (token && (!*token || strlen(token) > 4096 ||
+			      token[strspn(token, TOKEN_CHARS)] != '\0')) {
+			set_errmsg(e, "%s: authentication as '%s': the token in the answer is "
+				   "not a header value", e->endpoints[e->cur], e->username);
+			err = -EBADMSG;
+		} else if (status != 200 || !token) {
 			const char *msg = json_string_value(json_object_get(j, "message"));
 			set_errmsg(e, "%s: authentication as '%s' failed: %s", e->endpoints[e->cur],
 				   e->username, msg ? msg : "no token in the answer");
