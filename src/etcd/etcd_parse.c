@@ -37,7 +37,8 @@ static int json_i64(const json_t *obj, const char *key, int64_t *ret)
 	n = json_string_length(v);
 	p = s[0] == '-' ? s + 1 : s;
 	/* Digits only, and all of them: strtoll alone would take " 12x". */
-	if (n == 0 || n > 20 || *p < '0' || *p > '9' || strspn(p, "0123456789") != n - (size_t)(p - s))
+	if (n == 0 || n > 20 || *p < '0' || *p > '9' ||
+	    strspn(p, "0123456789") != n - (size_t)(p - s))
 		return -EBADMSG;
 	errno = 0;
 	x = strtoll(s, &end, 10);
@@ -206,8 +207,7 @@ void etcd_watch_msg_free(struct etcd_watch_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int etcd_parse_watch_line(const char *line, size_t len, struct etcd_watch_msg *ret,
-			  struct err *err)
+int etcd_parse_watch_line(const char *line, size_t len, struct etcd_watch_msg *ret, struct err *err)
 {
 	const json_t *result, *events;
 	json_t *j;

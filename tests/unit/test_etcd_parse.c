@@ -92,7 +92,8 @@ static void test_leases_and_txn(void **state)
 
 static void test_error_body(void **state)
 {
-	static const char body[] = "{\"error\":\"x\",\"code\":16,\"message\":\"invalid auth token\"}";
+	static const char body[] =
+		"{\"error\":\"x\",\"code\":16,\"message\":\"invalid auth token\"}";
 	struct etcd_resp_error re;
 
 	(void)state;
@@ -162,7 +163,7 @@ static void test_watch_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_range_nul_key), cmocka_unit_test(test_bad_answers),
+		cmocka_unit_test(test_range_nul_key),  cmocka_unit_test(test_bad_answers),
 		cmocka_unit_test(test_leases_and_txn), cmocka_unit_test(test_error_body),
 		cmocka_unit_test(test_watch_lines),
 	};

@@ -50,7 +50,8 @@ static const char *check(const struct netconf *nc, const char *own, const char *
 
 static void test_v4(void **state)
 {
-	struct netconf nc = conf("{\"Network\":\"10.5.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}");
+	struct netconf nc =
+		conf("{\"Network\":\"10.5.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}");
 
 	(void)state;
 	assert_null(check(&nc, "10.5.1.0-24", "10.5.2.0-24"));
@@ -86,8 +87,7 @@ static void test_v6(void **state)
 	assert_null(check(&nc, "10.5.1.0-24&fd00:5:0:1::-64", "10.5.2.0-24&fd00:5:0:2::-64"));
 	assert_string_equal(check(&nc, "10.5.1.0-24&fd00:5:0:1::-64", "10.5.2.0-24&::-1"),
 			    "IPv6 subnet ::/1 is outside the network fd00:5::/48");
-	assert_string_equal(check(&nc, "10.5.1.0-24&fd00:5:0:1::-64",
-				  "10.5.2.0-24&fd00:5::-56"),
+	assert_string_equal(check(&nc, "10.5.1.0-24&fd00:5:0:1::-64", "10.5.2.0-24&fd00:5::-56"),
 			    "IPv6 subnet fd00:5::/56 overlaps our subnet fd00:5:0:1::/64");
 	assert_string_equal(check(&nc, NULL, "10.6.2.0-24&fd00:5:0:2::-64"),
 			    "subnet 10.6.2.0/24 is outside the network 10.5.0.0/16");
