@@ -640,6 +640,7 @@ static int start_etcd(struct agent *a)
 		.cafile = f->etcd_cafile,
 		.username = f->etcd_username,
 		.password = f->etcd_password,
+		.watch_idle_ms = env_seconds("WEFT_TEST_WATCH_IDLE", 0) * 1000,
 	};
 	struct etcd_mgr_params p = {
 		.loop = a->loop,

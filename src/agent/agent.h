@@ -13,7 +13,8 @@ struct flags;
 /*
  * Knobs for tests only, read from the environment (never set in production):
  * WEFT_TEST_LEASE_TTL=seconds, WEFT_TEST_RENEW_MARGIN=seconds (overrides
- * --subnet-lease-renew-margin), WEFT_TEST_RENEW_RETRY=seconds.
+ * --subnet-lease-renew-margin), WEFT_TEST_RENEW_RETRY=seconds,
+ * WEFT_TEST_WATCH_IDLE=seconds (etcd watch watchdog, default 25 min).
  */
 
 /* Runs the daemon; returns the process exit code. */

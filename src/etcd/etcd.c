@@ -18,11 +18,16 @@
 #include "core/base64.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
+#include "core/loop.h"
+#include "etcd/etcd_parse.h"
 #include "http/http.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_RESPONSE (64u << 20)
+#define DEFAULT_WATCH_IDLE_MS (25L * 60 * 1000)
 #define MAX_ENDPOINTS 16
+#define TOKEN_CHARS                                                                            \
+	"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* gRPC status codes that the gateway reports in {"code": N}. */
 #define GRPC_INVALID_ARGUMENT 3
@@ -69,6 +74,8 @@ struct etcd_watch {
 	struct etcd_req *req;
 	etcd_watch_cb *cb;
 	void *arg;
+	int64_t idle_timer; /* the watchdog, armed once the stream is started */
+	int64_t last_ms;    /* when the stream last said anything */
 	bool ended;
 };
 
@@ -84,6 +91,7 @@ struct etcd {
 	struct http_req *auth_req;
 	unsigned auth_tried; /* endpoints tried by the authentication in flight */
 	long timeout_ms;
+	long watch_idle_ms;
 	size_t max_response;
 	struct etcd_req *reqs;    /* in flight */
 	struct etcd_req *waiting; /* for a token */
@@ -101,6 +109,8 @@ static const char *const req_paths[] = {
 
 static int req_send(struct etcd_req *r, bool initial);
 static void auth_start(struct etcd *e);
+static void watch_free(struct etcd_watch *w);
+static void watch_alive(struct etcd_watch *w);
 
 const char *etcd_strerror(const struct etcd *e)
 {
@@ -146,73 +156,7 @@ static void req_free(struct etcd_req *r)
 	free(r);
 }
 
-/* ---- JSON helpers ---- */
-
-/* etcd's int64s are strings in JSON; accept numbers too. Absent = 0. */
-static int64_t json_i64(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (json_is_integer(v))
-		return (int64_t)json_integer_value(v);
-	if (json_is_string(v))
-		return strtoll(json_string_value(v), NULL, 10);
-	return 0;
-}
-
-static int decode_b64_field(const json_t *obj, const char *key, char **ret, size_t *ret_len)
-{
-	const json_t *v = json_object_get(obj, key);
-	long n;
-
-	if (!v) {
-		*ret = xstrdup("");
-		if (ret_len)
-			*ret_len = 0;
-		return 0;
-	}
-	if (!json_is_string(v))
-		return -EBADMSG;
-	n = base64_decode_alloc(json_string_value(v), json_string_length(v), ret);
-	if (n < 0)
-		return -EBADMSG;
-	if (ret_len)
-		*ret_len = (size_t)n;
-	return 0;
-}
-
-static void kv_free(struct etcd_kv *kv)
-{
-	free(kv->key);
-	free(kv->value);
-	kv->key = kv->value = NULL;
-}
-
-static int kv_decode(const json_t *j, struct etcd_kv *kv)
-{
-	memset(kv, 0, sizeof(*kv));
-	if (!json_is_object(j))
-		return -EBADMSG;
-	if (decode_b64_field(j, "key", &kv->key, NULL) < 0 ||
-	    decode_b64_field(j, "value", &kv->value, &kv->value_len) < 0) {
-		kv_free(kv);
-		return -EBADMSG;
-	}
-	kv->create_revision = json_i64(j, "create_revision");
-	kv->mod_revision = json_i64(j, "mod_revision");
-	kv->version = json_i64(j, "version");
-	kv->lease = json_i64(j, "lease");
-	return 0;
-}
-
-void etcd_range_result_free(struct etcd_range_result *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		kv_free(&r->kvs[i]);
-	free(r->kvs);
-	r->kvs = NULL;
-	r->n = 0;
-}
+/* ---- request bodies ---- */
 
 static char *b64(const char *s, size_t n)
 {
@@ -271,7 +215,7 @@ static void req_complete_error(struct etcd_req *r, int err)
 		w->req = NULL;
 		if (w->cb)
 			w->cb(w->arg, err, NULL);
-		free(w);
+		watch_free(w);
 		break;
 	default:
 		if (r->cb.write)
@@ -319,54 +263,40 @@ static bool req_failover(struct etcd_req *r)
 	return true;
 }
 
-static void deliver_ok(struct etcd_req *r, json_t *j)
+static enum etcd_resp_kind resp_kind(enum req_kind k)
 {
-	const json_t *hdr = json_object_get(j, "header");
-	int64_t rev = json_i64(hdr, "revision");
-
-	switch (r->kind) {
-	case REQ_RANGE: {
-		struct etcd_range_result res = { .revision = rev };
-		const json_t *kvs = json_object_get(j, "kvs");
-		size_t i;
-
-		if (kvs && !json_is_array(kvs)) {
-			set_errmsg(r->e, "etcd range: \"kvs\" is not an array");
-			req_complete_error(r, -EBADMSG);
-			return;
-		}
-		res.n = json_array_size(kvs);
-		res.kvs = xcalloc(res.n ? res.n : 1, sizeof(*res.kvs));
-		for (i = 0; i < res.n; i++) {
-			if (kv_decode(json_array_get(kvs, i), &res.kvs[i]) < 0) {
-				res.n = i;
-				etcd_range_result_free(&res);
-				set_errmsg(r->e, "etcd range: malformed key-value %zu", i);
-				req_complete_error(r, -EBADMSG);
-				return;
-			}
-		}
-		res.more = json_is_true(json_object_get(j, "more"));
-		r->cb.range(r->arg, 0, &res);
-		etcd_range_result_free(&res);
-		break;
+	switch (k) {
+	case REQ_RANGE:
+		return ETCD_RESP_RANGE;
+	case REQ_TXN:
+		return ETCD_RESP_TXN;
+	case REQ_GRANT:
+		return ETCD_RESP_GRANT;
+	case REQ_TTL:
+		return ETCD_RESP_TTL;
+	default:
+		return ETCD_RESP_WRITE;
 	}
+}
+
+static void deliver_ok(struct etcd_req *r, struct etcd_resp *res)
+{
+	switch (r->kind) {
+	case REQ_RANGE:
+		r->cb.range(r->arg, 0, &res->range);
+		break;
 	case REQ_TXN:
 		if (r->cb.write)
-			r->cb.write(r->arg, 0, rev, json_is_true(json_object_get(j, "succeeded")));
+			r->cb.write(r->arg, 0, res->revision, res->succeeded);
 		break;
 	case REQ_GRANT:
-		if (r->cb.lease)
-			r->cb.lease(r->arg, 0, json_i64(j, "ID"), json_i64(j, "TTL"));
-		break;
 	case REQ_TTL:
 		if (r->cb.lease)
-			r->cb.lease(r->arg, 0, json_i64(j, "ID"),
-				    json_object_get(j, "TTL") ? json_i64(j, "TTL") : -1);
+			r->cb.lease(r->arg, 0, res->id, res->ttl);
 		break;
 	default:
 		if (r->cb.write)
-			r->cb.write(r->arg, 0, rev, true);
+			r->cb.write(r->arg, 0, res->revision, true);
 		break;
 	}
 	req_free(r);
@@ -377,8 +307,8 @@ static void unary_done(void *arg, int err, long status, const char *body, size_t
 {
 	struct etcd_req *r = arg;
 	struct etcd *e = r->e;
-	json_error_t jerr;
-	json_t *j = NULL;
+	struct etcd_resp res;
+	struct err perr = { 0 };
 
 	r->http = NULL;
 	list_remove(&e->reqs, r);
@@ -389,125 +319,129 @@ static void unary_done(void *arg, int err, long status, const char *body, size_t
 		req_complete_error(r, err);
 		return;
 	}
-	j = json_loadb(body, len, 0, &jerr);
 	if (status != 200) {
-		int64_t code = json_i64(j, "code");
-		const char *msg = json_string_value(json_object_get(j, "message"));
+		struct etcd_resp_error re;
 
-		if (!msg)
-			msg = json_string_value(json_object_get(j, "error"));
+		etcd_parse_error(body, len, &re);
 		set_errmsg(e, "%s: HTTP %ld: %s", e->endpoints[e->cur], status,
-			   msg ? msg : "(no message)");
-		if (code == GRPC_UNAUTHENTICATED && e->username && !r->reauthed) {
+			   re.message[0] ? re.message : "(no message)");
+		if (re.code == GRPC_UNAUTHENTICATED && e->username && !r->reauthed) {
 			free(e->token);
 			e->token = NULL;
 			r->reauthed = true;
-			json_decref(j);
 			req_send(r, false);
 			return;
 		}
-		if ((code == GRPC_UNAVAILABLE || status >= 502) && req_failover(r)) {
-			json_decref(j);
+		if ((re.code == GRPC_UNAVAILABLE || status >= 502) && req_failover(r))
 			return;
-		}
-		json_decref(j);
-		req_complete_error(r, j || code ? map_grpc_code(code) : -EIO);
+		req_complete_error(r, re.json || re.code ? map_grpc_code(re.code) : -EIO);
 		return;
 	}
-	if (!json_is_object(j)) {
-		set_errmsg(e, "%s: malformed response: %s", e->endpoints[e->cur],
-			   j ? "not an object" : jerr.text);
-		json_decref(j);
+	if (etcd_parse_ok(resp_kind(r->kind), body, len, &res, &perr) < 0) {
+		set_errmsg(e, "%s: malformed response: %s", e->endpoints[e->cur], perr.msg);
 		req_complete_error(r, -EBADMSG);
 		return;
 	}
 	e->errmsg[0] = '\0';
-	deliver_ok(r, j);
-	json_decref(j);
+	deliver_ok(r, &res);
+	etcd_range_result_free(&res.range);
 }
 
 /* ---- watch stream ---- */
+
+static void watch_free(struct etcd_watch *w)
+{
+	if (!w)
+		return;
+	if (w->idle_timer)
+		loop_del_timer(w->e->loop, w->idle_timer);
+	free(w);
+}
+
+/* Ends the watch: the transfer is dropped, the caller told once with err. */
+static void watch_end(struct etcd_req *r, int err)
+{
+	struct etcd *e = r->e;
+
+	http_cancel(r->http);
+	r->http = NULL;
+	list_remove(&e->reqs, r);
+	list_remove(&e->waiting, r);
+	req_complete_error(r, err);
+}
+
+/*
+ * Neither an event nor a progress notification for watch_idle_ms: the stream
+ * (or a gateway or proxy on its way) is stuck, and TCP may never notice.
+ */
+static int64_t watch_idle_fire(struct loop *loop, int64_t id, void *arg)
+{
+	struct etcd_watch *w = arg;
+	struct etcd *e = w->e;
+	int64_t idle = loop_now_ms() - w->last_ms;
+
+	(void)loop;
+	(void)id;
+	if (idle < e->watch_idle_ms)
+		return e->watch_idle_ms - idle;
+	w->idle_timer = 0;
+	set_errmsg(e, "%s: watch: nothing received for %llds (no event, no progress notification)",
+		   e->endpoints[e->cur], (long long)(idle / 1000));
+	if (e->n_endpoints > 1)
+		e->cur = (e->cur + 1) % e->n_endpoints;
+	watch_end(w->req, -ETIMEDOUT);
+	return LOOP_TIMER_STOP;
+}
+
+static void watch_alive(struct etcd_watch *w)
+{
+	struct etcd *e = w->e;
+
+	w->last_ms = loop_now_ms();
+	if (!w->idle_timer) {
+		int64_t id = loop_add_timer(e->loop, e->watch_idle_ms, watch_idle_fire, w);
+
+		w->idle_timer = id > 0 ? id : 0;
+	}
+}
 
 static void watch_line(void *arg, const char *line, size_t len)
 {
 	struct etcd_req *r = arg;
 	struct etcd_watch *w = r->watch;
 	struct etcd *e = r->e;
-	struct etcd_watch_result res = { 0 };
-	struct etcd_event *evs = NULL;
-	const json_t *result, *events;
-	json_t *j;
-	size_t i, n;
+	struct etcd_watch_msg msg;
+	struct err err = { 0 };
 
 	if (w->ended)
 		return;
-	j = json_loadb(line, len, 0, NULL);
-	result = json_object_get(j, "result");
-	if (!json_is_object(result)) {
-		const json_t *error = json_object_get(j, "error");
-		const char *msg = json_string_value(json_object_get(error, "message"));
-
-		set_errmsg(e, "%s: watch: %s", e->endpoints[e->cur],
-			   msg ? msg : "malformed watch response");
-		json_decref(j);
-		goto end;
-	}
-	res.revision = json_i64(json_object_get(result, "header"), "revision");
-	res.compact_revision = json_i64(result, "compact_revision");
-	if (json_is_true(json_object_get(result, "canceled"))) {
-		if (res.compact_revision <= 0) {
-			const char *reason =
-				json_string_value(json_object_get(result, "cancel_reason"));
-			set_errmsg(e, "%s: watch canceled: %s", e->endpoints[e->cur],
-				   reason ? reason : "(no reason)");
-			json_decref(j);
-			goto end;
-		}
+	watch_alive(w);
+	etcd_parse_watch_line(line, len, &msg, &err);
+	switch (msg.kind) {
+	case ETCD_WATCH_ERROR:
+	case ETCD_WATCH_CANCELED:
+		set_errmsg(e, "%s: watch: %s", e->endpoints[e->cur], err.msg);
+		etcd_watch_msg_free(&msg);
+		watch_end(r, -EIO);
+		return;
+	case ETCD_WATCH_COMPACTED:
 		set_errmsg(e, "watch start revision compacted (compact revision %lld)",
-			   (long long)res.compact_revision);
+			   (long long)msg.res.compact_revision);
 		w->ended = true;
-		w->cb(w->arg, 0, &res);
-		json_decref(j);
-		goto cancel;
-	}
-	if (json_is_true(json_object_get(result, "created"))) {
-		res.created = true;
-		w->cb(w->arg, 0, &res);
-		json_decref(j);
+		w->cb(w->arg, 0, &msg.res);
+		etcd_watch_msg_free(&msg);
+		/* The handle is gone for the caller; drop the transfer quietly. */
+		http_cancel(r->http);
+		list_remove(&e->reqs, r);
+		watch_free(w);
+		req_free(r);
+		return;
+	case ETCD_WATCH_CREATED:
+	case ETCD_WATCH_EVENTS:
+		w->cb(w->arg, 0, &msg.res);
+		etcd_watch_msg_free(&msg);
 		return;
 	}
-	events = json_object_get(result, "events");
-	n = json_array_size(events);
-	if (n)
-		evs = xcalloc(n, sizeof(*evs));
-	for (i = 0; i < n; i++) {
-		const json_t *ev = json_array_get(events, i);
-		const char *type = json_string_value(json_object_get(ev, "type"));
-
-		evs[i].type = type && !strcmp(type, "DELETE") ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT;
-		if (kv_decode(json_object_get(ev, "kv"), &evs[i].kv) < 0) {
-			/* An undecodable event still advances the revision; skip it. */
-			evs[i].kv.key = NULL;
-			evs[i].kv.value = NULL;
-		}
-	}
-	res.events = evs;
-	res.n = n;
-	w->cb(w->arg, 0, &res);
-	for (i = 0; i < n; i++)
-		kv_free(&evs[i].kv);
-	free(evs);
-	json_decref(j);
-	return;
-end:
-	w->ended = true;
-	w->cb(w->arg, -EIO, NULL);
-cancel:
-	/* The handle is gone for the caller; drop the transfer from the loop. */
-	http_cancel(r->http);
-	list_remove(&e->reqs, r);
-	free(w);
-	req_free(r);
 }
 
 static void watch_done(void *arg, int err, long status, const char *body, size_t len,
@@ -547,7 +481,13 @@ static void auth_done(void *arg, int err, long status, const char *body, size_t 
 	if (!err) {
 		j = json_loadb(body, len, 0, NULL);
 		token = json_string_value(json_object_get(j, "token"));
-		if (status != 200 || !token) {
+		/* It goes into a header line: visible ASCII only, bounded. */
+		if (token && (!*token || strlen(token) > 4096 ||
+			      token[strspn(token, TOKEN_CHARS)] != '\0')) {
+			set_errmsg(e, "%s: authentication as '%s': the token in the answer is "
+				   "not a header value", e->endpoints[e->cur], e->username);
+			err = -EBADMSG;
+		} else if (status != 200 || !token) {
 			const char *msg = json_string_value(json_object_get(j, "message"));
 			set_errmsg(e, "%s: authentication as '%s' failed: %s", e->endpoints[e->cur],
 				   e->username, msg ? msg : "no token in the answer");
@@ -648,11 +588,13 @@ static int req_send(struct etcd_req *r, bool initial)
 			 r->kind == REQ_WATCH ? watch_line : NULL, r, &r->http);
 	free(url);
 	free(auth);
+	if (ret == 0 && r->kind == REQ_WATCH)
+		watch_alive(r->watch); /* the watchdog covers connecting too */
 	if (ret < 0) {
 		list_remove(&e->reqs, r);
 		set_errmsg(e, "cannot start an HTTP request: %s", strerror(-ret));
 		if (initial) {
-			free(r->watch);
+			watch_free(r->watch);
 			req_free(r);
 		} else {
 			req_complete_error(r, ret);
@@ -739,10 +681,11 @@ int etcd_new(struct loop *loop, const struct etcd_config *cfg, struct etcd **ret
 	}
 	e->timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : DEFAULT_TIMEOUT_MS;
 	e->max_response = cfg->max_response ? cfg->max_response : DEFAULT_MAX_RESPONSE;
+	e->watch_idle_ms = cfg->watch_idle_ms > 0 ? cfg->watch_idle_ms : DEFAULT_WATCH_IDLE_MS;
 	e->loop = loop;
 	rc = http_new(loop, &e->http);
 	if (rc < 0) {
-		err_set(err, rc, "cannot initialise libcurl");
+		err_set(err, rc, "cannot set up the HTTP client: %s", strerror(-rc));
 		goto fail;
 	}
 	*ret = e;
@@ -761,14 +704,12 @@ void etcd_free(struct etcd *e)
 	http_free(e->http); /* cancels every transfer without callbacks */
 	while ((r = e->reqs)) {
 		e->reqs = r->next;
-		if (r->watch)
-			free(r->watch);
+		watch_free(r->watch);
 		req_free(r);
 	}
 	while ((r = e->waiting)) {
 		e->waiting = r->next;
-		if (r->watch)
-			free(r->watch);
+		watch_free(r->watch);
 		req_free(r);
 	}
 	for (unsigned i = 0; i < e->n_endpoints; i++)
@@ -948,5 +889,5 @@ void etcd_watch_cancel(struct etcd_watch *w)
 		list_remove(&e->waiting, r);
 		req_free(r);
 	}
-	free(w);
+	watch_free(w);
 }

@@ -5,7 +5,9 @@
 /*
  * An etcd v3 client over its JSON gateway (/v3/kv/..., /v3/lease/...,
  * /v3/watch), asynchronous on the daemon's loop. Keys and values are bytes
- * on the wire (base64); here they are NUL-terminated strings with a length.
+ * on the wire (base64); what comes back from etcd is length-counted (a key
+ * may hold a NUL byte: never read one as a C string) and NUL-terminated for
+ * convenience. Keys we send are C strings we built ourselves.
  *
  * Unary requests fail over: a transport error moves to the next endpoint and
  * retries there, once per endpoint. A callback's err is 0 or a negative errno;
@@ -26,10 +28,18 @@ struct etcd_config {
 	const char *username, *password;
 	long request_timeout_ms; /* 0 = 10 s */
 	size_t max_response;     /* 0 = 64 MiB (a range over 20,000 leases is ~8 MiB) */
+	/* A watch that delivers neither an event nor a progress notification for
+	 * this long is ended with -ETIMEDOUT (and the next request goes to the
+	 * next endpoint). etcd notifies an idle watch every 10 min by default
+	 * (--experimental-watch-progress-notify-interval), but skips a period in
+	 * which events were sent, so a healthy watch may be silent for almost
+	 * two periods. 0 = 25 min. */
+	long watch_idle_ms;
 };
 
 struct etcd_kv {
-	char *key;
+	char *key; /* key_len bytes (may contain NUL), then a NUL */
+	size_t key_len;
 	char *value;
 	size_t value_len;
 	int64_t create_revision, mod_revision, version, lease;

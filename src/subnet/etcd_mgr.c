@@ -8,7 +8,11 @@
  *  - one prefix watch serves peers and our own key; it resumes from the last
  *    revision seen after any disconnect and, when that revision was
  *    compacted, re-lists and diffs so that no change is missed;
- *  - transient etcd errors are retried with backoff, never fatal.
+ *  - transient etcd errors are retried with backoff, never fatal;
+ *  - keys are bytes: a key names a lease only when what follows the prefix is
+ *    exactly the canonical text of a subnet key, so that no other key (with a
+ *    NUL byte, another spelling) can stand for ours or a peer's;
+ *  - a peer outside the network, or overlapping our subnet, is refused.
  *
  * It decides what to retry, so it is also the layer that logs those retries.
  */
@@ -28,6 +32,7 @@
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
 #include "subnet/netconf.h"
+#include "subnet/peer_check.h"
 #include "subnet/subnet_env.h"
 
 #define DEFAULT_TTL_S (24 * 3600)
@@ -144,29 +149,55 @@ static void lease_clear(struct lease *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* A key as text for logs and the bad-key map: bytes outside printable ASCII,
+ * and the backslash, as \xNN, so that distinct keys stay distinct. */
+static char *key_text(const char *key, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *out = xmalloc(len * 4 + 1), *p = out;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			*p++ = (char)c;
+		} else {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 /*
  * A key or value written by someone else that we cannot use: one log line per
  * key and revision, however often it is listed again.
  */
-static void note_bad(struct etcd_mgr *m, const char *key, int64_t rev, const char *why)
+static void note_bad(struct etcd_mgr *m, const char *key, size_t len, int64_t rev,
+		     const char *why)
 {
-	struct hmap_node *n = hmap_get(&m->bad_keys, key);
+	char *text = key_text(key, len);
+	struct hmap_node *n = hmap_get(&m->bad_keys, text);
 	struct bad_key *b;
 
 	if (n) {
 		b = hmap_entry(n, struct bad_key, node);
+		free(text);
 		if (b->mod_revision == rev)
 			return;
 		b->mod_revision = rev;
 	} else {
 		b = xcalloc(1, sizeof(*b));
-		b->key = xstrdup(key);
+		b->key = text;
 		b->node.key = b->key;
 		b->mod_revision = rev;
 		hmap_put(&m->bad_keys, &b->node);
 	}
 	m->stats.bad_entries++;
-	log_warnx("ignoring %s (revision %lld): %s", key, (long long)rev, why);
+	log_warnx("ignoring %s (revision %lld): %s", b->key, (long long)rev, why);
 }
 
 static void bad_key_free(struct hmap_node *n)
@@ -177,38 +208,56 @@ static void bad_key_free(struct hmap_node *n)
 	free(b);
 }
 
-static void forget_bad(struct etcd_mgr *m, const char *key)
+static void forget_bad(struct etcd_mgr *m, const char *key, size_t len)
 {
-	struct hmap_node *n = hmap_remove(&m->bad_keys, key);
+	char *text;
+	struct hmap_node *n;
 
+	if (!m->bad_keys.count)
+		return;
+	text = key_text(key, len);
+	n = hmap_remove(&m->bad_keys, text);
+	free(text);
 	if (n)
 		bad_key_free(n);
 }
 
-/* Decode one stored lease. 0, or -EINVAL after logging it once. */
+/* The lease a key names (subnet_key_from_lease_key), with its canonical name. */
+static int key_subnet(const struct etcd_mgr *m, const char *key, size_t len,
+		      struct subnet_key *ret, char name[SUBNET_KEY_STRLEN], struct err *err)
+{
+	int rc = subnet_key_from_lease_key(m->subnets_prefix, key, len, ret, err);
+
+	if (rc == 0)
+		rc = subnet_key_format(ret, name, SUBNET_KEY_STRLEN);
+	return rc;
+}
+
+/*
+ * Decode one stored lease. 0; -ENOENT for a key outside <prefix>/subnets/;
+ * -EINVAL after noting it once. A bad note stays until the caller accepts the
+ * lease (forget_bad), so that a refusal made later is not logged twice.
+ */
 static int lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *ret)
 {
 	struct err err = { 0 };
-	size_t plen = strlen(m->subnets_prefix);
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!kv->key || strncmp(kv->key, m->subnets_prefix, plen) != 0)
-		return -EINVAL;
-	rc = subnet_key_parse(kv->key + plen, &ret->subnet, &err);
+	rc = key_subnet(m, kv->key, kv->key_len, &ret->subnet, ret->name, &err);
+	if (rc == -ENOENT)
+		return rc;
 	if (rc < 0) {
-		note_bad(m, kv->key, kv->mod_revision, err.msg);
+		note_bad(m, kv->key, kv->key_len, kv->mod_revision, err.msg);
 		return rc;
 	}
 	rc = lease_attrs_decode(kv->value, kv->value_len, &ret->attrs, &err);
 	if (rc < 0) {
-		note_bad(m, kv->key, kv->mod_revision, err.msg);
+		note_bad(m, kv->key, kv->key_len, kv->mod_revision, err.msg);
+		memset(ret, 0, sizeof(*ret));
 		return rc;
 	}
-	forget_bad(m, kv->key);
 	ret->value_hash = hmap_hash_bytes(kv->value, kv->value_len);
-	/* The canonical form, so that "lookup by name" works for any spelling. */
-	subnet_key_format(&ret->subnet, ret->name, sizeof(ret->name));
 	ret->node.key = ret->name;
 	ret->store_lease = kv->lease;
 	ret->mod_revision = kv->mod_revision;
@@ -640,20 +689,18 @@ static void acquire_listed(void *arg, int rc, const struct etcd_range_result *re
 	m->reuse_rev = 0; /* set below only when our old lease is found */
 	m->snapshot = xcalloc(res->n + 1, sizeof(*m->snapshot));
 	for (size_t i = 0; i < res->n; i++) {
+		const struct etcd_kv *kv = &res->kvs[i];
 		struct lease *l = &m->snapshot[n];
-		size_t plen = strlen(m->subnets_prefix);
 
-		if (lease_from_kv(m, &res->kvs[i], l) == 0) {
+		if (lease_from_kv(m, kv, l) == 0) {
 			n++;
 			continue;
 		}
 		/* A valid key with a value we cannot read still occupies its subnet:
 		 * keep it (with empty attributes, so it never matches as ours). */
 		lease_clear(l);
-		if (res->kvs[i].key && !strncmp(res->kvs[i].key, m->subnets_prefix, plen) &&
-		    subnet_key_parse(res->kvs[i].key + plen, &l->subnet, NULL) == 0) {
-			subnet_key_format(&l->subnet, l->name, sizeof(l->name));
-			l->mod_revision = res->kvs[i].mod_revision;
+		if (key_subnet(m, kv->key, kv->key_len, &l->subnet, l->name, NULL) == 0) {
+			l->mod_revision = kv->mod_revision;
 			n++;
 		}
 	}
@@ -790,6 +837,25 @@ static void lease_of_rec(const struct peer_rec *rec, struct lease *ret)
 	ret->value_hash = rec->value_hash;
 }
 
+/*
+ * A peer's lease (canonical name) as listed or watched: routable, or noted
+ * once per key and revision and refused. Accepting forgets an earlier note.
+ */
+static bool peer_usable(struct etcd_mgr *m, const struct lease *l)
+{
+	struct err err = { 0 };
+	char *key = key_of(m, l->name);
+	bool ok = peer_subnet_check(&m->nc, m->have_own ? &m->own.subnet : NULL, &l->subnet,
+				    &err) == 0;
+
+	if (ok)
+		forget_bad(m, key, strlen(key));
+	else
+		note_bad(m, key, strlen(key), l->mod_revision, err.msg);
+	free(key);
+	return ok;
+}
+
 static void own_update(struct etcd_mgr *m, const struct lease *l);
 static void own_lost(struct etcd_mgr *m, const char *why);
 static void watch_start(struct etcd_mgr *m);
@@ -820,13 +886,16 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 	for (size_t i = 0; i < res->n; i++) {
 		if (lease_from_kv(m, &res->kvs[i], &tmp[i]) < 0)
 			continue;
-		nodes[i].key = tmp[i].name;
-		hmap_put(&seen, &nodes[i]);
 		if (is_own(m, &tmp[i])) {
+			forget_bad(m, res->kvs[i].key, res->kvs[i].key_len);
 			own_seen = true;
 			own_update(m, &tmp[i]);
 			continue;
 		}
+		if (!peer_usable(m, &tmp[i]))
+			continue;
+		nodes[i].key = tmp[i].name;
+		hmap_put(&seen, &nodes[i]);
 		if (peer_upsert(m, &tmp[i]))
 			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
 	}
@@ -932,14 +1001,13 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 		if (!ev->kv.key)
 			continue;
 		if (ev->type == ETCD_EVENT_DELETE) {
-			size_t plen = strlen(m->subnets_prefix);
 			struct hmap_node *n;
 
-			forget_bad(m, ev->kv.key);
-			if (strncmp(ev->kv.key, m->subnets_prefix, plen) ||
-			    subnet_key_parse(ev->kv.key + plen, &tmp[i].subnet, NULL) < 0)
+			forget_bad(m, ev->kv.key, ev->kv.key_len);
+			/* Only the exact key of a lease removes it. */
+			if (key_subnet(m, ev->kv.key, ev->kv.key_len, &tmp[i].subnet, tmp[i].name,
+				       NULL) < 0)
 				continue;
-			subnet_key_format(&tmp[i].subnet, tmp[i].name, sizeof(tmp[i].name));
 			if (is_own(m, &tmp[i])) {
 				free(evs);
 				free(tmp);
@@ -958,9 +1026,12 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 		if (lease_from_kv(m, &ev->kv, &tmp[i]) < 0)
 			continue;
 		if (is_own(m, &tmp[i])) {
+			forget_bad(m, ev->kv.key, ev->kv.key_len);
 			own_update(m, &tmp[i]);
 			continue;
 		}
+		if (!peer_usable(m, &tmp[i]))
+			continue;
 		if (peer_upsert(m, &tmp[i]))
 			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
 	}
@@ -1166,6 +1237,8 @@ static int mgr_watch(struct subnet_mgr *base)
 	for (size_t i = 0; i < m->n_snapshot; i++) {
 		/* Occupied-only entries (unreadable values) are not peers. */
 		if (is_own(m, &m->snapshot[i]) || !m->snapshot[i].attrs.public_ip.family)
+			continue;
+		if (!peer_usable(m, &m->snapshot[i]))
 			continue;
 		if (peer_upsert(m, &m->snapshot[i]))
 			evs[nev++] = (struct lease_event){ LEASE_ADDED, &m->snapshot[i] };

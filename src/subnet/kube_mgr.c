@@ -20,8 +20,9 @@
  *
  * Differences from flanneld, all on the safe side: a change of either
  * family's annotations re-programs the peer; a podCIDR change replaces the
- * peer's lease; two nodes claiming one subnet are not both programmed; our
- * own annotations are written again when someone removes or changes them.
+ * peer's lease; two nodes claiming one subnet are not both programmed; a
+ * podCIDR outside the network, or overlapping ours, is refused; our own
+ * annotations are written again when someone removes or changes them.
  */
 #include "subnet/kube_mgr.h"
 
@@ -46,6 +47,7 @@
 #include "kube/node.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
+#include "subnet/peer_check.h"
 
 #define UNARY_TIMEOUT_MS 30000
 #define RETRY_MIN_MS 1000
@@ -364,6 +366,8 @@ static void node_upsert(struct kube_mgr *m, struct kube_node *kn, struct batch *
 		snprintf(err.msg, sizeof(err.msg), "its subnet %s is ours", l.name);
 		goto conflict;
 	}
+	if (peer_subnet_check(&m->nc, m->have_own ? &m->own.subnet : NULL, &l.subnet, &err) < 0)
+		goto conflict;
 	on = hmap_get(&m->leases, l.name);
 	owner = on ? hmap_entry(on, struct kpeer, lease.node) : NULL;
 	if (owner && owner != p) {
@@ -1296,15 +1300,23 @@ static void acquire_complete(struct kube_mgr *m)
 	m->own.expiration = 0; /* kube leases live as long as the node */
 	m->have_own = true;
 	log_info("acquired lease %s from the podCIDR of node %s", m->own.name, m->node_name);
-	/* A peer claiming our subnet is dropped now that we know it. */
+	/* A peer claiming (part of) our subnet is dropped now that we know it. */
 	{
-		struct hmap_node *hn = hmap_get(&m->leases, m->own.name);
+		struct hmap_node *hn, *next;
 		struct batch b = { 0 };
+		size_t iter;
 
-		if (hn) {
-			struct kpeer *p = hmap_entry(hn, struct kpeer, lease.node);
+		for (hn = hmap_first(&m->nodes, &iter); hn; hn = next) {
+			struct kpeer *p = hmap_entry(hn, struct kpeer, node);
 
-			note_bad(m, p->name, "its subnet is ours");
+			next = hmap_next(&m->nodes, hn, &iter);
+			if (!strcmp(p->lease.name, m->own.name))
+				snprintf(err.msg, sizeof(err.msg), "its subnet %s is ours",
+					 p->lease.name);
+			else if (peer_subnet_check(&m->nc, &m->own.subnet, &p->lease.subnet,
+						   &err) == 0)
+				continue;
+			note_bad(m, p->name, err.msg);
 			peer_remove(m, p, &b);
 		}
 		batch_flush(m, &b);

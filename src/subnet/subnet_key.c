@@ -226,3 +226,24 @@ int subnet_key_from_etcd_key(const char *key, size_t len, struct subnet_key *ret
 	}
 	return subnet_key_parse_mem(base, len - (size_t)(base - key), ret, err);
 }
+
+int subnet_key_from_lease_key(const char *subnets_prefix, const char *key, size_t len,
+			      struct subnet_key *ret, struct err *err)
+{
+	size_t plen = strlen(subnets_prefix);
+	char name[SUBNET_KEY_STRLEN];
+	struct subnet_key k;
+	int r;
+
+	if (!key || len < plen || memcmp(key, subnets_prefix, plen) != 0)
+		return err_set(err, -ENOENT, "not below %s", subnets_prefix);
+	r = subnet_key_parse_mem(key + plen, len - plen, &k, err);
+	if (r < 0)
+		return r;
+	if (subnet_key_format(&k, name, sizeof(name)) < 0)
+		return err_set(err, -EINVAL, "subnet key cannot be written back");
+	if (strlen(name) != len - plen || memcmp(name, key + plen, len - plen) != 0)
+		return err_set(err, -EINVAL, "not the canonical spelling of subnet key %s", name);
+	*ret = k;
+	return 0;
+}

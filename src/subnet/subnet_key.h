@@ -38,5 +38,15 @@ int subnet_key_parse(const char *s, struct subnet_key *ret, struct err *err);
 int subnet_key_parse_mem(const char *s, size_t len, struct subnet_key *ret, struct err *err);
 /* Parse the last path component of a full etcd key "<prefix>/subnets/<key>". */
 int subnet_key_from_etcd_key(const char *key, size_t len, struct subnet_key *ret, struct err *err);
+/*
+ * The lease a whole etcd key names: key (len bytes, any of them NUL) must be
+ * subnets_prefix ("<prefix>/subnets/") followed by a subnet key in exactly its
+ * canonical spelling (what subnet_key_format writes), so that no other key
+ * (a NUL byte and a tail, a sub-path, another IPv6 spelling) can stand for the
+ * same lease. 0; -ENOENT when key is not below the prefix; -EINVAL with the
+ * reason in err.
+ */
+int subnet_key_from_lease_key(const char *subnets_prefix, const char *key, size_t len,
+			      struct subnet_key *ret, struct err *err);
 
 #endif

@@ -12,6 +12,8 @@ ETCD_BIN=${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}
 # Set ETCD_NETNS (and ETCD_HOST, an address in it) to run etcd inside a namespace.
 ETCD_NETNS=${ETCD_NETNS:-}
 ETCD_HOST=${ETCD_HOST:-127.0.0.1}
+# Extra etcd flags, e.g. ETCD_ARGS=(--experimental-watch-progress-notify-interval 1s).
+[ -n "${ETCD_ARGS+x}" ] || ETCD_ARGS=()
 ETCD_DIR=$RUN_DIR/etcd
 ETCD_TLS=
 ETCD_CLIENT_PORT=
@@ -55,7 +57,7 @@ etcd_start() {
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster "weft-test=http://127.0.0.1:$ETCD_PEER_PORT" \
-		--log-level warn "${tlsargs[@]}"
+		--log-level warn "${tlsargs[@]}" "${ETCD_ARGS[@]}"
 	wait_until 30 etcdctl3 endpoint health || {
 		echo "# etcd did not become healthy; log:" && sed 's/^/#   /' "$RUN_DIR/etcd.log" | tail -20
 		return 1

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Kube mode, host-gw, 3 hosts x 2 pods against a FAKE API server (kube_lib.sh),
 # and bad input: all pairs reach each other with flanneld's annotations; nodes
-# with malformed annotations, podCIDRs or types are logged once and skipped;
+# with malformed annotations, podCIDRs or types, or a podCIDR outside the
+# Network or over our subnet, are logged once and skipped (no route);
 # our own node without a podCIDR is retried (with a log line) until one is
 # assigned, with three podCIDRs or one outside Network it is retried and
 # logged, never fatal; node-public-ip replaces --public-ip; an API that fails or refuses our token is retried
@@ -42,31 +43,41 @@ bad bad-cidr "$(ok_ann 10.200.0.75)" '{"podCIDR":"10.244.75.0/99"}'
 bad not-a-string "{\"$A/kube-subnet-manager\":\"true\",\"$A/public-ip\":42}" '{"podCIDR":"10.244.76.0/24"}'
 bad same-subnet "$(ok_ann 10.200.0.77)" '{"podCIDR":"10.244.2.0/24"}'
 bad unmanaged '{}' '{"podCIDR":"10.244.78.0/24"}'
+# Outside the Network (half of IPv4: the node's egress), and over our subnets.
+bad outside "$(ok_ann 10.200.0.79)" '{"podCIDR":"128.0.0.0/1","podCIDRs":["128.0.0.0/1"]}'
+bad overlap "$(ok_ann 10.200.0.80)" '{"podCIDR":"10.244.0.0/22","podCIDRs":["10.244.0.0/22"]}'
 declare -A WHY=([bad-ip]='public-ip "not-an-ip" is not an IPv4 address' [bad-data]='backend-data is not JSON'
 	[three-cidrs]='spec.podCIDRs has 3 entries' [no-cidr]='pod cidr not assigned'
 	[bad-cidr]='"10.244.75.0/99" is not a CIDR' [not-a-string]='public-ip is not a string'
-	[same-subnet]='node node2 already has subnet 10.244.2.0-24')
+	[same-subnet]='node node2 already has subnet 10.244.2.0-24'
+	[outside]='subnet 128.0.0.0/1 is outside the network 10.244.0.0/16' [overlap]='overlaps our subnet')
 for n in 1 2 3; do
 	for b in "${!WHY[@]}"; do
 		why=${WHY[$b]}
 		[ "$b" = same-subnet ] && [ "$n" = 2 ] && why="its subnet 10.244.2.0-24 is ours"
+		[ "$b" = overlap ] && why="subnet 10.244.0.0/22 overlaps our subnet $(subnet_net "$n")"
 		tap_ok "h$n: node $b ignored with a reason" wait_until 3 grep -qF "ignoring node $b: " "$RUN_DIR/h$n.log"
 		tap_ok "h$n: node $b: $why" grep -qF "$why" "$RUN_DIR/h$n.log"
 	done
 	tap_eq "h$n: unmanaged node ignored silently" 0 "$(grep -c 'unmanaged' "$RUN_DIR/h$n.log")"
 	tap_eq "h$n: still exactly 2 routes" 2 "$(our_routes "$n")"
+	tap_eq "h$n: no route for 128.0.0.0/1" "" "$(host_exec "$n" ip route show exact 128.0.0.0/1)"
+	tap_ok "h$n: egress still leaves by the default route" eval \
+		"host_exec $n ip route get 192.0.2.1 | grep -q 'via $UNDERLAY_PREFIX.1 dev eth0'"
 	tap_ok "h$n: weftd alive" bg_alive "h$n"
 done
 # The same bad node again (a MODIFIED event with the same problem): no new line.
 kctl PATCH /fake/nodes/bad-ip '{"metadata":{"labels":{"touched":"yes"}}}' >/dev/null
-sleep 0.5
-tap_eq "h1: a bad node is logged once per reason" 1 "$(grep -c 'ignoring node bad-ip:' "$RUN_DIR/h1.log")"
-# Fixed: it becomes a peer.
+kctl PATCH /fake/nodes/outside '{"metadata":{"labels":{"touched":"yes"}}}' >/dev/null
+# Fixed: it becomes a peer (and, events being delivered in order, the touches
+# above were seen once it is programmed).
 kctl PATCH /fake/nodes/bad-ip "{\"metadata\":{\"annotations\":{\"$A/public-ip\":\"10.200.0.71\"}}}" >/dev/null
 for n in 1 2 3; do
 	tap_ok "h$n: the fixed node is programmed" wait_until 2 eval \
 		"host_exec $n ip route show 10.244.71.0/24 | grep -q 'via 10.200.0.71'"
 done
+tap_eq "h1: a bad node is logged once per reason" 1 "$(grep -c 'ignoring node bad-ip:' "$RUN_DIR/h1.log")"
+tap_eq "h1: a node outside the Network is logged once" 1 "$(grep -c 'ignoring node outside:' "$RUN_DIR/h1.log")"
 all_pairs_ping "with bad nodes around"
 
 # ---- our own node: no podCIDR yet, behind an API that fails at first ----

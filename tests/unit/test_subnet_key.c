@@ -231,6 +231,59 @@ static void test_etcd_key(void **state)
 	assert_true(subnet_key_equal(&k, &want));
 }
 
+/* Whole keys, bytes with their length: exactly one key names each lease. */
+static void test_lease_key(void **state)
+{
+	static const char P[] = "/coreos.com/network/subnets/";
+	static const struct {
+		const char *key;
+		size_t len; /* 0: strlen */
+		int want;
+	} cases[] = {
+		{"/coreos.com/network/subnets/10.5.34.0-24", 0, 0},
+		{"/coreos.com/network/subnets/10.12.13.0-24&fd00:12:13::-56", 0, 0},
+		{"/coreos.com/network/subnets/0.0.0.0-0&fc00:0:0:5::-64", 0, 0},
+		/* A NUL byte and a tail: another key, not an alias of the lease. */
+		{"/coreos.com/network/subnets/10.5.34.0-24\0x", 43, -EINVAL},
+		{"/coreos.com/network/subnets/10.5.34.0-24\0", 41, -EINVAL},
+		/* Another spelling of the same IPv6 subnet. */
+		{"/coreos.com/network/subnets/10.12.13.0-24&fd00:12:13:0::-56", 0, -EINVAL},
+		{"/coreos.com/network/subnets/0.0.0.0-0&fc00::5:0:0:0:0-64", 0, -EINVAL},
+		/* A sub-path is not below the prefix's level. */
+		{"/coreos.com/network/subnets/x/10.5.34.0-24", 0, -EINVAL},
+		{"/coreos.com/network/subnets/", 0, -EINVAL},
+		{"/coreos.com/network/config", 0, -ENOENT},
+		{"/coreos.com/network/subnet", 0, -ENOENT},
+		{"/other/network/subnets/10.5.34.0-24", 0, -ENOENT},
+	};
+	struct subnet_key k, want;
+	struct err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].key);
+		int r;
+
+		err.msg[0] = '\0';
+		r = subnet_key_from_lease_key(P, cases[i].key, len, &k, &err);
+		if (r != cases[i].want)
+			fail_msg("case %zu (%s): %d, want %d (%s)", i, cases[i].key, r,
+				 cases[i].want, err.msg);
+		if (r < 0)
+			assert_true(err.msg[0] != '\0');
+	}
+	assert_int_equal(subnet_key_from_lease_key(P, cases[0].key, strlen(cases[0].key), &k, NULL),
+			 0);
+	assert_int_equal(subnet_key_parse("10.5.34.0-24", &want, NULL), 0);
+	assert_true(subnet_key_equal(&k, &want));
+	err.msg[0] = '\0';
+	subnet_key_from_lease_key(P, cases[3].key, cases[3].len, &k, &err);
+	assert_string_equal(err.msg, "subnet key contains a NUL byte");
+	subnet_key_from_lease_key(P, cases[5].key, strlen(cases[5].key), &k, &err);
+	assert_string_equal(err.msg, "not the canonical spelling of subnet key "
+				     "10.12.13.0-24&fd00:12:13::-56");
+}
+
 static void test_equal(void **state)
 {
 	struct subnet_key a, b;
@@ -254,7 +307,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_bad_keys), cmocka_unit_test(test_bad_bytes),
-		cmocka_unit_test(test_etcd_key), cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_etcd_key), cmocka_unit_test(test_lease_key),
+		cmocka_unit_test(test_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,8 +95,10 @@ static int row_cmp(const void *pa, const void *pb)
 	return strcmp(a->kv->key, b->kv->key);
 }
 
-static void classify(const struct store_kvs *kvs, struct row *rows, size_t *ret_n,
-		     struct bad_row *bad, size_t *ret_nbad)
+/* Valid rows are what weftd takes for a lease: the exact key of a subnet,
+ * compared as bytes (a key with a NUL byte or another spelling is invalid). */
+static void classify(const struct store_kvs *kvs, const char *prefix, struct row *rows,
+		     size_t *ret_n, struct bad_row *bad, size_t *ret_nbad)
 {
 	size_t n = 0, nbad = 0;
 
@@ -105,7 +107,7 @@ static void classify(const struct store_kvs *kvs, struct row *rows, size_t *ret_
 		struct err e = {{0}};
 		struct row *r = &rows[n];
 
-		if (subnet_key_from_etcd_key(kv->key, strlen(kv->key), &r->key, &e) < 0) {
+		if (subnet_key_from_lease_key(prefix, kv->key, kv->key_len, &r->key, &e) < 0) {
 			bad[nbad].kv = kv;
 			err_prefix(&e, 0, "bad subnet key");
 			bad[nbad++].why = e;
@@ -195,6 +197,20 @@ void weftctl_put_sanitized(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
 }
 
+/* A key that may hold any byte, NUL included: those outside printable ASCII
+ * (and the backslash) as \xNN, as weftd logs them. */
+static void put_key(FILE *f, const struct etcd_kv *kv)
+{
+	for (size_t i = 0; i < kv->key_len; i++) {
+		unsigned char c = (unsigned char)kv->key[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\')
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
 #define COL_SUBNET 100
 #define COL_PUBLIC 100
 #define COL_EXPIRES 32
@@ -233,7 +249,7 @@ static void print_text(FILE *f, const struct row *rows, size_t n, const struct b
 	}
 	for (size_t i = 0; i < nbad; i++) {
 		fputs("invalid: ", f);
-		weftctl_put_sanitized(f, bad[i].kv->key);
+		put_key(f, bad[i].kv);
 		fputs(": ", f);
 		weftctl_put_sanitized(f, bad[i].why.msg);
 		fputc('\n', f);
@@ -399,7 +415,7 @@ int cmd_leases(int argc, char **argv)
 	}
 	rows = xcalloc(kvs.n ? kvs.n : 1, sizeof(*rows));
 	bad = xcalloc(kvs.n ? kvs.n : 1, sizeof(*bad));
-	classify(&kvs, rows, &n, bad, &nbad);
+	classify(&kvs, store_subnets_prefix(s), rows, &n, bad, &nbad);
 	r = fetch_ttls(s, rows, n, &err);
 	if (r < 0) {
 		fprintf(stderr, "weftctl: leases: %s\n", err.msg);
@@ -410,7 +426,7 @@ int cmd_leases(int argc, char **argv)
 		print_json(stdout, rows, n);
 		for (size_t i = 0; i < nbad; i++) {
 			fputs("weftctl: leases: invalid: ", stderr);
-			weftctl_put_sanitized(stderr, bad[i].kv->key);
+			put_key(stderr, bad[i].kv);
 			fputs(": ", stderr);
 			weftctl_put_sanitized(stderr, bad[i].why.msg);
 			fputc('\n', stderr);

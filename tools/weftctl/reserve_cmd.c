@@ -400,12 +400,15 @@ static int reserve_run(struct store *s, const struct reserve_args *a, struct err
 		const struct etcd_kv *kv = &kvs.kvs[i];
 		struct subnet_key k;
 
-		if (!strcmp(kv->key, key)) {
+		/* Byte for byte: "<key>\0x" is another key, not this one. */
+		if (kv->key_len == strlen(key) && !memcmp(kv->key, key, kv->key_len)) {
 			exact = kv;
 			continue;
 		}
-		/* Keys nobody can parse hold no subnet (flanneld skips them too). */
-		if (subnet_key_from_etcd_key(kv->key, strlen(kv->key), &k, NULL) < 0)
+		/* Keys that name no lease for weftd hold no subnet (flanneld skips
+		 * unparsable ones too). */
+		if (subnet_key_from_lease_key(store_subnets_prefix(s), kv->key, kv->key_len, &k,
+					      NULL) < 0)
 			continue;
 		if (keys_overlap(&a->key, &k)) {
 			weftctl_format_subnet(&k, other, sizeof(other));

@@ -360,7 +360,11 @@ static int run_one(struct store *s, struct call *c, int rc, struct err *err)
 static void kv_copy(struct etcd_kv *dst, const struct etcd_kv *src)
 {
 	*dst = *src;
-	dst->key = xstrdup(src->key ? src->key : "");
+	/* Keys are bytes too: a NUL inside must not shorten them. */
+	dst->key = xmalloc(src->key_len + 1);
+	if (src->key_len)
+		memcpy(dst->key, src->key, src->key_len);
+	dst->key[src->key_len] = '\0';
 	dst->value = xmalloc(src->value_len + 1);
 	if (src->value_len)
 		memcpy(dst->value, src->value, src->value_len);
