@@ -635,12 +635,13 @@ static struct subnet_mgr_cbs mgr_cbs(struct agent *a)
 static int start_etcd(struct agent *a)
 {
 	const struct flags *f = a->flags;
+	int64_t watch_idle_s = env_seconds("WEFT_TEST_WATCH_IDLE", 0);
 	struct etcd_config ec = {
 		.endpoints = f->etcd_endpoints,
 		.cafile = f->etcd_cafile,
 		.username = f->etcd_username,
 		.password = f->etcd_password,
-		.watch_idle_ms = env_seconds("WEFT_TEST_WATCH_IDLE", 0) * 1000,
+		.watch_idle_ms = (watch_idle_s ? watch_idle_s : f->etcd_watch_idle_timeout) * 1000,
 	};
 	struct etcd_mgr_params p = {
 		.loop = a->loop,

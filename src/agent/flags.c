@@ -68,6 +68,10 @@ static const struct flag_desc flag_table[] = {
 	     "file holding the password for BasicAuth to etcd (one trailing newline is "
 	     "ignored; at most 4096 bytes); keeps the password out of the command line. "
 	     "Not together with -etcd-password"),
+	FLAG_RANGE("etcd-watch-idle-timeout", "1500", etcd_watch_idle_timeout, 60, 86400,
+		   "seconds without an event or a progress notification after which the etcd watch "
+		   "is re-established (weft; etcd sends progress notifications every 10 min by "
+		   "default)"),
 	FLAG("kube-subnet-mgr", FT_BOOL, "false", kube_subnet_mgr, 0,
 	     "contact the Kubernetes API for subnet assignment instead of etcd."),
 	FLAG("kube-api-url", FT_STRING, "", kube_api_url, 0,

@@ -42,6 +42,7 @@ struct flags {
 	char *public_ipv6;
 	char *subnet_file;
 	int64_t subnet_lease_renew_margin; /* minutes, 1..1439 */
+	int64_t etcd_watch_idle_timeout; /* seconds, 60..86400 */
 	bool ip_masq;
 	bool ip_masq_fully_random_disable;
 	int64_t iptables_resync; /* seconds, 1..86400 */

@@ -67,7 +67,7 @@ for f in etcd-endpoints etcd-prefix etcd-keyfile etcd-certfile etcd-cafile etcd-
 	subnet-lease-renew-margin ip-masq ip-masq-fully-random-disable iptables-resync \
 	iptables-forward-rules ip-blackhole-route net-config-path set-node-network-unavailable \
 	healthz-ip healthz-port version v vmodule log_backtrace_at \
-	etcd-password-file metrics-ip metrics-port; do
+	etcd-password-file etcd-watch-idle-timeout metrics-ip metrics-port; do
 	grep -qE "^  -$f( |\$)" <<<"$OUT" || missing="$missing $f"
 done
 tap_eq "--help lists every flanneld flag (and weft's own)" "" "$missing"
@@ -115,6 +115,7 @@ for spec in "subnet-lease-renew-margin SUBNET_LEASE_RENEW_MARGIN 1 1439" \
 	"iptables-resync IPTABLES_RESYNC 1 86400" \
 	"healthz-port HEALTHZ_PORT 0 65535" \
 	"metrics-port METRICS_PORT 0 65535" \
+	"etcd-watch-idle-timeout ETCD_WATCH_IDLE_TIMEOUT 60 86400" \
 	"v V 0 100"; do
 	read -r name env min max <<<"$spec"
 	for v in "$min" "$max"; do

@@ -288,6 +288,8 @@ static void test_numeric_ranges(void **state)
 		  offsetof(struct flags, healthz_port) },
 		{ "metrics-port", "FLANNELD_METRICS_PORT", 0, 65535,
 		  offsetof(struct flags, metrics_port) },
+		{ "etcd-watch-idle-timeout", "FLANNELD_ETCD_WATCH_IDLE_TIMEOUT", 60, 86400,
+		  offsetof(struct flags, etcd_watch_idle_timeout) },
 		{ "v", "FLANNELD_V", 0, 100, SIZE_MAX },
 	};
 	char arg[96], env[96], want[256], val[32];
