@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/secret_file.h"
 #include "core/xmalloc.h"
 
 enum flag_type {
@@ -523,75 +524,6 @@ static int validate(const struct flags *f, const struct flag_origin *orig, struc
 	return 0;
 }
 
-#define PASSWORD_FILE_MAX 4096
-
-/*
- * The password from -etcd-password-file: a regular file; one trailing "\n"
- * or "\r\n" is dropped (what `echo pw > file` and editors leave), the rest,
- * at most PASSWORD_FILE_MAX bytes, not empty and without NUL bytes, is it.
- */
-static int read_password_file(const char *path, char **ret, struct err *err)
-{
-	char buf[PASSWORD_FILE_MAX + 3]; /* the password, "\r\n" and one byte too many */
-	size_t len = 0;
-	struct stat st;
-	ssize_t n;
-	int fd, r = 0;
-
-	/* O_NONBLOCK: a FIFO must not hang start-up before it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return err_set(err, -errno, "-etcd-password-file %.128s: cannot open: %s", path,
-			       strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		r = err_set(err, -errno, "-etcd-password-file %.128s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: not a regular file", path);
-		goto out;
-	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = err_set(err, -errno, "-etcd-password-file %.128s: cannot read: %s",
-				    path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > 0 && buf[len - 1] == '\n') {
-		len--;
-		if (len > 0 && buf[len - 1] == '\r')
-			len--;
-	}
-	if (len > PASSWORD_FILE_MAX) {
-		r = err_set(err, -EFBIG,
-			    "-etcd-password-file %.128s: larger than %d bytes: not a password file",
-			    path, PASSWORD_FILE_MAX);
-		goto out;
-	}
-	if (len == 0) {
-		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: the file is empty", path);
-		goto out;
-	}
-	if (memchr(buf, '\0', len)) {
-		r = err_set(err, -EINVAL, "-etcd-password-file %.128s: contains a NUL byte", path);
-		goto out;
-	}
-	*ret = xmalloc(len + 1);
-	memcpy(*ret, buf, len);
-	(*ret)[len] = '\0';
-out:
-	explicit_bzero(buf, sizeof(buf));
-	close(fd);
-	return r;
-}
-
 int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct err *err)
 {
 	struct flag_origin orig[FLAG_COUNT] = { 0 };
@@ -617,7 +549,7 @@ int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct er
 	if (r == 0 && ret->etcd_password_file[0]) {
 		char *pw = NULL;
 
-		r = read_password_file(ret->etcd_password_file, &pw, err);
+		r = secret_file_read("-etcd-password-file", ret->etcd_password_file, &pw, err);
 		if (r == 0) {
 			free(ret->etcd_password);
 			ret->etcd_password = pw;

@@ -67,5 +67,26 @@ tap_eq "both password flags: exit 1" 1 "$rc"
 tap_ok "both password flags: says so" grep -qF \
 	"flags -etcd-password (on the command line) and -etcd-password-file (on the command line) are both set" \
 	"$RUN_DIR/d.err"
+# 5. weftctl takes the password from a file too (argv stays clean).
+W=${WEFTCTL:-$WEFT_BUILD/weftctl}
+"$W" leases --etcd-endpoints "$ETCD_ENDPOINT" --etcd-username root \
+	--etcd-password-file "$RUN_DIR/pw" >"$RUN_DIR/e.out" 2>"$RUN_DIR/e.err" && rc=0 || rc=$?
+tap_eq "weftctl --etcd-password-file: exit 0" 0 "$rc"
+tap_ok "weftctl --etcd-password-file: lists the lease" grep -qF "127.0.0.61" "$RUN_DIR/e.out"
+FLANNELD_ETCD_PASSWORD_FILE=$RUN_DIR/badpw "$W" leases --etcd-endpoints "$ETCD_ENDPOINT" \
+	--etcd-username root >"$RUN_DIR/f.out" 2>"$RUN_DIR/f.err" && rc=0 || rc=$?
+tap_eq "weftctl, wrong password file: exit 1" 1 "$rc"
+tap_ok "weftctl, wrong password file: etcd's refusal named" \
+	grep -q "authentication as 'root' failed" "$RUN_DIR/f.err"
+"$W" leases --etcd-endpoints "$ETCD_ENDPOINT" --etcd-username root --etcd-password x \
+	--etcd-password-file "$RUN_DIR/pw" >"$RUN_DIR/g.out" 2>"$RUN_DIR/g.err" && rc=0 || rc=$?
+tap_eq "weftctl, both password options: exit 1" 1 "$rc"
+tap_ok "weftctl, both password options: says so" grep -qF -- \
+	"--etcd-password and --etcd-password-file are both set" "$RUN_DIR/g.err"
+"$W" leases --etcd-endpoints "$ETCD_ENDPOINT" --etcd-username root \
+	--etcd-password-file "$RUN_DIR/nonexistent" >"$RUN_DIR/h.out" 2>"$RUN_DIR/h.err" && rc=0 || rc=$?
+tap_eq "weftctl, missing password file: exit 1" 1 "$rc"
+tap_ok "weftctl, missing password file: names it" grep -qF -- \
+	"--etcd-password-file $RUN_DIR/nonexistent: cannot open: No such file or directory" "$RUN_DIR/h.err"
 etcd_stop
 tap_done

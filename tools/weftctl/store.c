@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/secret_file.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
@@ -63,6 +64,8 @@ static const struct common_opt common_opts[] = {
 	{"etcd-keyfile", offsetof(struct store_opts, keyfile), "FLANNELD_ETCD_KEYFILE", ""},
 	{"etcd-username", offsetof(struct store_opts, username), "FLANNELD_ETCD_USERNAME", ""},
 	{"etcd-password", offsetof(struct store_opts, password), "FLANNELD_ETCD_PASSWORD", ""},
+	{"etcd-password-file", offsetof(struct store_opts, password_file),
+	 "FLANNELD_ETCD_PASSWORD_FILE", ""},
 };
 
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
@@ -83,6 +86,8 @@ void store_opts_usage(FILE *f)
 	      "  --etcd-keyfile FILE    client key for etcd (PEM)\n"
 	      "  --etcd-username NAME   etcd user (v3 authentication)\n"
 	      "  --etcd-password PASS   etcd password\n"
+	      "  --etcd-password-file FILE  read the etcd password from FILE (keeps it\n"
+	      "                         out of argv; not with --etcd-password)\n"
 	      "An etcd option not given is read from FLANNELD_<NAME>, e.g.\n"
 	      "FLANNELD_ETCD_ENDPOINTS (empty values are ignored). Options may be\n"
 	      "written -name or --name, with \"--name value\" or \"--name=value\",\n"
@@ -191,9 +196,21 @@ int store_open(const struct store_opts *so, struct store **ret, struct err *err)
 	};
 	struct store *s = xcalloc(1, sizeof(*s));
 	unsigned n_endpoints = 1;
-	char *sub;
+	char *sub, *pw = NULL;
 	int r;
 
+	if (so->password_file && *so->password_file) {
+		if (so->password && *so->password) {
+			r = err_set(err, -EINVAL,
+				    "--etcd-password and --etcd-password-file are both set (on the "
+				    "command line or as FLANNELD_*): give the password one way");
+			goto out;
+		}
+		r = secret_file_read("--etcd-password-file", so->password_file, &pw, err);
+		if (r < 0)
+			goto out;
+		cfg.password = pw;
+	}
 	for (const char *p = so->endpoints; *p; p++)
 		n_endpoints += *p == ',';
 	/* Every endpoint once, plus an authentication round, plus slack. */
@@ -214,6 +231,10 @@ int store_open(const struct store_opts *so, struct store **ret, struct err *err)
 	*ret = s;
 	s = NULL;
 out:
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
 	store_close(s);
 	return r;
 }

@@ -27,6 +27,7 @@ struct store_opts {
 	const char *prefix;
 	const char *cafile, *certfile, *keyfile;
 	const char *username, *password;
+	const char *password_file; /* read by store_open */
 };
 
 /* A command's own option: a boolean (flag set) or one taking a value (val set). */
