@@ -521,6 +521,9 @@ int udp_proxy_start(const struct udp_proxy_config *c, struct udp_proxy **ret)
 	rt->bufs = xmalloc(rt->n_msgs * IO_BUF);
 	udp_rx_init(&rt->rx, c->features & UDP_F_VNET, c->features & UDP_F_COALESCE);
 	rt->rx.port = c->port;
+	rt->rx.match_port = c->match_port;
+	rt->rx.local_net = c->local_net & c->local_mask;
+	rt->rx.local_mask = c->local_mask;
 	rt->rx.tun_write = tun_write;
 	rt->rx.arg = &rt->t;
 	rt->rx.ctr = rt->t.ctr;
