@@ -19,6 +19,7 @@
 
 #include "core/err.h"
 #include "core/hmap.h"
+#include "core/mac.h"
 #include "core/xmalloc.h"
 #include "nl/nl.h"
 
@@ -212,14 +213,9 @@ static void index_free(struct index *x)
 
 /* ---- describing objects ---- */
 
-static void mac_str(const uint8_t *m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 static void describe(enum rc_kind kind, const void *item, char *buf, size_t len)
 {
-	char a[IP_PREFIX_STRLEN], b[IP_ADDR_STRLEN], mac[24];
+	char a[IP_PREFIX_STRLEN], b[IP_ADDR_STRLEN], mac[MAC_STRLEN];
 
 	switch (kind) {
 	case RC_ROUTE: {
@@ -241,7 +237,7 @@ static void describe(enum rc_kind kind, const void *item, char *buf, size_t len)
 	case RC_FDB: {
 		const struct nl_neigh *n = item;
 
-		mac_str(n->mac, mac, sizeof(mac));
+		mac_format(n->mac, mac);
 		ip_addr_format(&n->dst, a);
 		if (kind == RC_NEIGH)
 			snprintf(buf, len, "%s lladdr %s", a, mac);

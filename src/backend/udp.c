@@ -10,8 +10,11 @@
  * (kept by kstate) and the peer table. Packets are moved by the threads of
  * datapath/udp_proxy.c, which get each new peer table without stopping.
  *
- * Beyond upstream: datagrams not from a peer's address and port, or whose
- * inner source is outside the sending peer's subnet, are dropped (counted).
+ * Beyond upstream: datagrams not from a peer's address, whose inner source
+ * is outside the sending peer's subnet, or whose inner destination is
+ * outside our own subnet, are dropped (counted). The sender's port must
+ * match too only with Backend option "MatchPeerPort": true, because a NAT
+ * that rewrites source ports sits between nodes where flannel works.
  *
  * Fast path switches: Backend option "FastPath": false (the whole cluster's
  * config) or the environment WEFT_UDP_PLAIN=1 (this node) give flannel's
@@ -55,6 +58,7 @@
 struct udp_cfg {
 	uint16_t port;
 	bool fast_path;
+	bool match_port;
 };
 
 struct udp_peer_node {
@@ -80,6 +84,7 @@ struct backend {
 	struct hmap peers;
 	bool ready;
 	struct ip_prefix addr; /* our subnet address /32 */
+	struct ip_prefix subnet; /* our subnet: the only inner destination accepted */
 	struct udp_tun tun;
 	int tun_index;
 	struct udp_sock sock;
@@ -122,6 +127,14 @@ static int parse_cfg(const char *json, struct udp_cfg *cfg, struct err *err)
 			goto out;
 		}
 		cfg->fast_path = json_is_true(v);
+	}
+	v = json_get_ci(o, "MatchPeerPort");
+	if (v && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			rc = err_set(err, -EINVAL, "Backend.MatchPeerPort must be true or false");
+			goto out;
+		}
+		cfg->match_port = json_is_true(v);
 	}
 out:
 	json_decref(o);
@@ -278,6 +291,9 @@ static int proxy_start(struct backend *b)
 		.tun_addr = v4(&b->addr.addr),
 		.port = htons(b->cfg.port),
 		.gso_max_dgram = b->ext.mtu - UDP_OVERHEAD,
+		.local_net = v4(&b->subnet.addr),
+		.local_mask = b->subnet.len ? htonl(~0U << (32 - b->subnet.len)) : 0,
+		.match_port = b->cfg.match_port,
 	};
 	rc = udp_proxy_start(&pc, &b->proxy);
 	if (rc < 0)
@@ -480,9 +496,10 @@ static void log_path(struct backend *b)
 	char have[96], miss[96], off[96], a[IP_ADDR_STRLEN], s[IP_ADDR_STRLEN];
 	unsigned f = b->tun.features | b->sock.features;
 
-	log_info("udp: %s (MTU %u) address %s/32, socket %s:%u", b->tun.name, b->mtu,
-		 ip_addr_format(&b->addr.addr, a), ip_addr_format(&b->ext.iface_addr, s),
-		 b->cfg.port);
+	log_info("udp: %s (MTU %u) address %s/32, socket %s:%u, peers matched by address%s",
+		 b->tun.name, b->mtu, ip_addr_format(&b->addr.addr, a),
+		 ip_addr_format(&b->ext.iface_addr, s), b->cfg.port,
+		 b->cfg.match_port ? " and port" : "");
 	if (!b->want) {
 		log_info("udp: data path: plain (one packet per syscall), as %s", b->plain_why);
 		return;
@@ -506,6 +523,7 @@ static int udp_lease_acquired(struct backend *b, const struct lease *own, unsign
 
 	b->addr.addr = own->subnet.v4.addr;
 	b->addr.len = 32;
+	b->subnet = own->subnet.v4;
 	b->route.dst = b->network;
 	b->route.protocol = WEFT_RTPROT;
 	rc = udp_sock_open(v4(&b->ext.iface_addr), htons(b->cfg.port), b->want, &b->sock);

@@ -29,6 +29,7 @@
 #include "core/hmap.h"
 #include "core/json_ci.h"
 #include "core/log.h"
+#include "core/mac.h"
 #include "core/xmalloc.h"
 #include "nl/addr.h"
 #include "nl/link.h"
@@ -167,24 +168,6 @@ static void random_mac(uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
 }
 
-static void mac_format(const uint8_t *m, char *buf, size_t len)
-{
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-static int mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
-
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-			 &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
 static const struct ip_addr *local_of(const struct backend *b, int family)
 {
 	return family == AF_INET ? &b->ext.public_ip : &b->ext.public_ipv6;
@@ -256,13 +239,12 @@ static int dev_ensure(struct backend *b, struct vx_dev *d, bool *ret_created)
 		/* kube mode: the MAC our Node's annotation still publishes (reboot). */
 		const uint8_t *hint = b->ext.vtep_mac_hint[fam_idx(d->family)];
 
-		if (!(hint[0] & 1) && (hint[0] | hint[1] | hint[2] | hint[3] | hint[4] | hint[5])) {
-			char mac[24];
+		if (mac_valid(hint)) {
+			char mac[MAC_STRLEN];
 
 			memcpy(d->mac, hint, 6);
-			mac_format(d->mac, mac, sizeof(mac));
 			log_info("vxlan: creating %s with MAC %s, as published before", d->name,
-				 mac);
+				 mac_format(d->mac, mac));
 		} else {
 			random_mac(d->mac);
 		}
@@ -444,7 +426,8 @@ static void fill_fam(struct backend *b, const struct lease *l, int family, struc
 	struct vx_dev *d = &b->dev[fam_idx(family)];
 	const struct ip_addr *pub = family == AF_INET ? &l->attrs.public_ip : &l->attrs.public_ipv6;
 	const char *data = family == AF_INET ? l->attrs.backend_data : l->attrs.backend_v6_data;
-	json_t *o = NULL;
+	json_t *o = NULL, *v;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	if (!d->enabled || !pub->family || (family == AF_INET && !subnet_key_has_v4(&l->subnet)) ||
@@ -463,8 +446,15 @@ static void fill_fam(struct backend *b, const struct lease *l, int family, struc
 		}
 	}
 	o = data ? json_loads(data, 0, NULL) : NULL;
-	if (mac_parse(json_string_value(json_get_ci(o, "VtepMAC")), f->mac) < 0) {
-		log_warnx("vxlan: ignoring peer %s: BackendData has no valid VtepMAC", l->name);
+	v = json_get_ci(o, "VtepMAC");
+	rc = json_is_string(v) ? mac_parse(json_string_value(v), json_string_length(v), f->mac)
+			       : -ENOENT;
+	if (rc < 0) {
+		/* An all-zero MAC would become the device's default destination. */
+		log_warnx("vxlan: ignoring peer %s: %s", l->name,
+			  rc == -ENOENT	       ? "BackendData has no VtepMAC string"
+			  : rc == -EADDRNOTAVAIL ? "its VtepMAC is multicast or all-zero"
+						 : "its VtepMAC is not of the form xx:xx:xx:xx:xx:xx");
 		memset(f, 0, sizeof(*f));
 	} else {
 		f->mode = VX_OVERLAY;
@@ -798,13 +788,12 @@ static int vx_create(struct loop *loop, const struct ext_iface *ext, const struc
 	}
 	b->use_nexthops = b->dev[0].enabled && kstate_has_nexthops(b->ks);
 	for (int i = 0; i < 2; i++) {
-		char mac[24];
+		char mac[MAC_STRLEN];
 
 		if (!b->dev[i].enabled)
 			continue;
-		mac_format(b->dev[i].mac, mac, sizeof(mac));
 		log_info("vxlan: device %s (index %d, VNI %u, MAC %s, MTU %u)", b->dev[i].name,
-			 b->dev[i].index, b->cfg.vni, mac, b->mtu);
+			 b->dev[i].index, b->cfg.vni, mac_format(b->dev[i].mac, mac), b->mtu);
 	}
 	*ret = b;
 	return 0;
@@ -815,10 +804,9 @@ fail:
 
 static char *backend_data(const struct vx_dev *d, uint32_t vni)
 {
-	char mac[24], *s;
+	char mac[MAC_STRLEN], *s;
 
-	mac_format(d->mac, mac, sizeof(mac));
-	xasprintf(&s, "{\"VNI\":%u,\"VtepMAC\":\"%s\"}", vni, mac);
+	xasprintf(&s, "{\"VNI\":%u,\"VtepMAC\":\"%s\"}", vni, mac_format(d->mac, mac));
 	return s;
 }
 

@@ -98,22 +98,36 @@ const struct udp_peer *udp_peer_lookup(const struct udp_peer_table *t, uint32_t 
 									 : NULL;
 }
 
-static bool is_sender(const struct udp_peer_table *t, uint32_t addr, uint16_t port)
+/* Keys sort by address first: without the port, any key in
+ * [addr:0, addr:65535] is a match. */
+static bool is_sender(const struct udp_peer_table *t, uint32_t addr, uint16_t port,
+		      bool match_port)
 {
-	uint64_t k = sender_key(addr, port);
+	uint64_t lo = sender_key(addr, match_port ? port : 0);
+	uint64_t hi = match_port ? lo : lo | 0xffff;
+	size_t a = 0, b = t->n_senders;
 
-	return bsearch(&k, t->senders, t->n_senders, sizeof(k), cmp_u64) != NULL;
+	/* The first key >= lo. */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (t->senders[mid] < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a < t->n_senders && t->senders[a] <= hi;
 }
 
 enum udp_src_verdict udp_peer_check_source(const struct udp_peer_table *t, uint32_t addr,
-					   uint16_t port, uint32_t saddr)
+					   uint16_t port, uint32_t saddr, bool match_port)
 {
 	const struct udp_peer *p = udp_peer_lookup(t, saddr);
 
-	if (p && p->addr == addr && p->port == port)
+	if (p && p->addr == addr && (!match_port || p->port == port))
 		return UDP_SRC_OK;
 	/* Several leases may share one public address: any of them is fine. */
-	if (is_sender(t, addr, port))
+	if (is_sender(t, addr, port, match_port))
 		return UDP_SRC_SPOOFED;
 	return UDP_SRC_UNKNOWN_SENDER;
 }

@@ -56,14 +56,16 @@ const struct udp_peer *udp_peer_lookup(const struct udp_peer_table *t, uint32_t 
 
 enum udp_src_verdict {
 	UDP_SRC_OK,
-	UDP_SRC_UNKNOWN_SENDER, /* the datagram is not from any peer's address and port */
+	UDP_SRC_UNKNOWN_SENDER, /* the datagram is not from any peer's address (and port) */
 	UDP_SRC_SPOOFED,	/* from a peer, but the inner source is not in its subnet */
 };
 
 /* Anti-spoofing: may a datagram from addr:port (network order) carry a packet
- * whose source is saddr? */
+ * whose source is saddr? The sender is a peer by its address alone, or by
+ * address and port with match_port (a NAT that rewrites source ports then
+ * makes its datagrams unknown). */
 enum udp_src_verdict udp_peer_check_source(const struct udp_peer_table *t, uint32_t addr,
-					   uint16_t port, uint32_t saddr);
+					   uint16_t port, uint32_t saddr, bool match_port);
 
 /* ---- publication and reclamation ---- */
 

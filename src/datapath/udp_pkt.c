@@ -32,6 +32,7 @@ static const char *const counter_names[UDP_COUNTERS] = {
 	[UDP_DROP_TTL] = "drop_ttl",
 	[UDP_DROP_SPOOFED_SOURCE] = "drop_spoofed_source",
 	[UDP_DROP_UNKNOWN_SENDER] = "drop_unknown_sender",
+	[UDP_DROP_FOREIGN_DEST] = "drop_foreign_destination",
 	[UDP_DROP_MALFORMED] = "drop_malformed",
 	[UDP_DROP_NOT_IPV4] = "drop_not_ipv4",
 	[UDP_DROP_TUN_WRITE_ERROR] = "drop_tun_write_error",
@@ -241,6 +242,9 @@ void udp_tx_add(struct udp_tx *tx, uint8_t *buf, size_t len)
 
 void udp_rx_init(struct udp_rx *rx, bool vnet, bool coalesce)
 {
+	/* (d & 0) is never ~0: nothing is delivered until the owner sets it. */
+	rx->local_net = ~0U;
+	rx->local_mask = 0;
 	gro_init(&rx->gro, vnet, coalesce);
 }
 
@@ -290,13 +294,17 @@ void udp_rx_add(struct udp_rx *rx, uint32_t addr, uint16_t port, uint8_t *data, 
 		 * verdict for the last inner source. */
 		src = get_ne32(d + IP4_SADDR);
 		if (!have_last || src != last_src) {
-			v = udp_peer_check_source(rx->peers, addr, port, src);
+			v = udp_peer_check_source(rx->peers, addr, port, src, rx->match_port);
 			last_src = src;
 			have_last = true;
 		}
 		if (v != UDP_SRC_OK) {
 			rx->ctr[v == UDP_SRC_SPOOFED ? UDP_DROP_SPOOFED_SOURCE
 						     : UDP_DROP_UNKNOWN_SENDER]++;
+			continue;
+		}
+		if ((get_ne32(d + IP4_DADDR) & rx->local_mask) != rx->local_net) {
+			rx->ctr[UDP_DROP_FOREIGN_DEST]++;
 			continue;
 		}
 		if (!ttl_dec(d)) {

@@ -16,8 +16,9 @@
  *
  *  RX  (peers -> TUN) udp_rx_add() takes one received message (a UDP GRO
  *      train of seg_size datagrams, or one datagram), checks the sender and
- *      each inner source against the peer table, decrements the TTL and
- *      queues the packets for coalescing; udp_rx_flush() writes them.
+ *      each inner source against the peer table and each inner destination
+ *      against our own subnet, decrements the TTL and queues the packets for
+ *      coalescing; udp_rx_flush() writes them.
  *
  * Every datagram on the wire is one plain IPv4 packet with valid checksums
  * (flannel's format), whatever the TUN offloads.
@@ -55,7 +56,8 @@ enum udp_counter {
 	UDP_DROP_NO_PEER,	 /* no peer owns the destination */
 	UDP_DROP_TTL,		 /* TTL would reach zero */
 	UDP_DROP_SPOOFED_SOURCE, /* inner source outside the sending peer's subnet */
-	UDP_DROP_UNKNOWN_SENDER, /* datagram not from a peer's address and port */
+	UDP_DROP_UNKNOWN_SENDER, /* datagram not from a peer's address (and port) */
+	UDP_DROP_FOREIGN_DEST,	 /* inner destination outside our own subnet */
 	UDP_DROP_MALFORMED,	 /* not a valid IPv4 packet, bad virtio header, truncated */
 	UDP_DROP_NOT_IPV4,	 /* TUN handed us something else (IPv6) */
 	UDP_DROP_TUN_WRITE_ERROR,
@@ -132,6 +134,11 @@ void udp_tx_flush(struct udp_tx *tx);
 struct udp_rx {
 	/* set by the owner */
 	uint16_t port; /* network order: the peers' port */
+	bool match_port; /* a sender is a peer by address and port, not address alone */
+	/* Network order: our subnet. Only packets to it are delivered, or a
+	 * peer could relay through us to anywhere we route (and masquerade).
+	 * udp_rx_init leaves a value that matches no address. */
+	uint32_t local_net, local_mask;
 	const struct udp_peer_table *peers;
 	udp_tun_write_cb *tun_write;
 	void *arg;

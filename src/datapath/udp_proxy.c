@@ -489,8 +489,7 @@ int udp_proxy_start(const struct udp_proxy_config *c, struct udp_proxy **ret)
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->stop_fd < 0) {
 		rc = -errno;
-		free(p);
-		return rc;
+		goto fail;
 	}
 
 	tt = p->tx = xcalloc(1, sizeof(*tt));
@@ -521,6 +520,9 @@ int udp_proxy_start(const struct udp_proxy_config *c, struct udp_proxy **ret)
 	rt->bufs = xmalloc(rt->n_msgs * IO_BUF);
 	udp_rx_init(&rt->rx, c->features & UDP_F_VNET, c->features & UDP_F_COALESCE);
 	rt->rx.port = c->port;
+	rt->rx.match_port = c->match_port;
+	rt->rx.local_net = c->local_net & c->local_mask;
+	rt->rx.local_mask = c->local_mask;
 	rt->rx.tun_write = tun_write;
 	rt->rx.arg = &rt->t;
 	rt->rx.ctr = rt->t.ctr;
@@ -530,14 +532,16 @@ int udp_proxy_start(const struct udp_proxy_config *c, struct udp_proxy **ret)
 	rc = start_thread(&tt->t, tx_main, tt);
 	if (rc == 0)
 		rc = start_thread(&rt->t, rx_main, rt);
-	if (rc < 0) {
-		udp_proxy_stop(p);
-		return rc;
-	}
+	if (rc < 0)
+		goto fail;
 	*ret = p;
 	return 0;
+fail:
+	udp_proxy_stop(p);
+	return rc;
 }
 
+/* Also undoes a udp_proxy_start that failed part-way. */
 void udp_proxy_stop(struct udp_proxy *p)
 {
 	uint64_t one = 1;
@@ -545,7 +549,7 @@ void udp_proxy_stop(struct udp_proxy *p)
 	if (!p)
 		return;
 	atomic_store(&p->stop, true);
-	if (write(p->stop_fd, &one, sizeof(one)) < 0) {
+	if (p->stop_fd >= 0 && write(p->stop_fd, &one, sizeof(one)) < 0) {
 		/* An eventfd write only fails on overflow: it is readable. */
 	}
 	if (p->tx && p->tx->t.started)
@@ -561,7 +565,8 @@ void udp_proxy_stop(struct udp_proxy *p)
 		free(p->rx);
 	}
 	udp_peers_destroy(&p->peers);
-	close(p->stop_fd);
+	if (p->stop_fd >= 0)
+		close(p->stop_fd);
 	free(p);
 }
 

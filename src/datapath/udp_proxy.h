@@ -82,9 +82,13 @@ struct udp_proxy_config {
 	uint32_t tun_addr;	/* network order */
 	uint16_t port;		/* network order */
 	unsigned gso_max_dgram; /* path MTU - 28 */
+	uint32_t local_net;	/* network order: our subnet, the only inner */
+	uint32_t local_mask;	/* destination delivered (see udp_rx) */
+	bool match_port;	/* peers by address and port (see udp_rx) */
 };
 
-/* Start the threads (fds stay the caller's). 0 or -errno. */
+/* Start the threads (fds stay the caller's). 0 or -errno (then nothing is
+ * left allocated). */
 int udp_proxy_start(const struct udp_proxy_config *c, struct udp_proxy **ret);
 /* Stop and join the threads, free everything. NULL is fine. */
 void udp_proxy_stop(struct udp_proxy *p);

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/json_ci.h"
+#include "core/mac.h"
 #include "core/xmalloc.h"
 #include "subnet/lease.h"
 #include "subnet/subnet_mgr.h"
@@ -437,25 +438,15 @@ char *kube_condition_patch(time_t now)
 int kube_node_vtep_mac(const struct kube_node *n, int family, uint8_t ret_mac[6])
 {
 	const char *data = n->annot[family == AF_INET6 ? KA_BACKEND_V6_DATA : KA_BACKEND_DATA];
-	const char *s;
-	unsigned v[6];
-	char tail;
-	json_t *o;
+	json_t *o, *v;
 	int rc = -ENOENT;
 
 	if (!data)
 		return -ENOENT;
 	o = json_loads(data, 0, NULL);
-	s = json_string_value(json_get_ci(o, "VtepMAC"));
-	if (s && sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-			&tail) == 6 && strlen(s) == 17) {
-		for (int i = 0; i < 6; i++)
-			ret_mac[i] = (uint8_t)v[i];
-		/* unicast and not all zero, else the kernel refuses it */
-		if (!(ret_mac[0] & 1) && (ret_mac[0] | ret_mac[1] | ret_mac[2] | ret_mac[3] |
-					  ret_mac[4] | ret_mac[5]))
-			rc = 0;
-	}
+	v = json_get_ci(o, "VtepMAC");
+	if (json_is_string(v) && mac_parse(json_string_value(v), json_string_length(v), ret_mac) == 0)
+		rc = 0;
 	json_decref(o);
 	return rc;
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/netlink.h>
+
 #include "nl/nl.h"
 
 struct nl_vxlan_params;
@@ -58,9 +60,43 @@ void nl_set_ack_cost(struct nl *nl, size_t cost);
  * for tests. */
 unsigned nl_dump_restarts(const struct nl *nl);
 
+/* The fuzzer's stand-in for the kernel: with io set, requests go to
+ * io->send (0 or -errno) instead of the socket, and answers come from
+ * io->recv, which fills buf with one datagram as the kernel would send it
+ * and returns its length (more than cap: truncated) or -errno (-EAGAIN:
+ * nothing queued; never blocks). NULL restores the socket. */
+struct nl_io {
+	int (*send)(void *arg, const void *buf, size_t len);
+	long (*recv)(void *arg, void *buf, size_t cap, bool dontwait);
+	void *arg;
+};
+void nl_set_io(struct nl *nl, const struct nl_io *io);
+
 /* Drop the batch message that nl_batch_msg() just handed out (its builder
  * failed), so that it is never sent and gets no done() call. */
 void nl_batch_cancel(struct nl *nl);
+
+/*
+ * Walking the messages of a received datagram or a collected dump. libmnl's
+ * mnl_nlmsg_ok() compares nlmsg_len as a signed int, so a length of 2^31 or
+ * more passes it, and mnl_nlmsg_next() then stands still (0xffffffff aligns
+ * to 0: an endless loop) or jumps gigabytes (found by fuzz_nl_reply). These
+ * take the length unsigned; the last message may lack its padding.
+ */
+static inline bool nl_msg_ok(const struct nlmsghdr *nlh, size_t len)
+{
+	return len >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= len;
+}
+
+static inline const struct nlmsghdr *nl_msg_next(const struct nlmsghdr *nlh, size_t *len)
+{
+	size_t step = ((size_t)nlh->nlmsg_len + 3) & ~(size_t)3;
+
+	if (step > *len)
+		step = *len;
+	*len -= step;
+	return (const struct nlmsghdr *)((const char *)nlh + step);
+}
 
 /* Address bytes: 4 for AF_INET, 16 for AF_INET6, 0 otherwise. */
 size_t nl_addr_len(int family);

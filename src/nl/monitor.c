@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "nl/build.h"
+
 #define NL_MON_RX_SIZE (64 * 1024)
 #define NL_MON_RCVBUF  (8 * 1024 * 1024) /* 20k peers change at once on resync */
 /* Datagrams per nl_monitor_read(): the loop is level-triggered and comes
@@ -87,7 +89,7 @@ static int nl_monitor_read_some(struct nl_monitor *m, int budget, bool *ret_drai
 	struct iovec iov = { .iov_base = m->rx, .iov_len = sizeof(m->rx) };
 	struct msghdr msg;
 	ssize_t n;
-	int len;
+	size_t len;
 
 	*ret_drained = false;
 	for (; budget > 0; budget--) {
@@ -120,9 +122,9 @@ static int nl_monitor_read_some(struct nl_monitor *m, int budget, bool *ret_drai
 		}
 		if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0)
 			continue;
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)m->rx; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
+		len = (size_t)n;
+		for (nlh = (const struct nlmsghdr *)m->rx; nl_msg_ok(nlh, len);
+		     nlh = nl_msg_next(nlh, &len)) {
 			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
 				continue; /* NOOP, DONE, ERROR: not events */
 			if (m->cbs.msg)

@@ -64,6 +64,8 @@ struct nl {
 	size_t dump_len, dump_cap;
 	unsigned dump_restarts;
 
+	const struct nl_io *io; /* the fuzzer's kernel, else NULL */
+
 	uint8_t rx[NL_RX_SIZE] __attribute__((aligned(8)));
 	uint8_t req[NL_MSG_MAX] __attribute__((aligned(8)));
 };
@@ -270,6 +272,8 @@ static int nl_send(struct nl *nl, const void *buf, size_t len)
 {
 	ssize_t n;
 
+	if (nl->io)
+		return nl->io->send(nl->io->arg, buf, len);
 	do
 		n = mnl_socket_sendto(nl->sock, buf, len);
 	while (n < 0 && errno == EINTR);
@@ -289,6 +293,10 @@ static ssize_t nl_recv(struct nl *nl, int flags)
 	struct msghdr msg = { 0 };
 	ssize_t n;
 
+	if (nl->io) {
+		n = nl->io->recv(nl->io->arg, nl->rx, sizeof(nl->rx), flags & MSG_DONTWAIT);
+		return n > (ssize_t)sizeof(nl->rx) ? -EMSGSIZE : n;
+	}
 	for (;;) {
 		memset(&addr, 0, sizeof(addr));
 		msg.msg_name = &addr;
@@ -341,14 +349,14 @@ static int nl_dump_collect(struct nl *nl, const struct nlmsghdr *nlh)
 static int nl_dump_deliver(struct nl *nl, nl_dump_cb *cb, void *arg)
 {
 	uint8_t *buf = nl->dump;
-	size_t cap = nl->dump_cap;
-	int len = (int)nl->dump_len, ret = 0;
+	size_t cap = nl->dump_cap, len = nl->dump_len;
 	const struct nlmsghdr *nlh;
+	int ret = 0;
 
 	nl->dump = NULL;
 	nl->dump_len = nl->dump_cap = 0;
-	for (nlh = (const struct nlmsghdr *)buf; buf && mnl_nlmsg_ok(nlh, len);
-	     nlh = mnl_nlmsg_next(nlh, &len)) {
+	for (nlh = (const struct nlmsghdr *)buf; buf && nl_msg_ok(nlh, len);
+	     nlh = nl_msg_next(nlh, &len)) {
 		ret = cb(nlh, arg);
 		if (ret < 0)
 			break;
@@ -372,7 +380,8 @@ static int nl_wait(struct nl *nl, struct nl_wait *w)
 	const struct nlmsghdr *nlh;
 	bool drain = false;
 	ssize_t n;
-	int len, ret;
+	size_t len;
+	int ret;
 
 	for (;;) {
 		n = nl_recv(nl, drain ? MSG_DONTWAIT : 0);
@@ -390,9 +399,9 @@ static int nl_wait(struct nl *nl, struct nl_wait *w)
 			return drain ? -ENOBUFS : -ETIMEDOUT;
 		if (n < 0)
 			return (int)n;
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
+		len = (size_t)n;
+		for (nlh = (const struct nlmsghdr *)nl->rx; nl_msg_ok(nlh, len);
+		     nlh = nl_msg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != w->seq || !mnl_nlmsg_portid_ok(nlh, nl->portid))
 				continue; /* stale: an earlier request's */
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -490,6 +499,11 @@ int nl_fd(const struct nl *nl)
 void nl_set_ack_cost(struct nl *nl, size_t cost)
 {
 	nl->ack_cost = cost ? cost : NL_ACK_COST;
+}
+
+void nl_set_io(struct nl *nl, const struct nl_io *io)
+{
+	nl->io = io;
 }
 
 unsigned nl_dump_restarts(const struct nl *nl)
@@ -609,7 +623,8 @@ static int nl_batch_acks(struct nl *nl, struct nl_batch_run *run, size_t start, 
 	bool drain = false;
 	struct err e;
 	ssize_t n;
-	int len, error;
+	size_t len;
+	int error;
 
 	while (next < end) {
 		n = nl_recv(nl, drain ? MSG_DONTWAIT : 0);
@@ -629,9 +644,9 @@ static int nl_batch_acks(struct nl *nl, struct nl_batch_run *run, size_t start, 
 			nl_batch_fail(nl, run, next, end, error, "reading netlink ACKs");
 			return error;
 		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)nl->rx; mnl_nlmsg_ok(nlh, len) && next < end;
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
+		len = (size_t)n;
+		for (nlh = (const struct nlmsghdr *)nl->rx; nl_msg_ok(nlh, len) && next < end;
+		     nlh = nl_msg_next(nlh, &len)) {
 			if (nlh->nlmsg_type != NLMSG_ERROR || !mnl_nlmsg_portid_ok(nlh, nl->portid))
 				continue;
 			/* ACKs come in request order; normally this is next. */

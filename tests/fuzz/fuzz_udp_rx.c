@@ -7,13 +7,16 @@
  *                    3: a received message whose datagrams get their IPv4
  *                       and TCP/UDP checksums fixed first (reaches coalescing)
  *   byte 0 bit 2     UDP GSO on the send side / coalescing on the receive side
- *   bytes 1-2        receive: sender choice and GRO segment size
+ *   bytes 1-2        receive: sender (bits 0-1 address, bit 2 port, bit 3
+ *                    MatchPeerPort) and GRO segment size
  *
  * Everything that comes out is checked: each datagram on the wire is one
  * well-formed IPv4 packet with a valid header checksum (and valid L4
  * checksum when we segmented it), UDP_SEGMENT sends respect the kernel's
- * rules, ICMP messages are valid, and every coalesced TUN write becomes a
- * packet with valid checksums once the kernel completes it.
+ * rules, ICMP messages are valid, every coalesced TUN write becomes a
+ * packet with valid checksums once the kernel completes it, and every
+ * received packet written to the TUN is for our own subnet, from the
+ * sending peer's subnet.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,6 +40,8 @@ static struct udp_peer_table *tbl;
 static uint8_t buf[70000];
 static uint8_t scratch[70000];
 static bool segmented; /* current TX input is a GSO super-packet */
+static bool receiving; /* the current input is a received message */
+static uint32_t rx_from; /* its sender's address */
 
 static bool ip_ok(const uint8_t *p, size_t len)
 {
@@ -118,6 +123,13 @@ static int check_tun_write(void *arg, const struct iovec *iov, int iovcnt)
 	len -= off;
 	if (ip4_check(p, len) != len)
 		abort();
+	if (receiving) {
+		const struct udp_peer *from = udp_peer_lookup(tbl, get_ne32(p + IP4_SADDR));
+
+		if ((get_ne32(p + IP4_DADDR) & rx.local_mask) != rx.local_net || !from ||
+		    from->addr != rx_from)
+			abort();
+	}
 	if (p[IP4_PROTO] == IPPROTO_ICMP && p[20] == 3 && p[IP4_TTL] == 8 && vh.flags == 0 &&
 	    !memcmp(p + IP4_SADDR, &tx.tun_addr, 4)) {
 		/* our net-unreachable */
@@ -198,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tx.tun_write = check_tun_write;
 		tx.arg = (void *)(uintptr_t)(tx.vnet ? VNET_HDR_LEN : 0);
 		tx.ctr = ctr;
+		receiving = false;
 		segmented = tx.vnet && size >= VNET_HDR_LEN && (buf[1] & 0x7f) != VNET_GSO_NONE;
 		udp_tx_add(&tx, buf, size);
 		udp_tx_flush(&tx);
@@ -213,7 +226,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fix_checksums(buf, size, seg && seg <= size ? seg : size);
 		udp_rx_init(&rx, true, flag);
 		rx.port = htons(8285);
+		rx.match_port = data[1] & 8;
+		inet_pton(AF_INET, "10.244.1.0", &rx.local_net);
+		rx.local_mask = htonl(0xffffff00u);
 		rx.peers = tbl;
+		receiving = true;
+		rx_from = addr;
 		rx.tun_write = check_tun_write;
 		rx.arg = (void *)(uintptr_t)VNET_HDR_LEN;
 		rx.ctr = ctr;
@@ -221,7 +239,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		udp_rx_flush(&rx);
 		/* Every datagram is accounted for exactly once. */
 		if (ctr[UDP_RX_PACKETS] + ctr[UDP_DROP_MALFORMED] + ctr[UDP_DROP_TTL] +
-			    ctr[UDP_DROP_SPOOFED_SOURCE] + ctr[UDP_DROP_UNKNOWN_SENDER] !=
+			    ctr[UDP_DROP_SPOOFED_SOURCE] + ctr[UDP_DROP_UNKNOWN_SENDER] +
+			    ctr[UDP_DROP_FOREIGN_DEST] !=
 		    ctr[UDP_RX_DATAGRAMS])
 			abort();
 	}

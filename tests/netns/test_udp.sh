@@ -5,7 +5,8 @@
 # forced (WEFT_UDP_PLAIN=1): flannel0 and its route
 # are flannel's, the lease has no BackendType, all pod pairs reach each other,
 # TCP and UDP iperf3 work across hosts without checksum errors, datagrams from
-# a non-peer or with a spoofed inner source are dropped and counted, a pod
+# a non-peer, with a spoofed inner source or with an inner destination outside
+# the receiver's subnet are dropped and counted, a pod
 # pinging a lease-less address in the Network gets "Destination Net
 # Unreachable", a weftd restart keeps the subnet and connectivity returns
 # within 2 s, a deleted route or flannel0 comes back, a lease of another
@@ -145,6 +146,21 @@ spoof_cases() { # LABEL
 	tap_eq "$1: 3 datagrams from peer h2 with h3's pod as source dropped as spoofed_source" 3 $((after - before))
 	tap_eq "$1: pod 1.1 received none of them" "$echos" \
 		"$(pod_exec 1 1 nstat -az IcmpInEchos | awk '/IcmpInEchos/ {print $2}')"
+	# From h2's own address and port with h2's pod as source, but for h3's
+	# pod and for the underlay: h1 must not relay them.
+	local ul_echos
+	ul_echos=$(ip netns exec "$UL" nstat -az IcmpInEchos | awk '/IcmpInEchos/ {print $2}')
+	before=$(counter 1 drop_foreign_destination)
+	host_exec 2 python3 "$RUN_DIR/send.py" raw "$(host_ip 2)" "$(host_ip 1)" \
+		"${POD_IP[2.1]}" "${POD_IP[3.1]}" 2
+	host_exec 2 python3 "$RUN_DIR/send.py" raw "$(host_ip 2)" "$(host_ip 1)" \
+		"${POD_IP[2.1]}" $UNDERLAY_PREFIX.1 3
+	wait_until 3 eval "[ \$(counter 1 drop_foreign_destination) -ge $((before + 5)) ]"
+	after=$(counter 1 drop_foreign_destination)
+	tap_eq "$1: 5 datagrams from peer h2 for h3's pod or the underlay dropped as foreign_destination" \
+		5 $((after - before))
+	tap_eq "$1: the underlay received none of them" "$ul_echos" \
+		"$(ip netns exec "$UL" nstat -az IcmpInEchos | awk '/IcmpInEchos/ {print $2}')"
 	# The same raw sender with a truthful inner source gets through (the test is fair).
 	host_exec 2 python3 "$RUN_DIR/send.py" raw "$(host_ip 2)" "$(host_ip 1)" \
 		"${POD_IP[2.1]}" "${POD_IP[1.1]}" 1

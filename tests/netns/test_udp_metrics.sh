@@ -26,7 +26,9 @@ val() { awk -v k="$1" '$1 == k {print $2}' "$RUN_DIR/m.txt"; }
 tap_ok "tx packets counted" test "$(val 'weft_udp_packets_total{direction="tx"}')" -ge 1
 tap_ok "rx packets counted" test "$(val 'weft_udp_packets_total{direction="rx"}')" -ge 1
 tap_ok "tx bytes counted" test "$(val 'weft_udp_bytes_total{direction="tx"}')" -ge 84
-tap_eq "drop reasons exported" 8 "$(grep -c '^weft_udp_drops_total{' "$RUN_DIR/m.txt")"
+tap_eq "drop reasons exported" 9 "$(grep -c '^weft_udp_drops_total{' "$RUN_DIR/m.txt")"
+tap_eq "inner destinations outside our subnet are a drop reason" 0 \
+	"$(val 'weft_udp_drops_total{reason="foreign_destination"}')"
 tap_eq "the virtio-header fast path is reported active" 1 "$(val 'weft_udp_fastpath_feature{feature="vnet"}')"
 for n in 1 2; do weftd_host_stop "$n"; done
 tap_done

@@ -820,22 +820,40 @@ static void test_peer_table_lookup(void **state)
 	assert_null(udp_peer_lookup(t, ip4("255.255.255.255")));
 
 	/* Anti-spoofing */
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("10.244.7.9")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("10.244.7.9"), true),
 			 UDP_SRC_OK);
 	/* both of .1's subnets */
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.1"), htons(8285), ip4("10.244.0.3")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.1"), htons(8285), ip4("10.244.0.3"), true),
 			 UDP_SRC_OK);
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.1"), htons(8285), ip4("10.244.1.3")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.1"), htons(8285), ip4("10.244.1.3"), true),
 			 UDP_SRC_OK);
 	/* a peer claiming another peer's pod, or an address outside all subnets */
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("10.244.1.3")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("10.244.1.3"), true),
 			 UDP_SRC_SPOOFED);
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("8.8.8.8")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(8285), ip4("8.8.8.8"), true),
 			 UDP_SRC_SPOOFED);
 	/* not a peer: other address, or a peer's address from another port */
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.8"), htons(8285), ip4("10.244.7.9")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.8"), htons(8285), ip4("10.244.7.9"), true),
 			 UDP_SRC_UNKNOWN_SENDER);
-	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(9999), ip4("10.244.7.9")),
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(9999), ip4("10.244.7.9"), true),
+			 UDP_SRC_UNKNOWN_SENDER);
+	/* Without port matching (the default): a peer's address from any port
+	 * (a NAT rewrote it) is that peer; other addresses stay strangers. */
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(9999), ip4("10.244.7.9"), false),
+			 UDP_SRC_OK);
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.1"), htons(1), ip4("10.244.1.3"), false),
+			 UDP_SRC_OK);
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.7"), htons(9999), ip4("10.244.1.3"), false),
+			 UDP_SRC_SPOOFED);
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.200"), htons(65535), ip4("10.244.7.9"), false),
+			 UDP_SRC_SPOOFED);
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.8"), htons(8285), ip4("10.244.7.9"), false),
+			 UDP_SRC_UNKNOWN_SENDER);
+	assert_int_equal(udp_peer_check_source(t, ip4("192.168.0.6"), htons(65535), ip4("10.244.7.9"), false),
+			 UDP_SRC_UNKNOWN_SENDER);
+	assert_int_equal(udp_peer_check_source(t, ip4("255.255.255.255"), htons(65535), ip4("10.244.7.9"), false),
+			 UDP_SRC_UNKNOWN_SENDER);
+	assert_int_equal(udp_peer_check_source(t, ip4("0.0.0.0"), 0, ip4("10.244.7.9"), false),
 			 UDP_SRC_UNKNOWN_SENDER);
 	udp_peer_table_free(t);
 
@@ -1027,6 +1045,9 @@ static int path_setup(void **state)
 	tx.ctr = ctr;
 	udp_rx_init(&rx, true, true);
 	rx.port = htons(8285);
+	rx.match_port = true;
+	rx.local_net = ip4("10.244.1.0");
+	rx.local_mask = htonl(0xffffff00u);
 	rx.peers = tbl;
 	rx.tun_write = capture_write;
 	rx.arg = &cap;
@@ -1273,6 +1294,103 @@ static void test_rx_checks_and_coalesces(void **state)
 	assert_int_equal(cap.vh[1].gso_type, VNET_GSO_NONE);
 }
 
+/* A peer may send only to our own subnet: not on through us to another
+ * peer, the underlay or the world (we would route and masquerade it). */
+static void test_rx_foreign_destination(void **state)
+{
+	struct tcp_opts o = { .src = "10.244.2.7", .dst = "10.244.1.2", .sport = 5201, .dport = 40000,
+			      .ttl = 63 };
+	static const char *const away[] = { "10.244.3.3", "10.200.0.1", "8.8.8.8", "10.244.0.255",
+					    "10.244.2.1", "255.255.255.255", "224.0.0.1" };
+	static const uint8_t dst[4] = { 10, 244, 1, 2 };
+	static uint8_t train[65536];
+	size_t l, off = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(away) / sizeof(away[0]); i++) {
+		o.dst = away[i];
+		l = build_tcp(train, &o, payload, 100);
+		udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, l, 0);
+	}
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_DROP_FOREIGN_DEST], 7);
+	assert_int_equal(ctr[UDP_RX_PACKETS], 0);
+	assert_int_equal(cap.writes, 0);
+	/* Both ends of our subnet are ours. */
+	o.dst = "10.244.1.0";
+	l = build_tcp(train, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, l, 0);
+	o.dst = "10.244.1.255";
+	l = build_tcp(train, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, l, 0);
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_RX_PACKETS], 2);
+	assert_int_equal(ctr[UDP_DROP_FOREIGN_DEST], 7);
+
+	/* In a GRO train each datagram is checked: segment 4 of 8 goes
+	 * elsewhere (same sender, same inner source as the rest). */
+	memset(ctr, 0, sizeof(ctr));
+	memset(&cap, 0, sizeof(cap));
+	fill_rand(payload, 8 * 1000);
+	for (int i = 0; i < 8; i++) {
+		o.dst = i == 3 ? "10.244.3.3" : "10.244.1.2";
+		l = build_tcp(train + off, &o, payload + i * 1000, 1000);
+		o.seq += 1000;
+		off += l;
+	}
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, off, 1040);
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_RX_GRO_TRAINS], 1);
+	assert_int_equal(ctr[UDP_RX_DATAGRAMS], 8);
+	assert_int_equal(ctr[UDP_DROP_FOREIGN_DEST], 1);
+	assert_int_equal(ctr[UDP_RX_PACKETS], 7);
+	for (int w = 0; w < cap.writes; w++)
+		assert_memory_equal(cap.pkt[w] + 16, dst, 4);
+
+	/* An rx nobody gave a subnet delivers nothing. */
+	memset(ctr, 0, sizeof(ctr));
+	udp_rx_init(&rx, true, true);
+	o.dst = "10.244.1.2";
+	l = build_tcp(train, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, l, 0);
+	o.dst = "0.0.0.0";
+	l = build_tcp(train, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), train, l, 0);
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_DROP_FOREIGN_DEST], 2);
+}
+
+/* Port matching is a choice: by default a peer's address is enough. */
+static void test_rx_match_port(void **state)
+{
+	struct tcp_opts o = { .src = "10.244.2.7", .dst = "10.244.1.2", .sport = 5201, .dport = 40000,
+			      .ttl = 63 };
+	uint8_t b[2000];
+	size_t l;
+
+	(void)state;
+	l = build_tcp(b, &o, payload, 100);
+	rx.match_port = false;
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(40000), b, l, 0);
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_RX_PACKETS], 1);
+	/* ... but still its own pods only, and only from a peer's address */
+	o.src = "10.244.3.7";
+	l = build_tcp(b, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(40000), b, l, 0);
+	udp_rx_add(&rx, ip4("192.168.0.9"), htons(8285), b, l, 0);
+	assert_int_equal(ctr[UDP_DROP_SPOOFED_SOURCE], 1);
+	assert_int_equal(ctr[UDP_DROP_UNKNOWN_SENDER], 1);
+	rx.match_port = true;
+	o.src = "10.244.2.7";
+	l = build_tcp(b, &o, payload, 100);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(40000), b, l, 0);
+	udp_rx_add(&rx, ip4("192.168.0.2"), htons(8285), b, l, 0);
+	udp_rx_flush(&rx);
+	assert_int_equal(ctr[UDP_DROP_UNKNOWN_SENDER], 2);
+	assert_int_equal(ctr[UDP_RX_PACKETS], 2);
+}
+
 static void test_counter_names(void **state)
 {
 	(void)state;
@@ -1280,6 +1398,7 @@ static void test_counter_names(void **state)
 		assert_non_null(udp_counter_name(i));
 	assert_string_equal(udp_counter_name(UDP_DROP_SPOOFED_SOURCE), "drop_spoofed_source");
 	assert_string_equal(udp_counter_name(UDP_DROP_UNKNOWN_SENDER), "drop_unknown_sender");
+	assert_string_equal(udp_counter_name(UDP_DROP_FOREIGN_DEST), "drop_foreign_destination");
 	assert_string_equal(udp_counter_name(UDP_COUNTERS), "?");
 }
 
@@ -1306,6 +1425,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_segments_with_udp_gso, path_setup, path_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_batch_overflow, path_setup, path_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_checks_and_coalesces, path_setup, path_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_foreign_destination, path_setup, path_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_match_port, path_setup, path_teardown),
 		cmocka_unit_test(test_counter_names),
 	};
 
