@@ -21,7 +21,7 @@ T=$RUN_DIR/t
 mkdir -p "$T"
 
 if [ ! -x "$W" ]; then
-	tap_fail "weftctl is built ($W)" true
+	tap_not_ok "weftctl is built ($W)"
 	tap_done
 	exit
 fi
@@ -38,7 +38,7 @@ wctl() { run "$@" --etcd-endpoints "$ETCD_ENDPOINT" --etcd-prefix "$P"; }
 contains() {
 	case $2 in
 	*"$3"*) tap_ok "$1" true ;;
-	*) tap_fail "$1 (wanted '$3' in: $2)" true ;;
+	*) tap_not_ok "$1" "wanted '$3' in: $2" ;;
 	esac
 }
 
