@@ -125,6 +125,10 @@ tap_fail_with "cmd_lacks: fails when present" 1 '^cmd_lacks: status 1$' lacks b 
 tap_fail_with "cmd_lacks: fails when the command fails, though it printed nothing" \
 	1 '^cmd_lacks: status 1$' lacks b false
 
+tap_eq "lines_of: counts lines" 2 "$(lines_of printf 'a\nb\n')"
+tap_eq "lines_of: no output is 0" 0 "$(lines_of true)"
+tap_eq "lines_of: a failing command is no count" "failed (exit 1)" "$(lines_of false)"
+
 # Nobody calls the removed check any more.
 tap_eq "no script calls tap_fail" "" \
 	"$(grep -rnE '(^|[^_[:alnum:]])tap_fail([^_[:alnum:]]|$)' tests --include='*.sh' |

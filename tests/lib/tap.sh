@@ -15,6 +15,8 @@
 #                                           # one's directory does
 #   tap_eq   "description" expected actual  # string equality, shows a diff on failure
 #   tap_not_ok "description" [diagnostic]  # a failure found by the script itself
+#   cmd_lacks 'ABSENT' cmd args...          # status only (for wait_until): cmd ok, no ABSENT
+#   lines_of cmd args...                    # line count, or "failed (exit N)"
 #   tap_done
 #
 # A negative check must be able to fail: "some non-zero exit" also holds for a
@@ -128,6 +130,19 @@ cmd_lacks() {
 	shift
 	out=$("$@" 2>&1) || return 1
 	! grep -qE -e "$re" <<<"$out"
+}
+
+# lines_of cmd args...: how many lines cmd prints, or "failed (exit N)" (status
+# 1) when it fails: a count of 0 must not come from a vanished namespace or
+# device, as `cmd | grep -c .` does.
+lines_of() {
+	local out rc
+	out=$("$@") && rc=0 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "failed (exit $rc)"
+		return 1
+	fi
+	if [ -z "$out" ]; then echo 0; else grep -c '' <<<"$out"; fi
 }
 
 tap_lacks() {

@@ -40,12 +40,12 @@ tap_eq "tamper: recreated flannel.1 kept its MAC" "$mac1" \
 	"$(host_exec 1 ip -o link show flannel.1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)"
 all_pairs_ping "after tampering"
 
-vx_objects_of_h3() { # N: h3's route + neighbour + fdb entries on host N
-	local r nb f
-	r=$(host_exec "$1" ip route show "$(subnet_net 3)" | grep -c .)
-	nb=$(host_exec "$1" ip neigh show "$(subnet_addr 3)" dev flannel.1 | grep -c .)
-	f=$(host_exec "$1" bridge fdb show dev flannel.1 | grep -c "dst $(host_ip 3) ")
-	echo $((r + nb + f))
+vx_objects_of_h3() { # N: h3's route + neighbour + fdb entries on host N ("error" if a lookup fails)
+	local r nb fdb
+	r=$(lines_of host_exec "$1" ip route show "$(subnet_net 3)") &&
+		nb=$(lines_of host_exec "$1" ip neigh show "$(subnet_addr 3)" dev flannel.1) &&
+		fdb=$(host_exec "$1" bridge fdb show dev flannel.1) || { echo error; return; }
+	echo $((r + nb + $(grep -c "dst $(host_ip 3) " <<<"$fdb")))
 }
 host_removed vx_objects_of_h3
 
