@@ -75,8 +75,12 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 NTEST_SRCS := $(wildcard tests/netns/*.c)
 NTEST_BINS := $(NTEST_SRCS:tests/netns/%.c=$(BUILD)/tests/netns/%)
 
+# Every tests/fuzz/fuzz_<name>.c is a target, built from all of src/; those
+# named fuzz_cni_* also get the CNI plugin's code (cni/, without its main.c).
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CNI_BINS := $(filter build/fuzz/fuzz_cni_%,$(FUZZ_BINS))
+FUZZ_CNI_SRCS := $(filter-out cni/main.c,$(CNI_SRCS))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' -Isrc $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -123,10 +127,12 @@ $(BUILD)/tests/netns/%: $(BUILD)/tests/netns/%.o $(LIB)
 unit: $(UNIT_BINS) $(ITEST_BINS) $(NTEST_BINS)
 
 # Fuzz targets are built by clang with their own objects, never mixed with gcc ones.
+$(FUZZ_CNI_BINS): FUZZ_EXTRA_SRCS := $(FUZZ_CNI_SRCS)
+$(FUZZ_CNI_BINS): $(FUZZ_CNI_SRCS)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	$(call quiet,FUZZ,$@)
 	@mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(FUZZ_EXTRA_SRCS) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -118,10 +118,12 @@ layer_demo() {
 	done
 }
 
+# Every target in the source tree: one not built, or without a seed corpus,
+# fails (tests/fuzz/run.sh says which).
 layer_fuzz() {
-	local f
-	for f in build/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+	local s f
+	for s in tests/fuzz/fuzz_*.c; do
+		f=build/fuzz/$(basename "$s" .c)
 		run_prog fuzz "$(basename "$f")" tests/fuzz/run.sh --tap "$FUZZ_SMOKE_SECONDS" "$f"
 	done
 }

@@ -22,7 +22,9 @@ tap_eq "KEEP=1 host-gw demo: all pairs reachable" \
 ns=$(sed -n 's/^NS=//p' /run/weft-demo/state 2>/dev/null)
 tap_ok "KEEP=1 leaves the cluster up" eval "ip netns list | awk '{print \$1}' | grep -qx '$ns-h1'"
 pids=$(sed -n 's/^PID=//p' /run/weft-demo/state 2>/dev/null)
-tap_ok "a second demo is refused while one is up" eval "! make -s demo >/dev/null 2>&1"
+tap_fail_with "a second demo is refused while one is up" 2 \
+	"^demo: a demo cluster from 'KEEP=1 make demo' is still up; remove it with 'make demo-down'\$" \
+	make -s demo
 make -s demo-down >/dev/null 2>&1
 tap_eq "demo-down removes the namespaces" 0 "$(ip netns list | grep -c "^$ns-")"
 alive=0

@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 if [ ! -x "$W" ]; then
-	tap_fail "weftctl is built ($W)" true
+	tap_not_ok "weftctl is built ($W)"
 	tap_done
 	exit
 fi
@@ -39,7 +39,7 @@ refuse() {
 	tap_eq "$1: exit 1" 1 "$rc"
 	case $err in
 	"weftctl: $tmp/net-conf.json: "*"$3"*) tap_ok "$1: says '$3'" true ;;
-	*) tap_fail "$1: says '$3' (got: $err)" true ;;
+	*) tap_not_ok "$1: says '$3'" "got: $err" ;;
 	esac
 	tap_eq "$1: nothing on stdout" "" "$out"
 }
@@ -286,7 +286,7 @@ run --version
 tap_eq "--version: exit 0" 0 "$rc"
 case $out in
 "weftctl "?*) tap_ok "--version: prints 'weftctl VERSION'" true ;;
-*) tap_fail "--version: prints 'weftctl VERSION' (got: $out)" true ;;
+*) tap_not_ok "--version: prints 'weftctl VERSION'" "got: $out" ;;
 esac
 
 tap_done

@@ -46,9 +46,10 @@ tap_cmocka nl inns env NL_UNDERLAY=wu0 NL_LOCAL=192.168.50.1 "$prog"
 
 # The program cleans up after itself: only the underlay and lo remain, and
 # no route or nexthop of ours.
-tap_eq "no weft link left" "" "$(inns ip -o link show | grep -o 'weftvx[0-9]*' | sort -u)"
-tap_eq "no proto 151 route left" "" "$(inns ip route show proto 151; inns ip -6 route show proto 151)"
-tap_eq "no proto 151 nexthop left" "" "$(inns ip nexthop show proto 151)"
+tap_lacks "no weft link left" 'weftvx[0-9]' ': lo:' inns ip -o link show
+tap_eq "no proto 151 route left" "0 0" \
+	"$(lines_of inns ip route show proto 151) $(lines_of inns ip -6 route show proto 151)"
+tap_eq "no proto 151 nexthop left" 0 "$(lines_of inns ip nexthop show proto 151)"
 
 if [ "${NL_BIG:-0}" = 1 ]; then
 	tap_cmocka nl-20k inns env NL_UNDERLAY=wu0 NL_LOCAL=192.168.50.1 NL_BATCH_N=20000 \

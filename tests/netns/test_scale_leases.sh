@@ -114,5 +114,5 @@ tap_eq "restart: the foreign nexthop is untouched" "$foreign" \
 tap_ok "restart: adopted what was there, removed exactly the 100 stale ones" \
 	grep -q "vxlan: programmed .* for the lease set in .*routes +0 -100, neighbours +0 -100, fdb entries +0 -100, nexthops +0 -100" \
 	"$RUN_DIR/h1.log"
-tap_ok "no netlink change failed" eval "! grep -q 'failed' $RUN_DIR/h1.log $RUN_DIR/h1-first.log"
+tap_lacks "no netlink change failed" failed ' starting: ' cat "$RUN_DIR/h1.log" "$RUN_DIR/h1-first.log"
 tap_done

@@ -65,17 +65,17 @@ bad_vtep_macs() {
 	etcd_del $P/subnets/10.244.250.0-24
 	etcd_del $P/subnets/10.244.251.0-24
 	etcd_del $P/subnets/10.244.252.0-24
-	tap_ok "the valid one's fdb entry leaves with its lease" wait_until 5 eval \
-		"! host_exec 1 bridge fdb show dev flannel.1 | grep -q '^02:00:00:00:00:99 '"
+	tap_ok "the valid one's fdb entry leaves with its lease" wait_until 5 \
+		cmd_lacks '^02:00:00:00:00:99 ' host_exec 1 bridge fdb show dev flannel.1
 }
 bad_vtep_macs
 
-vx_objects_of_h3() { # N: h3's route + neighbour + fdb entries on host N
-	local r nb f
-	r=$(host_exec "$1" ip route show "$(subnet_net 3)" | grep -c .)
-	nb=$(host_exec "$1" ip neigh show "$(subnet_addr 3)" dev flannel.1 | grep -c .)
-	f=$(host_exec "$1" bridge fdb show dev flannel.1 | grep -c "dst $(host_ip 3) ")
-	echo $((r + nb + f))
+vx_objects_of_h3() { # N: h3's route + neighbour + fdb entries on host N ("error" if a lookup fails)
+	local r nb fdb
+	r=$(lines_of host_exec "$1" ip route show "$(subnet_net 3)") &&
+		nb=$(lines_of host_exec "$1" ip neigh show "$(subnet_addr 3)" dev flannel.1) &&
+		fdb=$(host_exec "$1" bridge fdb show dev flannel.1) || { echo error; return; }
+	echo $((r + nb + $(grep -c "dst $(host_ip 3) " <<<"$fdb")))
 }
 host_removed vx_objects_of_h3
 
