@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 bool mac_valid(const uint8_t mac[MAC_LEN])
 {
 	uint8_t any = 0;
@@ -12,17 +14,6 @@ bool mac_valid(const uint8_t mac[MAC_LEN])
 	for (int i = 0; i < MAC_LEN; i++)
 		any |= mac[i];
 	return any && !(mac[0] & 1);
-}
-
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 int mac_parse(const char *s, size_t len, uint8_t ret[MAC_LEN])
@@ -33,7 +24,7 @@ int mac_parse(const char *s, size_t len, uint8_t ret[MAC_LEN])
 		return -EINVAL;
 	for (int i = 0; i < MAC_LEN; i++) {
 		const char *p = s + 3 * i;
-		int hi = hex(p[0]), lo = hex(p[1]);
+		int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0 || (i < MAC_LEN - 1 && p[2] != ':'))
 			return -EINVAL;

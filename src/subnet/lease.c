@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/err.h"
 #include "core/xmalloc.h"
 
@@ -209,17 +210,6 @@ static size_t skip_ws(const unsigned char *s, size_t n, size_t i)
 	return i;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* s[i] == '"'. Index after the closing quote, or 0 if invalid. */
 static size_t scan_string(const unsigned char *s, size_t n, size_t i)
 {
@@ -236,7 +226,7 @@ static size_t scan_string(const unsigned char *s, size_t n, size_t i)
 			if (n - i < 5)
 				return 0;
 			for (int k = 1; k <= 4; k++)
-				if (hexval(s[i + k]) < 0)
+				if (hex_digit(s[i + k]) < 0)
 					return 0;
 			i += 4;
 		} else if (!strchr("\"\\/bfnrt", s[i]) || s[i] == '\0') {
@@ -438,7 +428,7 @@ static int get_u4(const unsigned char *s, size_t n, size_t i)
 	if (n - i < 6 || s[i] != '\\' || s[i + 1] != 'u')
 		return -1;
 	for (int k = 2; k < 6; k++)
-		v = v << 4 | hexval(s[i + k]);
+		v = v << 4 | hex_digit(s[i + k]);
 	return v;
 }
 
