@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# Test cases shared by the backend scripts (test_vxlan.sh, test_hostgw.sh).
+# Test cases shared by the netns scripts (backends, node rules, tool stalls).
 # Requires lib.sh and a started cluster of HOSTS hosts with PODS pods each.
 
 HOSTS=${HOSTS:-3}
@@ -25,6 +25,36 @@ subnet_net() { host_env "$1" FLANNEL_SUBNET | sed 's|\.1/|.0/|'; } # 10.244.5.0/
 subnet_addr() { subnet_net "$1" | cut -d/ -f1; }                    # 10.244.5.0
 lease_key() { echo "$P/subnets/$(subnet_net "$1" | tr / -)"; }
 vtep_mac() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["BackendData"]["VtepMAC"])'; }
+
+# The iptables rule sets weftd installs with --ip-masq (flannel spec 8.1, 8.2), as
+# `iptables -t nat -S` and `iptables -S` print them in a host that has no others.
+golden_nat() { # CLUSTER POD
+	cat <<EOF
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-N FLANNEL-POSTRTG
+-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
+-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s $2 -d $1 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG ! -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
+-A FLANNEL-POSTRTG -s $1 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG ! -s $1 -d $1 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+EOF
+}
+golden_filter() { # CLUSTER
+	cat <<EOF
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-N FLANNEL-FWD
+-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+-A FLANNEL-FWD -s $1 -m comment --comment "flanneld forward" -j ACCEPT
+-A FLANNEL-FWD -d $1 -m comment --comment "flanneld forward" -j ACCEPT
+EOF
+}
 
 all_pairs_ping() { # LABEL
 	local n k m j bad=0 total=0

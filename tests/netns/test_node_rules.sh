@@ -73,33 +73,6 @@ tap_ok "deleted blackhole route restored within the resync period ($t ms)" test 
 for n in 1 2; do pod_add "$n" 1 >/dev/null; done
 ip -n "$OUT" route add 10.244.0.0/16 via "$(host_ip 1)" # replies to unmasqueraded pods of h1
 
-golden_nat() { # CLUSTER POD
-	cat <<EOF
--P PREROUTING ACCEPT
--P INPUT ACCEPT
--P OUTPUT ACCEPT
--P POSTROUTING ACCEPT
--N FLANNEL-POSTRTG
--A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
--A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $2 -d $1 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG ! -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
--A FLANNEL-POSTRTG ! -s $1 -d $1 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
-EOF
-}
-golden_filter() { # CLUSTER
-	cat <<EOF
--P INPUT ACCEPT
--P FORWARD ACCEPT
--P OUTPUT ACCEPT
--N FLANNEL-FWD
--A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
--A FLANNEL-FWD -s $1 -m comment --comment "flanneld forward" -j ACCEPT
--A FLANNEL-FWD -d $1 -m comment --comment "flanneld forward" -j ACCEPT
-EOF
-}
 
 # iptables mode, --ip-masq.
 tap_eq "h1: iptables -t nat -S is the golden rule set" "$(golden_nat 10.244.0.0/16 "$(subnet_net 1)")" \

@@ -88,33 +88,6 @@ healthz_fast() {
 }
 readyz() { host_exec 1 curl -s -o /dev/null --max-time 2 -w '%{http_code}' http://127.0.0.1:8081/readyz; }
 
-golden_nat() { # CLUSTER POD
-	cat <<EOF
--P PREROUTING ACCEPT
--P INPUT ACCEPT
--P OUTPUT ACCEPT
--P POSTROUTING ACCEPT
--N FLANNEL-POSTRTG
--A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
--A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $2 -d $1 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG ! -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
--A FLANNEL-POSTRTG ! -s $1 -d $1 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
-EOF
-}
-golden_filter() { # CLUSTER
-	cat <<EOF
--P INPUT ACCEPT
--P FORWARD ACCEPT
--P OUTPUT ACCEPT
--N FLANNEL-FWD
--A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
--A FLANNEL-FWD -s $1 -m comment --comment "flanneld forward" -j ACCEPT
--A FLANNEL-FWD -d $1 -m comment --comment "flanneld forward" -j ACCEPT
-EOF
-}
 
 cluster_init || { tap_ok "cluster up" false; tap_done; exit 1; }
 host_add 1
