@@ -39,7 +39,9 @@ static const char subnet_env[] = "FLANNEL_NETWORK=10.244.0.0/16,10.245.0.0/16\n"
 
 static void must_be_json(const char *s, size_t len)
 {
-	json_t *j = json_loadb(s, len, JSON_DECODE_ANY, NULL);
+	/* Integers as reals: Go writes 1e20 as 100000000000000000000, which is
+	 * JSON but overflows jansson's integers. */
+	json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
 
 	if (!j)
 		abort();
