@@ -459,35 +459,30 @@ static void test_chunked_split_every_pair_parser(void **state)
 
 static void test_content_length_and_close(void **state)
 {
-	static const char cl[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloIGNORED";
-	static const char eof[] = "HTTP/1.0 200 OK\r\n\r\nuntil close";
-	static const char twice[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length:  2 \r\n\r\nok";
-	static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
-				      "Content-Length: 2\r\n\r\nok";
-	static const char lf_only[] = "HTTP/1.1 200 OK\nContent-Length: 2\n\nok";
+	static const struct {
+		const char *answer;
+		long status;
+		const char *body;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloIGNORED", 200, "hello" },
+		{ "HTTP/1.0 200 OK\r\n\r\nuntil close", 200, "until close" },
+		/* the same length twice */
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length:  2 \r\n\r\nok", 200,
+		  "ok" },
+		/* an interim answer before the real one */
+		{ "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+		  201, "ok" },
+		{ "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", 200, "ok" },
+	};
 
 	(void)state;
-	script(cl, sizeof(cl) - 1);
-	get(url("http", "127.0.0.1"));
-	assert_int_equal(T.res.err, 0);
-	assert_string_equal(T.res.body, "hello");
-	script(eof, sizeof(eof) - 1);
-	get(url("http", "127.0.0.1"));
-	assert_int_equal(T.res.err, 0);
-	assert_string_equal(T.res.body, "until close");
-	script(twice, sizeof(twice) - 1);
-	get(url("http", "127.0.0.1"));
-	assert_int_equal(T.res.err, 0);
-	assert_string_equal(T.res.body, "ok");
-	script(interim, sizeof(interim) - 1);
-	get(url("http", "127.0.0.1"));
-	assert_int_equal(T.res.err, 0);
-	assert_int_equal(T.res.status, 201);
-	assert_string_equal(T.res.body, "ok");
-	script(lf_only, sizeof(lf_only) - 1);
-	get(url("http", "127.0.0.1"));
-	assert_int_equal(T.res.err, 0);
-	assert_string_equal(T.res.body, "ok");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		script(cases[i].answer, strlen(cases[i].answer));
+		get(url("http", "127.0.0.1"));
+		assert_int_equal(T.res.err, 0);
+		assert_int_equal(T.res.status, cases[i].status);
+		assert_string_equal(T.res.body, cases[i].body);
+	}
 }
 
 /* A chunk size longer than the old 23-character buffer (leading zeros). */
