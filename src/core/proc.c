@@ -18,21 +18,14 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "core/loop.h"
 
 #define PROC_TICK_MS  20
 #define PROC_CHUNK    4096
 #define PROC_BATCH    (64u << 10) /* read per wake-up, so that the deadline is seen */
 #define PROC_LEFTOVER 16          /* batches read after the exit (a full pipe is 1 MiB) */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* In the child: only async-signal-safe calls from here to exec (the caller
  * may have other threads, whose locks the child inherits held). */
@@ -155,7 +148,7 @@ int proc_run(const struct proc_spec *s)
 		rc = -errno;
 		goto out;
 	}
-	deadline = now_ms() + s->timeout_ms;
+	deadline = loop_now_ms() + s->timeout_ms;
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -173,7 +166,7 @@ int proc_run(const struct proc_spec *s)
 	for (;;) {
 		struct pollfd pfd[5];
 		int n = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1, i_cancel = -1;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - loop_now_ms();
 		pid_t w;
 
 		if (left <= 0) {
