@@ -455,9 +455,8 @@ static void rules_done(void *arg)
 	log_info("traffic rules installed (%s mode%s%s)", mode, a->tp.masq ? ", masquerade" : "",
 		 a->tp.forward ? ", forward accept" : "");
 	ensure_blackhole(a);
-	if (a->flags->iptables_resync > 0)
-		a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000,
-						 resync, a);
+	/* --iptables-resync is 1..86400 (flags.c): always a period, never an overflow. */
+	a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000, resync, a);
 	start_done(a);
 }
 
