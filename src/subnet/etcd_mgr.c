@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/escape.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
@@ -149,29 +150,6 @@ static void lease_clear(struct lease *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* A key as text for logs and the bad-key map: bytes outside printable ASCII,
- * and the backslash, as \xNN, so that distinct keys stay distinct. */
-static char *key_text(const char *key, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *out = xmalloc(len * 4 + 1), *p = out;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (c > 0x20 && c < 0x7f && c != '\\') {
-			*p++ = (char)c;
-		} else {
-			*p++ = '\\';
-			*p++ = 'x';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
-}
-
 /*
  * A key or value written by someone else that we cannot use: one log line per
  * key and revision, however often it is listed again.
@@ -179,7 +157,7 @@ static char *key_text(const char *key, size_t len)
 static void note_bad(struct etcd_mgr *m, const char *key, size_t len, int64_t rev,
 		     const char *why)
 {
-	char *text = key_text(key, len);
+	char *text = escape_bytes(key, len);
 	struct hmap_node *n = hmap_get(&m->bad_keys, text);
 	struct bad_key *b;
 
@@ -215,7 +193,7 @@ static void forget_bad(struct etcd_mgr *m, const char *key, size_t len)
 
 	if (!m->bad_keys.count)
 		return;
-	text = key_text(key, len);
+	text = escape_bytes(key, len);
 	n = hmap_remove(&m->bad_keys, text);
 	free(text);
 	if (n)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/escape.h"
 #include "core/ipnet.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
@@ -197,18 +198,13 @@ void weftctl_put_sanitized(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
 }
 
-/* A key that may hold any byte, NUL included: those outside printable ASCII
- * (and the backslash) as \xNN, as weftd logs them. */
+/* A key that may hold any byte, NUL included, escaped as weftd logs it. */
 static void put_key(FILE *f, const struct etcd_kv *kv)
 {
-	for (size_t i = 0; i < kv->key_len; i++) {
-		unsigned char c = (unsigned char)kv->key[i];
+	char *text = escape_bytes(kv->key, kv->key_len);
 
-		if (c > 0x20 && c < 0x7f && c != '\\')
-			fputc(c, f);
-		else
-			fprintf(f, "\\x%02x", c);
-	}
+	fputs(text, f);
+	free(text);
 }
 
 #define COL_SUBNET 100
