@@ -41,6 +41,7 @@
 #include "core/xmalloc.h"
 #include "http/response.h"
 #include "http/tls_calls.h"
+#include "http/token.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
@@ -307,8 +308,7 @@ static bool is_token(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      strchr("!#$%&'*+-.^_`|~", *s)))
+		if (!http_tchar((unsigned char)*s))
 			return false;
 	return true;
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/token.h"
+
 enum {
 	S_STATUS,     /* the status line */
 	S_HEADER,     /* header lines, until an empty one */
@@ -89,12 +91,6 @@ static bool line_clean(const struct http_resp *p)
 			return false;
 	}
 	return true;
-}
-
-static bool is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static int parse_status(struct http_resp *p)
@@ -181,7 +177,7 @@ static int header_line(struct http_resp *p)
 		return fail(p, "malformed response header line");
 	nlen = (size_t)(colon - line);
 	for (size_t i = 0; i < nlen; i++)
-		if (!is_tchar((unsigned char)line[i]))
+		if (!http_tchar((unsigned char)line[i]))
 			return fail(p, "malformed response header name");
 	*colon = '\0';
 	vlen = p->line.len - nlen - 1;

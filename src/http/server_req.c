@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/token.h"
+
 size_t http_head_end(const char *buf, size_t len, struct http_head_scan *st)
 {
 	size_t i = st->start;
@@ -26,12 +28,6 @@ size_t http_head_end(const char *buf, size_t len, struct http_head_scan *st)
 	}
 	st->scan = i;
 	return 0;
-}
-
-static bool is_tchar(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 /*
@@ -57,7 +53,7 @@ static bool headers_ok(char *p, bool *ret_host)
 		if (!colon || colon == p)
 			return false;
 		for (q = p; q < colon; q++)
-			if (!is_tchar(*q))
+			if (!http_tchar((unsigned char)*q))
 				return false;
 		if (colon - p == 4 && !strncasecmp(p, "host", 4))
 			*ret_host = true;
@@ -92,7 +88,7 @@ int http_head_parse(char *buf, size_t start, size_t end, struct http_head *ret,
 	*target++ = '\0';
 	*version++ = '\0';
 	for (const char *p = line; *p; p++)
-		if (!is_tchar(*p))
+		if (!http_tchar((unsigned char)*p))
 			return 400;
 	if (strncmp(version, "HTTP/", 5) || version[5] < '0' || version[5] > '9' ||
 	    version[6] != '.' || version[7] < '0' || version[7] > '9' || version[8])
