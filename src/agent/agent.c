@@ -118,8 +118,7 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 	for (size_t i = 0; i < nl.n; i++)
 		free((char *)(uintptr_t)nl.v[i]);
 	free(nl.v);
-	if (a->backend && a->bops->dump)
-		a->bops->dump(a->backend);
+	backend_dump(a->backend);
 }
 
 /* ---- subnet manager callbacks ---- */
@@ -139,21 +138,21 @@ static void on_config(void *arg, const struct netconf *nc)
 	};
 	char why[768] = "", pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN];
 	struct err err = { 0 };
-	/* kube mode: what our Node says (kube_mgr_hints) */
-	struct kube_node_hints kh = { 0 };
+	/* what the manager knows of this node (kube: our Node's annotations) */
+	struct subnet_node_hints hints = { 0 };
 	char hint4[IP_ADDR_STRLEN], hint6[IP_ADDR_STRLEN];
+	struct backend_params bp = { .loop = a->loop, .ext = &a->ext, .nc = nc, .prev = &hints.prev };
 	int rc;
 
 	a->nc = nc;
-	/* ---- kube mode: node-public-ip(v6) replace --public-ip(v6) (flannel §2 step 7) ---- */
-	if (a->flags->kube_subnet_mgr) {
-		kube_mgr_hints(a->mgr, &kh);
-		if (kh.public_ip.family)
-			sel.public_ip = ip_addr_format(&kh.public_ip, hint4);
-		if (kh.public_ipv6.family)
-			sel.public_ipv6 = ip_addr_format(&kh.public_ipv6, hint6);
+	/* node-public-ip(v6) replace --public-ip(v6) (flannel §2 step 7) */
+	if (a->mgr->ops->node_hints) {
+		a->mgr->ops->node_hints(a->mgr, &hints);
+		if (hints.public_ip.family)
+			sel.public_ip = ip_addr_format(&hints.public_ip, hint4);
+		if (hints.public_ipv6.family)
+			sel.public_ipv6 = ip_addr_format(&hints.public_ipv6, hint6);
 	}
-	/* ---- end kube mode ---- */
 	if (nc->backend_defaulted)
 		log_warnx("the network config has no Backend; using udp, as flannel does");
 	log_info("network config: %s%s%s, backend %s", nc->enable_ipv4 ? "IPv4" : "",
@@ -162,11 +161,8 @@ static void on_config(void *arg, const struct netconf *nc)
 	rc = iface_select(&sel, &a->ext, why, sizeof(why), &err);
 	if (rc < 0) {
 		log_error("cannot pick the external interface: %s", err.msg);
-		agent_exit(a, 1);
-		return;
+		goto fail;
 	}
-	/* kube mode: the VXLAN MACs we published before, for a device that must be recreated */
-	memcpy(a->ext.vtep_mac_hint, kh.vtep_mac, sizeof(a->ext.vtep_mac_hint));
 	log_info("using interface %s (%s), MTU %u, public address %s%s%s", a->ext.name, why,
 		 a->ext.mtu,
 		 a->ext.public_ip.family ? ip_addr_format(&a->ext.public_ip, pub) : "(none)",
@@ -184,27 +180,22 @@ static void on_config(void *arg, const struct netconf *nc)
 	if (nc->enable_ipv4 && !a->ext.public_ip.family) {
 		log_error("interface %s has no IPv4 address and --public-ip is not set",
 			  a->ext.name);
-		agent_exit(a, 1);
-		return;
+		goto fail;
 	}
 	if (nc->enable_ipv6 && !a->ext.public_ipv6.family) {
 		log_error("IPv6 is enabled but interface %s has no global IPv6 address and "
 			  "--public-ipv6 is not set",
 			  a->ext.name);
-		agent_exit(a, 1);
-		return;
+		goto fail;
 	}
-	a->bops = backend_lookup(nc->backend_type);
-	if (!a->bops) {
-		log_error("unknown backend type '%s'", nc->backend_type);
-		agent_exit(a, 1);
-		return;
+	rc = backend_new(nc->backend_type, &bp, &a->backend, &err);
+	if (rc == -ENOENT) {
+		log_error("%s", err.msg);
+		goto fail;
 	}
-	rc = a->bops->create(a->loop, &a->ext, nc, &a->backend, &err);
 	if (rc < 0) {
-		log_error("backend %s: %s", a->bops->type, err.msg);
-		agent_exit(a, 1);
-		return;
+		log_error("backend %s: %s", nc->backend_type, err.msg);
+		goto fail;
 	}
 	if (nc->enable_ipv4)
 		attrs.public_ip = a->ext.public_ip;
@@ -212,15 +203,20 @@ static void on_config(void *arg, const struct netconf *nc)
 		ip_addr_parse("0.0.0.0", &attrs.public_ip);
 	if (nc->enable_ipv6)
 		attrs.public_ipv6 = a->ext.public_ipv6;
-	rc = a->bops->lease_attrs(a->backend, &attrs, &err);
+	rc = a->backend->ops->lease_attrs(a->backend, &attrs, &err);
 	if (rc == 0)
 		rc = a->mgr->ops->acquire(a->mgr, &attrs);
 	lease_attrs_free(&attrs);
 	if (rc < 0) {
 		log_error_errno(rc, "cannot start acquiring a lease%s%s", err.msg[0] ? ": " : "",
 				err.msg);
-		agent_exit(a, 1);
+		goto fail;
 	}
+	lease_attrs_free(&hints.prev);
+	return;
+fail:
+	lease_attrs_free(&hints.prev);
+	agent_exit(a, 1);
 }
 
 static void subnet_env_of(const struct agent *a, const struct lease *own, unsigned mtu,
@@ -506,9 +502,9 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 		agent_exit(a, 1);
 		return;
 	}
-	rc = a->bops->lease_acquired(a->backend, own, &mtu, &err);
+	rc = a->backend->ops->lease_acquired(a->backend, own, &mtu, &err);
 	if (rc < 0) {
-		log_error("backend %s: %s", a->bops->type, err.msg);
+		log_error("backend %s: %s", a->backend->ops->type, err.msg);
 		agent_exit(a, 1);
 		return;
 	}
@@ -527,8 +523,10 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 		agent_exit(a, 1);
 		return;
 	}
-	if (a->bops->start && (rc = a->bops->start(a->backend)) < 0)
-		log_warn_errno(rc, "backend %s: first reconcile failed, retrying", a->bops->type);
+	rc = backend_start(a->backend);
+	if (rc < 0)
+		log_warn_errno(rc, "backend %s: first reconcile failed, retrying",
+			       a->backend->ops->type);
 	subnet_env_of(a, own, mtu, &a->env);
 	if (traffic_setup(a, &a->env) < 0)
 		agent_exit(a, 1);
@@ -585,8 +583,7 @@ static void on_peers(void *arg, const struct lease_event *ev, size_t n)
 	if (n > PEERS_LISTED_MAX)
 		log_info("peers: %zu added or changed, %zu removed (each one at -v=1)", added,
 			 n - added);
-	if (a->bops->peers)
-		a->bops->peers(a->backend, ev, n);
+	backend_peers(a->backend, ev, n);
 }
 
 static void on_revoked(void *arg)
@@ -751,8 +748,7 @@ out:
 	traffic_free(a.traffic);
 	if (a.mgr)
 		a.mgr->ops->free(a.mgr);
-	if (a.backend)
-		a.bops->destroy(a.backend);
+	backend_free(a.backend);
 	loop_free(a.loop);
 	return a.exit_code;
 }

@@ -22,7 +22,6 @@ struct agent {
 	const struct flags *flags;
 	struct loop *loop;
 	struct subnet_mgr *mgr;
-	const struct backend_ops *bops;
 	struct backend *backend;
 	const struct netconf *nc; /* owned by the manager */
 	struct ext_iface ext;

@@ -8,19 +8,11 @@
 #include <string.h>
 
 #include "agent/agent_int.h"
-#include "backend/udp.h"
-#include "datapath/udp_pkt.h"
-#include "datapath/udp_proxy.h"
 #include "agent/flags.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "http/server.h"
 #include "subnet/netconf.h"
-
-struct udp_ctr {
-	struct status *s;
-	unsigned index; /* enum udp_counter, or a UDP_F_* bit for features */
-};
 
 struct status {
 	struct agent *a;
@@ -28,8 +20,7 @@ struct status {
 	struct http_server *metrics; /* --metrics-ip/--metrics-port: /metrics, /status */
 	struct metrics *m;	     /* NULL unless metrics is */
 	struct metrics_family *lease_info;
-	bool udp_registered;
-	struct udp_ctr udp[UDP_COUNTERS + 16];
+	bool backend_registered; /* the backend's own families */
 };
 
 /* ---- HTTP ---- */
@@ -66,6 +57,11 @@ static int metrics_page(void *arg, const struct http_server_req *req,
 static struct backend_stats be_stats(const struct agent *a);
 static struct subnet_mgr_stats mgr_stats(const struct agent *a);
 
+static const char *backend_type_of(const struct agent *a)
+{
+	return a->backend ? a->backend->ops->type : "";
+}
+
 /* /status: what `weftctl status` shows, as JSON. */
 static int status_page(void *arg, const struct http_server_req *req,
 		       struct http_server_resp *resp)
@@ -89,7 +85,7 @@ static int status_page(void *arg, const struct http_server_req *req,
 	j = json_pack("{s:s, s:b, s:s?, s:s?, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
 		      "version", weft_version, "ready", a->ready, "subnet", v4[0] ? v4 : NULL,
 		      "ipv6_subnet", v6[0] ? v6 : NULL, "public_ip", pub[0] ? pub : NULL,
-		      "backend", a->bops ? a->bops->type : "", "interface", a->ext.name,
+		      "backend", backend_type_of(a), "interface", a->ext.name,
 		      "mtu", (json_int_t)a->mtu, "peers_known",
 		      (json_int_t)(a->mgr ? a->mgr->ops->peer_count(a->mgr) : 0),
 		      "peers_programmed", (json_int_t)bs.peers_programmed, "lease_expiry",
@@ -122,10 +118,9 @@ static struct subnet_mgr_stats mgr_stats(const struct agent *a)
 
 static struct backend_stats be_stats(const struct agent *a)
 {
-	struct backend_stats st = { 0 };
+	struct backend_stats st;
 
-	if (a->backend && a->bops->stats)
-		a->bops->stats(a->backend, &st);
+	backend_stats(a->backend, &st);
 	return st;
 }
 
@@ -259,101 +254,24 @@ static int register_metrics(struct status *s)
 				  "Our lease; the value is always 1", lease_labels, &s->lease_info);
 }
 
-/* ---- the udp backend's data path counters ---- */
-
-static double read_udp_counter(void *arg)
-{
-	const struct udp_ctr *c = arg;
-	struct udp_proxy_stats st;
-
-	if (!udp_backend_stats(c->s->a->backend, &st))
-		return 0;
-	return (double)st.c[c->index];
-}
-
-static double read_udp_feature(void *arg)
-{
-	const struct udp_ctr *c = arg;
-	struct udp_proxy_stats st;
-
-	if (!udp_backend_stats(c->s->a->backend, &st))
-		return 0;
-	return (st.features & c->index) ? 1 : 0;
-}
-
-/*
- * weft_udp_packets_total{direction}, weft_udp_bytes_total{direction},
- * weft_udp_drops_total{reason}, weft_udp_events_total{event} and
- * weft_udp_fastpath_feature{feature}: registered once the backend is known.
- */
-static void register_udp(struct status *s)
-{
-	static const char *const dir[] = { "direction", NULL }, *const reason[] = { "reason", NULL },
-			  *const event[] = { "event", NULL }, *const feat[] = { "feature", NULL };
-	struct metrics_family *pk = NULL, *by = NULL, *dr = NULL, *ev = NULL, *fe = NULL;
-	unsigned slot = 0;
-
-	if (!s->m || s->udp_registered || !s->a->bops || strcmp(s->a->bops->type, "udp"))
-		return;
-	s->udp_registered = true;
-	metrics_family_add(s->m, METRICS_COUNTER, "weft_udp_packets_total",
-			   "Inner packets carried by the udp backend", dir, &pk);
-	metrics_family_add(s->m, METRICS_COUNTER, "weft_udp_bytes_total",
-			   "Inner bytes carried by the udp backend", dir, &by);
-	metrics_family_add(s->m, METRICS_COUNTER, "weft_udp_drops_total",
-			   "Packets the udp backend dropped, by reason", reason, &dr);
-	metrics_family_add(s->m, METRICS_COUNTER, "weft_udp_events_total",
-			   "udp data path operations (syscalls, GSO sends, GRO trains, ICMP)",
-			   event, &ev);
-	metrics_family_add(s->m, METRICS_GAUGE, "weft_udp_fastpath_feature",
-			   "1 when a fast-path feature of the udp backend is active", feat, &fe);
-	for (unsigned i = 0; i < UDP_COUNTERS; i++) {
-		const char *name = udp_counter_name((enum udp_counter)i);
-		struct metrics_family *f = ev;
-		const char *label = name;
-
-		if (!strcmp(name, "tx_packets") || !strcmp(name, "rx_packets")) {
-			f = pk;
-			label = name[0] == 't' ? "tx" : "rx";
-		} else if (!strcmp(name, "tx_bytes") || !strcmp(name, "rx_bytes")) {
-			f = by;
-			label = name[0] == 't' ? "tx" : "rx";
-		} else if (!strncmp(name, "drop_", 5)) {
-			f = dr;
-			label = name + 5;
-		}
-		const char *v[] = { label, NULL };
-		s->udp[slot] = (struct udp_ctr){ s, i };
-		if (f)
-			metrics_child_func(f, v, read_udp_counter, &s->udp[slot], NULL);
-		slot++;
-	}
-	for (unsigned bit = 1; bit < UDP_F_ALL && slot < sizeof(s->udp) / sizeof(s->udp[0]);
-	     bit <<= 1) {
-		char name[32];
-		const char *v[] = { udp_features_format(bit, name, sizeof(name)), NULL };
-
-		s->udp[slot] = (struct udp_ctr){ s, bit };
-		if (fe)
-			metrics_child_func(fe, v, read_udp_feature, &s->udp[slot], NULL);
-		slot++;
-	}
-}
-
 void status_lease(struct status *s)
 {
 	char v4[IP_PREFIX_STRLEN] = "", v6[IP_PREFIX_STRLEN] = "";
 	const struct agent *a = s->a;
 	struct metrics_child *c;
 
-	register_udp(s);
+	/* The backend's own families, once it is known. */
+	if (s->m && a->backend && !s->backend_registered) {
+		s->backend_registered = true;
+		backend_metrics(a->backend, s->m);
+	}
 	if (!s->lease_info || !a->own.held)
 		return;
 	if (subnet_key_has_v4(&a->own.subnet))
 		ip_prefix_format(&a->own.subnet.v4, v4);
 	if (a->own.subnet.has_v6)
 		ip_prefix_format(&a->own.subnet.v6, v6);
-	const char *vals[] = { v4, v6, a->bops ? a->bops->type : "", NULL };
+	const char *vals[] = { v4, v6, backend_type_of(a), NULL };
 	if (metrics_child(s->lease_info, vals, &c) == 0)
 		metrics_set(c, 1);
 }

@@ -11,19 +11,12 @@
 #include "core/xmalloc.h"
 #include "subnet/lease.h"
 
-struct backend {
-	unsigned mtu;
-};
-
-static int alloc_create(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
-			struct backend **ret, struct err *err)
+static int alloc_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
 	struct backend *b = xcalloc(1, sizeof(*b));
 
-	(void)loop;
-	(void)nc;
 	(void)err;
-	b->mtu = ext->mtu;
+	backend_base_init(b, p);
 	*ret = b;
 	return 0;
 }
@@ -41,7 +34,7 @@ static int alloc_lease_acquired(struct backend *b, const struct lease *own, unsi
 {
 	(void)own;
 	(void)err;
-	*ret_mtu = b->mtu;
+	*ret_mtu = b->ext.mtu;
 	return 0;
 }
 

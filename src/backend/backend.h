@@ -5,7 +5,9 @@
 /*
  * A backend turns leases into a data path: it says what our lease carries
  * (BackendType, BackendData), sets up its devices once the lease is known,
- * and programs each peer. Picked at run time by the config's Backend.Type.
+ * and programs each peer. Picked at run time by the config's Backend.Type
+ * from the table in backend.c; the agent knows backends only through this
+ * header. How to add one: docs/style.md, "Adding a backend".
  */
 #include <net/if.h>
 #include <stddef.h>
@@ -19,7 +21,8 @@ struct netconf;
 struct lease;
 struct lease_attrs;
 struct lease_event;
-struct backend;
+struct metrics;
+struct backend_ops;
 
 /* The external interface: where encapsulated traffic leaves this host. */
 struct ext_iface {
@@ -30,16 +33,9 @@ struct ext_iface {
 	struct ip_addr iface_addr6; /* its IPv6 address (unset if none) */
 	struct ip_addr public_ip;   /* what peers use to reach us: --public-ip or iface_addr */
 	struct ip_addr public_ipv6;
-	/*
-	 * vxlan only: the MAC to create flannel.<VNI> ([0]) / flannel-v6.<VNI> ([1])
-	 * with when the device does not exist; all zero = a random one. The kube
-	 * manager fills it from our Node's backend-data annotations so that a host
-	 * reboot keeps the MAC peers know. An existing device keeps its own MAC.
-	 */
-	uint8_t vtep_mac_hint[2][6];
 };
 
-/* What a backend reports for /metrics. */
+/* What a backend reports for /metrics and /status. */
 struct backend_stats {
 	uint64_t peers_programmed;  /* peers whose kernel state is in place */
 	uint64_t reconcile_runs;
@@ -47,10 +43,35 @@ struct backend_stats {
 	uint64_t netlink_errors;    /* failed kernel changes and reconcile failures */
 };
 
+/* What a backend is created with. */
+struct backend_params {
+	struct loop *loop;
+	const struct ext_iface *ext;
+	const struct netconf *nc;
+	/*
+	 * The lease attributes our previous run published, where the subnet
+	 * manager keeps them (kube: our Node's backend-type/backend-data
+	 * annotations), or NULL. vxlan recreates a missing device with the MAC
+	 * it finds there, so that a host reboot keeps the MAC peers know.
+	 */
+	const struct lease_attrs *prev;
+};
+
+/*
+ * The base every backend embeds: its create calls backend_base_init first,
+ * backend_new sets ops. A backend reaches its own state with container_of
+ * from the functions of its ops table.
+ */
+struct backend {
+	const struct backend_ops *ops;
+	struct loop *loop;
+	struct ext_iface ext;
+};
+
 struct backend_ops {
-	const char *type;
-	int (*create)(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
-		      struct backend **ret, struct err *err);
+	const char *type; /* Backend.Type, lower case */
+	/* Check the config and set up what needs no lease; *ret embeds a struct backend. */
+	int (*create)(const struct backend_params *p, struct backend **ret, struct err *err);
 	/* Fill BackendType and BackendData of our lease (public IPs are set by the caller). */
 	int (*lease_attrs)(struct backend *b, struct lease_attrs *attrs, struct err *err);
 	/* Our lease is known: set up devices; *ret_mtu is FLANNEL_MTU. */
@@ -63,12 +84,30 @@ struct backend_ops {
 	int (*start)(struct backend *b);
 	/* SIGUSR1: log the data path's state and counters (may be NULL). */
 	void (*dump)(struct backend *b);
-	/* Counters for /metrics; may be NULL (nothing to report). */
+	/* Counters for /metrics and /status; may be NULL (nothing to report). */
 	void (*stats)(struct backend *b, struct backend_stats *ret);
+	/* Register the backend's own metric families, read at scrape time from b
+	 * (which outlives m's scrapes). May be NULL. */
+	int (*metrics)(struct backend *b, struct metrics *m);
 	void (*destroy)(struct backend *b);
 };
 
-/* The backend for a lower-cased Backend.Type, or NULL. */
-const struct backend_ops *backend_lookup(const char *type);
+/*
+ * The backend for Backend.Type (lower case), created: -ENOENT with err
+ * naming the type when there is none, else what its create returned.
+ */
+int backend_new(const char *type, const struct backend_params *p, struct backend **ret,
+		struct err *err);
+void backend_free(struct backend *b);
+/* For create: loop and a copy of ext from p. */
+void backend_base_init(struct backend *b, const struct backend_params *p);
+
+/* The ops a backend may leave NULL, called only where set. */
+void backend_peers(struct backend *b, const struct lease_event *ev, size_t n);
+int backend_start(struct backend *b);
+void backend_dump(struct backend *b);
+/* Zeroes *ret first; b may be NULL (no backend yet). */
+void backend_stats(struct backend *b, struct backend_stats *ret);
+int backend_metrics(struct backend *b, struct metrics *m);
 
 #endif

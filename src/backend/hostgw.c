@@ -18,6 +18,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "core/container_of.h"
 #include "nl/nexthop.h"
 #include "nl/nl.h"
 #include "nl/route.h"
@@ -32,8 +33,8 @@ struct hg_peer {
 	struct nl_route route[2]; /* [0] IPv4, [1] IPv6; dst family 0 = none */
 };
 
-struct backend {
-	struct ext_iface ext;
+struct hostgw {
+	struct backend base;
 	bool family_on[2];
 	struct kstate *ks;
 	struct hmap peers;
@@ -45,13 +46,13 @@ struct backend {
 };
 
 /* The nexthop object an IPv4 route (nh_id set) goes through. */
-static void route_nexthop(const struct backend *b, const struct nl_route *r,
+static void route_nexthop(const struct hostgw *b, const struct nl_route *r,
 			  struct nl_nexthop *nh)
 {
 	memset(nh, 0, sizeof(*nh));
 	nh->id = r->nh_id;
 	nh->gw = r->gw;
-	nh->oif = b->ext.index;
+	nh->oif = b->base.ext.index;
 	nh->protocol = WEFT_RTPROT;
 }
 
@@ -63,7 +64,7 @@ static int nothing_to_ensure(void *arg)
 
 static void desired_done(void *arg)
 {
-	struct backend *b = arg;
+	struct hostgw *b = arg;
 
 	free(b->scratch);
 	free(b->scratch_nh);
@@ -73,7 +74,7 @@ static void desired_done(void *arg)
 
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
-	struct backend *b = arg;
+	struct hostgw *b = arg;
 	int fi = family == AF_INET6;
 	const struct hmap_node *hn;
 	size_t iter, n = 0, nn = 0;
@@ -121,12 +122,18 @@ static const struct kstate_ops hg_kstate_ops = {
 	.concerns = concerns,
 };
 
-static void hg_destroy(struct backend *b);
-
-static int hg_create(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
-		     struct backend **ret, struct err *err)
+static struct hostgw *to_hg(struct backend *base)
 {
-	struct backend *b;
+	return container_of(base, struct hostgw, base);
+}
+
+static void hg_destroy(struct backend *base);
+
+static int hg_create(const struct backend_params *p, struct backend **ret, struct err *err)
+{
+	const struct ext_iface *ext = p->ext;
+	const struct netconf *nc = p->nc;
+	struct hostgw *b;
 	char a[IP_ADDR_STRLEN], c[IP_ADDR_STRLEN];
 	int rc;
 
@@ -141,39 +148,38 @@ static int hg_create(struct loop *loop, const struct ext_iface *ext, const struc
 			       ip_addr_format(&ext->public_ipv6, a),
 			       ip_addr_format(&ext->iface_addr6, c));
 	b = xcalloc(1, sizeof(*b));
-	b->ext = *ext;
+	backend_base_init(&b->base, p);
 	b->family_on[0] = nc->enable_ipv4;
 	b->family_on[1] = nc->enable_ipv6;
 	hmap_init(&b->peers);
-	rc = kstate_new(loop, &hg_kstate_ops, b, RECONCILE_PERIOD_MS, "host-gw", &b->ks);
+	rc = kstate_new(p->loop, &hg_kstate_ops, b, RECONCILE_PERIOD_MS, "host-gw", &b->ks);
 	if (rc < 0) {
-		hg_destroy(b);
+		hg_destroy(&b->base);
 		return err_set(err, rc, "cannot open netlink: %s", strerror(-rc));
 	}
 	b->use_nexthops = b->family_on[0] && kstate_has_nexthops(b->ks);
-	*ret = b;
+	*ret = &b->base;
 	return 0;
 }
 
-static int hg_lease_attrs(struct backend *b, struct lease_attrs *attrs, struct err *err)
+static int hg_lease_attrs(struct backend *base, struct lease_attrs *attrs, struct err *err)
 {
-	(void)b;
+	(void)base;
 	(void)err;
 	snprintf(attrs->backend_type, sizeof(attrs->backend_type), "host-gw");
 	return 0;
 }
 
-static int hg_lease_acquired(struct backend *b, const struct lease *own, unsigned *ret_mtu,
+static int hg_lease_acquired(struct backend *base, const struct lease *own, unsigned *ret_mtu,
 			     struct err *err)
 {
-	(void)b;
 	(void)own;
 	(void)err;
-	*ret_mtu = b->ext.mtu;
+	*ret_mtu = base->ext.mtu;
 	return 0;
 }
 
-static void route_for(const struct backend *b, const struct lease *l, int fi,
+static void route_for(const struct hostgw *b, const struct lease *l, int fi,
 		      struct nl_route *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -188,7 +194,7 @@ static void route_for(const struct backend *b, const struct lease *l, int fi,
 	} else {
 		return;
 	}
-	r->oif = b->ext.index;
+	r->oif = b->base.ext.index;
 	r->protocol = WEFT_RTPROT;
 	if (fi == 0 && b->use_nexthops)
 		r->nh_id = rc_nexthop_id(&r->dst.addr);
@@ -237,7 +243,7 @@ static void hg_batch_done(void *arg, size_t index, int error, const struct err *
 			  err && err->msg[0] ? err->msg : strerror(-error));
 }
 
-static void route_remove(struct backend *b, struct hg_batch *q, const struct hg_peer *p, int f)
+static void route_remove(struct hostgw *b, struct hg_batch *q, const struct hg_peer *p, int f)
 {
 	struct nl *nl = kstate_nl(b->ks);
 
@@ -251,7 +257,7 @@ static void route_remove(struct backend *b, struct hg_batch *q, const struct hg_
 /* fresh: no route of ours for this peer before, so that its nexthop id must
  * be free; one another program holds is left alone (the reconcile this
  * provokes routes the peer by its gateway instead). */
-static void route_apply(struct backend *b, struct hg_batch *q, const struct hg_peer *p, int f,
+static void route_apply(struct hostgw *b, struct hg_batch *q, const struct hg_peer *p, int f,
 			bool fresh)
 {
 	struct nl *nl = kstate_nl(b->ks);
@@ -267,8 +273,9 @@ static void route_apply(struct backend *b, struct hg_batch *q, const struct hg_p
 	hg_queued(q, nl_route_replace_batch(nl, &p->route[f]), p->name, false);
 }
 
-static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
+static void hg_peers(struct backend *base, const struct lease_event *ev, size_t n)
 {
+	struct hostgw *b = to_hg(base);
 	struct hg_batch q = { .ks = b->ks };
 	struct hg_peer **gone = xcalloc(n + 1, sizeof(*gone));
 	size_t n_gone = 0;
@@ -318,18 +325,20 @@ static void hg_peers(struct backend *b, const struct lease_event *ev, size_t n)
 	free(q.nexthop_add);
 }
 
-static int hg_start(struct backend *b)
+static int hg_start(struct backend *base)
 {
+	struct hostgw *b = to_hg(base);
+
 	b->started = true;
 	return kstate_start(b->ks);
 }
 
-static void hg_stats(struct backend *b, struct backend_stats *ret)
+static void hg_stats(struct backend *base, struct backend_stats *ret)
 {
+	struct hostgw *b = to_hg(base);
 	const struct hmap_node *hn;
 	size_t iter;
 
-	memset(ret, 0, sizeof(*ret));
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
 		const struct hg_peer *p = hmap_entry(hn, struct hg_peer, node);
 
@@ -344,10 +353,10 @@ static void hg_peer_free(struct hmap_node *n)
 	free(hmap_entry(n, struct hg_peer, node));
 }
 
-static void hg_destroy(struct backend *b)
+static void hg_destroy(struct backend *base)
 {
-	if (!b)
-		return;
+	struct hostgw *b = to_hg(base);
+
 	kstate_free(b->ks);
 	hmap_clear(&b->peers, hg_peer_free);
 	desired_done(b);

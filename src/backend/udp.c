@@ -37,7 +37,9 @@
 #include "core/err.h"
 #include "core/hmap.h"
 #include "core/json_ci.h"
+#include "core/container_of.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "datapath/peers.h"
@@ -72,9 +74,16 @@ static void udp_peer_node_free(struct hmap_node *n)
 	free(hmap_entry(n, struct udp_peer_node, node));
 }
 
-struct backend {
-	struct loop *loop;
-	struct ext_iface ext;
+struct udp_backend;
+
+/* One counter (enum udp_counter) or feature (a UDP_F_* bit) for /metrics. */
+struct udp_ctr {
+	struct udp_backend *b;
+	unsigned index;
+};
+
+struct udp_backend {
+	struct backend base;
 	struct udp_cfg cfg;
 	struct ip_prefix network;
 	unsigned mtu;
@@ -93,7 +102,13 @@ struct backend {
 	struct nl_route route; /* Network dev flannel0 */
 	struct udp_peer_entry *scratch;
 	size_t cap;
+	struct udp_ctr ctr[UDP_COUNTERS + 16];
 };
+
+static struct udp_backend *to_udp(struct backend *base)
+{
+	return container_of(base, struct udp_backend, base);
+}
 
 /* ---- config ---- */
 
@@ -177,7 +192,7 @@ static uint32_t v4(const struct ip_addr *a)
 }
 
 struct addr_scan {
-	const struct backend *b;
+	const struct udp_backend *b;
 	struct ip_prefix stale[16];
 	size_t n_stale;
 	bool have;
@@ -197,7 +212,7 @@ static int scan_addr(const struct nl_addr *a, void *arg)
 }
 
 /* MTU, our /32 and nothing else, up. */
-static int tun_configure(struct backend *b)
+static int tun_configure(struct udp_backend *b)
 {
 	struct nl *nl = kstate_nl(b->ks);
 	struct addr_scan s = {.b = b};
@@ -257,9 +272,9 @@ static void tun_sysctls(const char *dev)
 	set_conf("ipv4", dev, "accept_local", "1");
 }
 
-static void publish_peers(struct backend *b);
+static void publish_peers(struct udp_backend *b);
 
-static void proxy_stop(struct backend *b)
+static void proxy_stop(struct udp_backend *b)
 {
 	udp_proxy_stop(b->proxy);
 	b->proxy = NULL;
@@ -270,7 +285,7 @@ static void proxy_stop(struct backend *b)
 }
 
 /* TUN, its link index, the threads. */
-static int proxy_start(struct backend *b)
+static int proxy_start(struct udp_backend *b)
 {
 	struct nl_link l;
 	int rc;
@@ -290,7 +305,7 @@ static int proxy_start(struct backend *b)
 		.features = b->tun.features | b->sock.features,
 		.tun_addr = v4(&b->addr.addr),
 		.port = htons(b->cfg.port),
-		.gso_max_dgram = b->ext.mtu - UDP_OVERHEAD,
+		.gso_max_dgram = b->base.ext.mtu - UDP_OVERHEAD,
 		.local_net = v4(&b->subnet.addr),
 		.local_mask = b->subnet.len ? htonl(~0U << (32 - b->subnet.len)) : 0,
 		.match_port = b->cfg.match_port,
@@ -307,7 +322,7 @@ fail:
 
 static int ensure(void *arg)
 {
-	struct backend *b = arg;
+	struct udp_backend *b = arg;
 	struct nl_link l;
 	int rc;
 
@@ -328,7 +343,7 @@ static int ensure(void *arg)
 
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
-	struct backend *b = arg;
+	struct udp_backend *b = arg;
 
 	if (family != AF_INET || !b->ready || !b->tun_index)
 		return false;
@@ -341,7 +356,7 @@ static bool desired(void *arg, int family, struct rc_desired *want, struct rc_sc
 
 static bool concerns(void *arg, const struct nlmsghdr *nlh)
 {
-	struct backend *b = arg;
+	struct udp_backend *b = arg;
 
 	if (!b->tun_index)
 		return false;
@@ -379,7 +394,7 @@ static const struct kstate_ops udp_kstate_ops = {
 
 static int64_t reclaim_fire(struct loop *loop, int64_t id, void *arg)
 {
-	struct backend *b = arg;
+	struct udp_backend *b = arg;
 
 	(void)loop;
 	(void)id;
@@ -391,7 +406,7 @@ static int64_t reclaim_fire(struct loop *loop, int64_t id, void *arg)
 
 /* A new immutable table for the threads; the old one is freed once they
  * have both moved on. */
-static void publish_peers(struct backend *b)
+static void publish_peers(struct udp_backend *b)
 {
 	struct udp_peer_table *t;
 	const struct hmap_node *hn;
@@ -410,11 +425,12 @@ static void publish_peers(struct backend *b)
 		log_warnx("udp: %zu peer subnets overlap others; ignoring them", dropped);
 	udp_proxy_set_peers(b->proxy, t);
 	if (udp_proxy_reclaim(b->proxy) && !b->reclaim_timer)
-		b->reclaim_timer = loop_add_timer(b->loop, RECLAIM_MS, reclaim_fire, b);
+		b->reclaim_timer = loop_add_timer(b->base.loop, RECLAIM_MS, reclaim_fire, b);
 }
 
-static void udp_peers(struct backend *b, const struct lease_event *ev, size_t n)
+static void udp_peers(struct backend *base, const struct lease_event *ev, size_t n)
 {
+	struct udp_backend *b = to_udp(base);
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
 		struct udp_peer_node *p;
@@ -445,12 +461,13 @@ static void udp_peers(struct backend *b, const struct lease_event *ev, size_t n)
 
 /* ---- backend ops ---- */
 
-static void udp_destroy(struct backend *b);
+static void udp_destroy(struct backend *base);
 
-static int udp_create(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
-		      struct backend **ret, struct err *err)
+static int udp_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
-	struct backend *b;
+	const struct ext_iface *ext = p->ext;
+	const struct netconf *nc = p->nc;
+	struct udp_backend *b;
 	int rc;
 
 	if (!nc->enable_ipv4 || nc->enable_ipv6)
@@ -461,8 +478,7 @@ static int udp_create(struct loop *loop, const struct ext_iface *ext, const stru
 	if (ext->mtu <= UDP_OVERHEAD + 68)
 		return err_set(err, -EINVAL, "MTU %u is too small for the udp backend", ext->mtu);
 	b = xcalloc(1, sizeof(*b));
-	b->loop = loop;
-	b->ext = *ext;
+	backend_base_init(&b->base, p);
 	b->network = nc->network;
 	b->mtu = ext->mtu - UDP_OVERHEAD;
 	b->tun.fd = b->sock.fd = -1;
@@ -471,34 +487,34 @@ static int udp_create(struct loop *loop, const struct ext_iface *ext, const stru
 	if (rc < 0)
 		goto fail;
 	b->want = wanted_features(&b->cfg, b->plain_why, sizeof(b->plain_why));
-	rc = kstate_new(loop, &udp_kstate_ops, b, RECONCILE_PERIOD_MS, "udp", &b->ks);
+	rc = kstate_new(p->loop, &udp_kstate_ops, b, RECONCILE_PERIOD_MS, "udp", &b->ks);
 	if (rc < 0) {
 		err_set(err, rc, "cannot open netlink: %s", strerror(-rc));
 		goto fail;
 	}
-	*ret = b;
+	*ret = &b->base;
 	return 0;
 fail:
-	udp_destroy(b);
+	udp_destroy(&b->base);
 	return rc;
 }
 
-static int udp_lease_attrs(struct backend *b, struct lease_attrs *attrs, struct err *err)
+static int udp_lease_attrs(struct backend *base, struct lease_attrs *attrs, struct err *err)
 {
-	(void)b;
+	(void)base;
 	(void)err;
 	attrs->backend_type[0] = '\0'; /* upstream's udp leases carry none */
 	return 0;
 }
 
-static void log_path(struct backend *b)
+static void log_path(struct udp_backend *b)
 {
 	char have[96], miss[96], off[96], a[IP_ADDR_STRLEN], s[IP_ADDR_STRLEN];
 	unsigned f = b->tun.features | b->sock.features;
 
 	log_info("udp: %s (MTU %u) address %s/32, socket %s:%u, peers matched by address%s",
 		 b->tun.name, b->mtu, ip_addr_format(&b->addr.addr, a),
-		 ip_addr_format(&b->ext.iface_addr, s), b->cfg.port,
+		 ip_addr_format(&b->base.ext.iface_addr, s), b->cfg.port,
 		 b->cfg.match_port ? " and port" : "");
 	if (!b->want) {
 		log_info("udp: data path: plain (one packet per syscall), as %s", b->plain_why);
@@ -515,9 +531,10 @@ static void log_path(struct backend *b)
 		b->sock.sndbuf, b->sock.rcvbuf);
 }
 
-static int udp_lease_acquired(struct backend *b, const struct lease *own, unsigned *ret_mtu,
+static int udp_lease_acquired(struct backend *base, const struct lease *own, unsigned *ret_mtu,
 			      struct err *err)
 {
+	struct udp_backend *b = to_udp(base);
 	char a[IP_ADDR_STRLEN];
 	int rc;
 
@@ -526,10 +543,10 @@ static int udp_lease_acquired(struct backend *b, const struct lease *own, unsign
 	b->subnet = own->subnet.v4;
 	b->route.dst = b->network;
 	b->route.protocol = WEFT_RTPROT;
-	rc = udp_sock_open(v4(&b->ext.iface_addr), htons(b->cfg.port), b->want, &b->sock);
+	rc = udp_sock_open(v4(&b->base.ext.iface_addr), htons(b->cfg.port), b->want, &b->sock);
 	if (rc < 0)
 		return err_set(err, rc, "cannot bind UDP %s:%u: %s",
-			       ip_addr_format(&b->ext.iface_addr, a), b->cfg.port, strerror(-rc));
+			       ip_addr_format(&b->base.ext.iface_addr, a), b->cfg.port, strerror(-rc));
 	rc = proxy_start(b);
 	if (rc < 0)
 		return err_set(err, rc, "cannot start the data path on a TUN device: %s",
@@ -543,18 +560,28 @@ static int udp_lease_acquired(struct backend *b, const struct lease *own, unsign
 	return 0;
 }
 
-static int udp_start(struct backend *b)
+static int udp_start(struct backend *base)
 {
-	return kstate_run(b->ks);
+	return kstate_run(to_udp(base)->ks);
 }
 
-static void udp_dump(struct backend *b)
+/* False while the data path is not running (before the lease is held). */
+static bool proxy_stats(struct udp_backend *b, struct udp_proxy_stats *ret)
 {
+	if (!b->proxy)
+		return false;
+	udp_proxy_stats(b->proxy, ret);
+	return true;
+}
+
+static void udp_dump(struct backend *base)
+{
+	struct udp_backend *b = to_udp(base);
 	struct udp_proxy_stats st;
 	char feat[96], line[1536];
 	size_t off = 0;
 
-	if (!udp_backend_stats(b, &st)) {
+	if (!proxy_stats(b, &st)) {
 		log_info("udp: data path not running");
 		return;
 	}
@@ -571,30 +598,102 @@ static void udp_dump(struct backend *b)
 		 (unsigned long long)st.peers_gen, line);
 }
 
-static void udp_stats(struct backend *b, struct backend_stats *ret)
+static void udp_stats(struct backend *base, struct backend_stats *ret)
 {
+	struct udp_backend *b = to_udp(base);
 	struct udp_proxy_stats st;
 
-	memset(ret, 0, sizeof(*ret));
-	if (udp_backend_stats(b, &st))
+	if (proxy_stats(b, &st))
 		ret->peers_programmed = st.peers;
 	kstate_report(b->ks, ret);
 }
 
-bool udp_backend_stats(struct backend *b, struct udp_proxy_stats *ret)
+/* ---- the data path's counters for /metrics ---- */
+
+static double read_udp_counter(void *arg)
 {
-	if (!b || !b->proxy)
-		return false;
-	udp_proxy_stats(b->proxy, ret);
-	return true;
+	const struct udp_ctr *c = arg;
+	struct udp_proxy_stats st;
+
+	if (!proxy_stats(c->b, &st))
+		return 0;
+	return (double)st.c[c->index];
 }
 
-static void udp_destroy(struct backend *b)
+static double read_udp_feature(void *arg)
 {
-	if (!b)
-		return;
+	const struct udp_ctr *c = arg;
+	struct udp_proxy_stats st;
+
+	if (!proxy_stats(c->b, &st))
+		return 0;
+	return (st.features & c->index) ? 1 : 0;
+}
+
+/*
+ * weft_udp_packets_total{direction}, weft_udp_bytes_total{direction},
+ * weft_udp_drops_total{reason}, weft_udp_events_total{event} and
+ * weft_udp_fastpath_feature{feature}.
+ */
+static int udp_metrics(struct backend *base, struct metrics *m)
+{
+	static const char *const dir[] = { "direction", NULL }, *const reason[] = { "reason", NULL },
+			  *const event[] = { "event", NULL }, *const feat[] = { "feature", NULL };
+	struct udp_backend *b = to_udp(base);
+	struct metrics_family *pk = NULL, *by = NULL, *dr = NULL, *ev = NULL, *fe = NULL;
+	unsigned slot = 0;
+
+	metrics_family_add(m, METRICS_COUNTER, "weft_udp_packets_total",
+			   "Inner packets carried by the udp backend", dir, &pk);
+	metrics_family_add(m, METRICS_COUNTER, "weft_udp_bytes_total",
+			   "Inner bytes carried by the udp backend", dir, &by);
+	metrics_family_add(m, METRICS_COUNTER, "weft_udp_drops_total",
+			   "Packets the udp backend dropped, by reason", reason, &dr);
+	metrics_family_add(m, METRICS_COUNTER, "weft_udp_events_total",
+			   "udp data path operations (syscalls, GSO sends, GRO trains, ICMP)",
+			   event, &ev);
+	metrics_family_add(m, METRICS_GAUGE, "weft_udp_fastpath_feature",
+			   "1 when a fast-path feature of the udp backend is active", feat, &fe);
+	for (unsigned i = 0; i < UDP_COUNTERS; i++) {
+		const char *name = udp_counter_name((enum udp_counter)i);
+		struct metrics_family *f = ev;
+		const char *label = name;
+
+		if (!strcmp(name, "tx_packets") || !strcmp(name, "rx_packets")) {
+			f = pk;
+			label = name[0] == 't' ? "tx" : "rx";
+		} else if (!strcmp(name, "tx_bytes") || !strcmp(name, "rx_bytes")) {
+			f = by;
+			label = name[0] == 't' ? "tx" : "rx";
+		} else if (!strncmp(name, "drop_", 5)) {
+			f = dr;
+			label = name + 5;
+		}
+		const char *v[] = { label, NULL };
+		b->ctr[slot] = (struct udp_ctr){ b, i };
+		if (f)
+			metrics_child_func(f, v, read_udp_counter, &b->ctr[slot], NULL);
+		slot++;
+	}
+	for (unsigned bit = 1; bit < UDP_F_ALL && slot < sizeof(b->ctr) / sizeof(b->ctr[0]);
+	     bit <<= 1) {
+		char name[32];
+		const char *v[] = { udp_features_format(bit, name, sizeof(name)), NULL };
+
+		b->ctr[slot] = (struct udp_ctr){ b, bit };
+		if (fe)
+			metrics_child_func(fe, v, read_udp_feature, &b->ctr[slot], NULL);
+		slot++;
+	}
+	return 0;
+}
+
+static void udp_destroy(struct backend *base)
+{
+	struct udp_backend *b = to_udp(base);
+
 	if (b->reclaim_timer > 0)
-		loop_del_timer(b->loop, b->reclaim_timer);
+		loop_del_timer(b->base.loop, b->reclaim_timer);
 	proxy_stop(b);
 	if (b->sock.fd >= 0)
 		close(b->sock.fd);
@@ -613,5 +712,6 @@ const struct backend_ops udp_backend_ops = {
 	.start = udp_start,
 	.dump = udp_dump,
 	.stats = udp_stats,
+	.metrics = udp_metrics,
 	.destroy = udp_destroy,
 };

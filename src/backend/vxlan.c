@@ -13,23 +13,18 @@
 #include "backend/vxlan.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/vxlan_int.h"
 #include "backend/kstate.h"
 #include "core/err.h"
-#include "core/hmap.h"
 #include "core/json_ci.h"
 #include "core/log.h"
-#include "core/mac.h"
 #include "core/xmalloc.h"
 #include "nl/addr.h"
 #include "nl/link.h"
@@ -40,66 +35,7 @@
 #include "subnet/subnet_mgr.h"
 
 #define VXLAN_OVERHEAD 50
-#define DEFAULT_VXLAN_PORT 8472
 #define RECONCILE_PERIOD_MS 10000
-
-struct vx_cfg {
-	uint32_t vni;
-	uint16_t port;
-	bool gbp, learning, direct_routing;
-	unsigned mtu; /* 0: the external interface's */
-};
-
-/* One address family's device. */
-struct vx_dev {
-	int family;
-	bool enabled;
-	char name[IF_NAMESIZE];
-	int index;
-	uint8_t mac[6];
-	struct ip_prefix addr; /* our subnet's network address /32 or /128 */
-	bool have_addr;
-};
-
-/* What one peer wants in the kernel for one family: kept small (thousands of
- * peers), the netlink objects are built from it when needed. */
-enum vx_mode { VX_NONE, VX_OVERLAY, VX_DIRECT };
-
-struct vx_fam {
-	struct ip_addr pub; /* its public IP: FDB destination, or a direct route's gateway */
-	uint8_t mac[6];	    /* its VtepMAC */
-	uint8_t mode;	    /* enum vx_mode */
-	int direct_oif;	    /* VX_DIRECT: the device its public IP is reached on */
-};
-
-struct vx_peer {
-	struct hmap_node node;
-	struct subnet_key subnet;
-	struct vx_fam fam[2]; /* [0] IPv4, [1] IPv6 */
-	char name[];	      /* the hmap key */
-};
-
-struct backend {
-	struct loop *loop;
-	struct ext_iface ext;
-	struct vx_cfg cfg;
-	struct vx_dev dev[2];
-	unsigned mtu;
-	struct kstate *ks;
-	struct hmap peers;
-	bool ready;	    /* lease known: devices addressed */
-	bool started;	    /* the whole lease set is known: the kernel is ours to program */
-	bool use_nexthops;  /* IPv4 routes go through nexthop objects (see nexthop_id) */
-	/* desired()'s arrays, freed by desired_done() */
-	struct nl_nexthop *d_nexthops;
-	struct nl_route *d_routes;
-	struct nl_neigh *d_neighs, *d_fdbs;
-};
-
-static int fam_idx(int family)
-{
-	return family == AF_INET6 ? 1 : 0;
-}
 
 /* ---- config ---- */
 
@@ -158,206 +94,10 @@ out:
 	return rc;
 }
 
-/* ---- device ---- */
-
-static void random_mac(uint8_t mac[6])
-{
-	if (getrandom(mac, 6, 0) != 6)
-		for (int i = 0; i < 6; i++)
-			mac[i] = (uint8_t)rand();
-	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
-}
-
-static const struct ip_addr *local_of(const struct backend *b, int family)
-{
-	return family == AF_INET ? &b->ext.public_ip : &b->ext.public_ipv6;
-}
-
-/* flannel's compatibility test for reusing a device as it is. */
-static bool dev_compatible(const struct backend *b, const struct vx_dev *d,
-			   const struct nl_link *l)
-{
-	const struct nl_vxlan_info *v = &l->vxlan;
-	uint16_t want_port = b->cfg.port ? b->cfg.port : DEFAULT_VXLAN_PORT;
-
-	return l->is_vxlan && v->vni == b->cfg.vni && v->link == b->ext.index &&
-	       ip_addr_equal(&v->local, local_of(b, d->family)) && !v->group.family &&
-	       !v->l2miss && !v->l3miss && (v->port == want_port || v->port == b->cfg.port) &&
-	       v->gbp == b->cfg.gbp;
-}
-
-static void disable_accept_ra(const char *dev)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			log_debug("cannot write %s", path);
-		close(fd);
-	}
-}
-
-/*
- * Make sure the device exists and is ours: adopt a compatible one (keeping its
- * MAC unless we already published another), else create it with our MAC.
- */
-static int dev_ensure(struct backend *b, struct vx_dev *d, bool *ret_created)
-{
-	struct nl *nl = kstate_nl(b->ks);
-	struct nl_link l;
-	struct err err = { 0 };
-	bool have_mac = d->index != 0 || d->mac[0] || d->mac[1] || d->mac[2];
-	int rc;
-
-	*ret_created = false;
-	rc = nl_link_get_by_name(nl, d->name, &l);
-	if (rc == 0 && dev_compatible(b, d, &l)) {
-		if (!have_mac)
-			memcpy(d->mac, l.mac, 6);
-		else if (memcmp(d->mac, l.mac, 6) &&
-			 (rc = nl_link_set_mac(nl, l.index, d->mac, &err)) < 0)
-			return rc;
-		d->index = l.index;
-		if (l.mtu != b->mtu && (rc = nl_link_set_mtu(nl, l.index, b->mtu, &err)) < 0)
-			return rc;
-		if (!l.up && b->ready && (rc = nl_link_set_up(nl, l.index, true, &err)) < 0)
-			return rc;
-		return 0;
-	}
-	if (rc == 0) {
-		log_info("vxlan: %s exists with other settings; recreating it", d->name);
-		rc = nl_link_delete(nl, l.index, &err);
-		if (rc < 0)
-			return rc;
-	} else if (rc != -ENODEV) {
-		return rc;
-	}
-	if (!have_mac) {
-		/* kube mode: the MAC our Node's annotation still publishes (reboot). */
-		const uint8_t *hint = b->ext.vtep_mac_hint[fam_idx(d->family)];
-
-		if (mac_valid(hint)) {
-			char mac[MAC_STRLEN];
-
-			memcpy(d->mac, hint, 6);
-			log_info("vxlan: creating %s with MAC %s, as published before", d->name,
-				 mac_format(d->mac, mac));
-		} else {
-			random_mac(d->mac);
-		}
-	}
-	struct nl_vxlan_params p = {
-		.name = d->name,
-		.info = {
-			.vni = b->cfg.vni,
-			.local = *local_of(b, d->family),
-			.link = b->ext.index,
-			.port = b->cfg.port,
-			.learning = b->cfg.learning,
-			.gbp = b->cfg.gbp,
-		},
-		.mtu = b->mtu,
-		.mac = d->mac,
-	};
-	rc = nl_vxlan_create(nl, &p, &err);
-	if (rc < 0) {
-		log_warnx("vxlan: cannot create %s: %s", d->name, err.msg[0] ? err.msg : strerror(-rc));
-		return rc;
-	}
-	rc = nl_link_get_by_name(nl, d->name, &l);
-	if (rc < 0)
-		return rc;
-	d->index = l.index;
-	*ret_created = true;
-	disable_accept_ra(d->name);
-	return 0;
-}
-
-struct addr_scan {
-	const struct vx_dev *d;
-	const struct netconf *nc;
-	struct ip_prefix stale[16];
-	size_t n_stale;
-	bool have;
-};
-
-static int scan_addr(const struct nl_addr *a, void *arg)
-{
-	struct addr_scan *s = arg;
-	struct ip_addr mine = s->d->addr.addr;
-
-	if (a->index != s->d->index)
-		return 0;
-	if (ip_addr_equal(&a->prefix.addr, &mine) && a->prefix.len == s->d->addr.len)
-		s->have = true;
-	else if (s->n_stale < 16)
-		s->stale[s->n_stale++] = a->prefix;
-	return 0;
-}
-
-/* Our subnet address on the device, and nothing else (flannel removes other
- * addresses of the network from it); link up. */
-static int dev_configure(struct backend *b, struct vx_dev *d)
-{
-	struct nl *nl = kstate_nl(b->ks);
-	struct addr_scan s = { .d = d };
-	struct err err = { 0 };
-	int rc;
-
-	rc = nl_addr_dump(nl, d->family, d->index, scan_addr, &s);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < s.n_stale; i++) {
-		/* IPv6 link-local addresses belong to the kernel. */
-		if (d->family == AF_INET6 && s.stale[i].addr.b[0] == 0xfe &&
-		    (s.stale[i].addr.b[1] & 0xc0) == 0x80)
-			continue;
-		rc = nl_addr_del(nl, d->index, &s.stale[i], &err);
-		if (rc < 0 && rc != -EADDRNOTAVAIL)
-			return rc;
-	}
-	if (!s.have) {
-		rc = nl_addr_add(nl, d->index, &d->addr, &err);
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
-	}
-	return nl_link_set_up(nl, d->index, true, &err);
-}
-
-static int ensure(void *arg)
-{
-	struct backend *b = arg;
-
-	for (int i = 0; i < 2; i++) {
-		struct vx_dev *d = &b->dev[i];
-		bool created;
-		int rc;
-
-		if (!d->enabled)
-			continue;
-		rc = dev_ensure(b, d, &created);
-		if (rc < 0)
-			return rc;
-		if (created && b->ready)
-			log_warnx("vxlan: %s was missing; recreated it with MAC kept, re-programming "
-				  "peers",
-				  d->name);
-		if (b->ready) {
-			rc = dev_configure(b, d);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
 /* ---- peers ---- */
 
 /* A nexthop object per IPv4 overlay peer (see rc_nexthop_id). */
-static uint32_t nexthop_id(const struct backend *b, const struct vx_peer *p)
+static uint32_t nexthop_id(const struct vxlan *b, const struct vx_peer *p)
 {
 	if (!b->use_nexthops || p->fam[0].mode != VX_OVERLAY)
 		return 0;
@@ -369,7 +109,7 @@ static const struct ip_prefix *peer_subnet(const struct vx_peer *p, int fi)
 	return fi ? &p->subnet.v6 : &p->subnet.v4;
 }
 
-static void peer_route(const struct backend *b, const struct vx_peer *p, int fi,
+static void peer_route(const struct vxlan *b, const struct vx_peer *p, int fi,
 		       struct nl_route *r)
 {
 	const struct vx_fam *f = &p->fam[fi];
@@ -389,7 +129,7 @@ static void peer_route(const struct backend *b, const struct vx_peer *p, int fi,
 	r->nh_id = fi ? 0 : nexthop_id(b, p);
 }
 
-static void peer_nexthop(const struct backend *b, const struct vx_peer *p, struct nl_nexthop *nh)
+static void peer_nexthop(const struct vxlan *b, const struct vx_peer *p, struct nl_nexthop *nh)
 {
 	memset(nh, 0, sizeof(*nh));
 	nh->id = nexthop_id(b, p);
@@ -399,7 +139,7 @@ static void peer_nexthop(const struct backend *b, const struct vx_peer *p, struc
 	nh->protocol = WEFT_RTPROT;
 }
 
-static void peer_neigh(const struct backend *b, const struct vx_peer *p, int fi,
+static void peer_neigh(const struct vxlan *b, const struct vx_peer *p, int fi,
 		       struct nl_neigh *n)
 {
 	memset(n, 0, sizeof(*n));
@@ -410,7 +150,7 @@ static void peer_neigh(const struct backend *b, const struct vx_peer *p, int fi,
 	n->state = NUD_PERMANENT;
 }
 
-static void peer_fdb(const struct backend *b, const struct vx_peer *p, int fi, struct nl_neigh *n)
+static void peer_fdb(const struct vxlan *b, const struct vx_peer *p, int fi, struct nl_neigh *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->index = b->dev[fi].index;
@@ -421,12 +161,22 @@ static void peer_fdb(const struct backend *b, const struct vx_peer *p, int fi, s
 	n->state = NUD_PERMANENT;
 }
 
-static void fill_fam(struct backend *b, const struct lease *l, int family, struct vx_fam *f)
+int vxlan_data_vtep_mac(const char *data, uint8_t ret[MAC_LEN])
+{
+	json_t *o = data ? json_loads(data, 0, NULL) : NULL;
+	json_t *v = json_get_ci(o, "VtepMAC");
+	int rc = json_is_string(v) ? mac_parse(json_string_value(v), json_string_length(v), ret)
+				   : -ENOENT;
+
+	json_decref(o);
+	return rc;
+}
+
+static void fill_fam(struct vxlan *b, const struct lease *l, int family, struct vx_fam *f)
 {
 	struct vx_dev *d = &b->dev[fam_idx(family)];
 	const struct ip_addr *pub = family == AF_INET ? &l->attrs.public_ip : &l->attrs.public_ipv6;
 	const char *data = family == AF_INET ? l->attrs.backend_data : l->attrs.backend_v6_data;
-	json_t *o = NULL, *v;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -445,10 +195,7 @@ static void fill_fam(struct backend *b, const struct lease *l, int family, struc
 			return;
 		}
 	}
-	o = data ? json_loads(data, 0, NULL) : NULL;
-	v = json_get_ci(o, "VtepMAC");
-	rc = json_is_string(v) ? mac_parse(json_string_value(v), json_string_length(v), f->mac)
-			       : -ENOENT;
+	rc = vxlan_data_vtep_mac(data, f->mac);
 	if (rc < 0) {
 		/* An all-zero MAC would become the device's default destination. */
 		log_warnx("vxlan: ignoring peer %s: %s", l->name,
@@ -459,7 +206,6 @@ static void fill_fam(struct backend *b, const struct lease *l, int family, struc
 	} else {
 		f->mode = VX_OVERLAY;
 	}
-	json_decref(o);
 }
 
 /* Changes made for lease events go out as one batch; its ACKs are matched
@@ -470,7 +216,7 @@ struct vx_op {
 };
 
 struct vx_batch {
-	struct backend *b;
+	struct vxlan *b;
 	struct vx_op *op; /* per queued request */
 	size_t n, cap;
 	unsigned failed;
@@ -497,7 +243,7 @@ static void vx_queued(struct vx_batch *q, int rc, const char *peer)
 
 static void fam_remove(struct vx_batch *q, const struct vx_peer *p, int fi)
 {
-	struct backend *b = q->b;
+	struct vxlan *b = q->b;
 	struct nl *nl = kstate_nl(b->ks);
 	struct nl_route r;
 	struct nl_nexthop nh;
@@ -524,7 +270,7 @@ static void fam_remove(struct vx_batch *q, const struct vx_peer *p, int fi)
  * reconcile this provokes gives the route its gateway instead). */
 static void fam_apply(struct vx_batch *q, const struct vx_peer *p, int fi, bool fresh)
 {
-	struct backend *b = q->b;
+	struct vxlan *b = q->b;
 	struct nl *nl = kstate_nl(b->ks);
 	struct nl_route r;
 	struct nl_nexthop nh;
@@ -584,8 +330,9 @@ static void vx_batch_done(void *arg, size_t index, int error, const struct err *
 			  err && err->msg[0] ? err->msg : strerror(-error));
 }
 
-static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
+static void vx_peers(struct backend *base, const struct lease_event *ev, size_t n)
 {
+	struct vxlan *b = to_vx(base);
 	struct vx_batch q = { .b = b };
 	struct vx_peer **gone = xcalloc(n + 1, sizeof(*gone));
 	size_t n_gone = 0;
@@ -646,7 +393,7 @@ static void vx_peers(struct backend *b, const struct lease_event *ev, size_t n)
 
 static void desired_done(void *arg)
 {
-	struct backend *b = arg;
+	struct vxlan *b = arg;
 
 	free(b->d_routes);
 	free(b->d_neighs);
@@ -659,7 +406,7 @@ static void desired_done(void *arg)
 
 static bool desired(void *arg, int family, struct rc_desired *want, struct rc_scope *scope)
 {
-	struct backend *b = arg;
+	struct vxlan *b = arg;
 	int fi = fam_idx(family);
 	struct vx_dev *d = &b->dev[fi];
 	const struct hmap_node *hn;
@@ -700,7 +447,7 @@ static bool desired(void *arg, int family, struct rc_desired *want, struct rc_sc
 
 static bool concerns(void *arg, const struct nlmsghdr *nlh)
 {
-	struct backend *b = arg;
+	struct vxlan *b = arg;
 	int i0 = b->dev[0].index, i1 = b->dev[1].index;
 
 	switch (nlh->nlmsg_type) {
@@ -741,7 +488,7 @@ static bool concerns(void *arg, const struct nlmsghdr *nlh)
 }
 
 static const struct kstate_ops vx_kstate_ops = {
-	.ensure = ensure,
+	.ensure = vxlan_ensure,
 	.desired = desired,
 	.desired_done = desired_done,
 	.concerns = concerns,
@@ -749,22 +496,26 @@ static const struct kstate_ops vx_kstate_ops = {
 
 /* ---- backend ops ---- */
 
-static void vx_destroy(struct backend *b);
+static void vx_destroy(struct backend *base);
 
-static int vx_create(struct loop *loop, const struct ext_iface *ext, const struct netconf *nc,
-		     struct backend **ret, struct err *err)
+static int vx_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
-	struct backend *b = xcalloc(1, sizeof(*b));
+	const struct netconf *nc = p->nc;
+	struct vxlan *b = xcalloc(1, sizeof(*b));
 	unsigned base_mtu;
 	int rc;
 
-	b->loop = loop;
-	b->ext = *ext;
+	backend_base_init(&b->base, p);
 	hmap_init(&b->peers);
+	/* A MAC the previous run's data does not carry (or not validly) is no hint. */
+	if (p->prev) {
+		vxlan_data_vtep_mac(p->prev->backend_data, b->mac_hint[0]);
+		vxlan_data_vtep_mac(p->prev->backend_v6_data, b->mac_hint[1]);
+	}
 	rc = parse_cfg(nc->backend_json, &b->cfg, err);
 	if (rc < 0)
 		goto fail;
-	base_mtu = b->cfg.mtu ? b->cfg.mtu : ext->mtu;
+	base_mtu = b->cfg.mtu ? b->cfg.mtu : p->ext->mtu;
 	if (base_mtu <= VXLAN_OVERHEAD + 68) {
 		rc = err_set(err, -EINVAL, "MTU %u is too small for VXLAN", base_mtu);
 		goto fail;
@@ -776,12 +527,12 @@ static int vx_create(struct loop *loop, const struct ext_iface *ext, const struc
 	b->dev[1].family = AF_INET6;
 	b->dev[1].enabled = nc->enable_ipv6;
 	snprintf(b->dev[1].name, IF_NAMESIZE, "flannel-v6.%u", b->cfg.vni);
-	rc = kstate_new(loop, &vx_kstate_ops, b, RECONCILE_PERIOD_MS, "vxlan", &b->ks);
+	rc = kstate_new(p->loop, &vx_kstate_ops, b, RECONCILE_PERIOD_MS, "vxlan", &b->ks);
 	if (rc < 0) {
 		err_set(err, rc, "cannot open netlink: %s", strerror(-rc));
 		goto fail;
 	}
-	rc = ensure(b);
+	rc = vxlan_ensure(b);
 	if (rc < 0) {
 		err_set(err, rc, "cannot set up the VXLAN device: %s", strerror(-rc));
 		goto fail;
@@ -795,10 +546,10 @@ static int vx_create(struct loop *loop, const struct ext_iface *ext, const struc
 		log_info("vxlan: device %s (index %d, VNI %u, MAC %s, MTU %u)", b->dev[i].name,
 			 b->dev[i].index, b->cfg.vni, mac_format(b->dev[i].mac, mac), b->mtu);
 	}
-	*ret = b;
+	*ret = &b->base;
 	return 0;
 fail:
-	vx_destroy(b);
+	vx_destroy(&b->base);
 	return rc;
 }
 
@@ -810,8 +561,10 @@ static char *backend_data(const struct vx_dev *d, uint32_t vni)
 	return s;
 }
 
-static int vx_lease_attrs(struct backend *b, struct lease_attrs *attrs, struct err *err)
+static int vx_lease_attrs(struct backend *base, struct lease_attrs *attrs, struct err *err)
 {
+	struct vxlan *b = to_vx(base);
+
 	(void)err;
 	snprintf(attrs->backend_type, sizeof(attrs->backend_type), "vxlan");
 	if (b->dev[0].enabled)
@@ -821,9 +574,10 @@ static int vx_lease_attrs(struct backend *b, struct lease_attrs *attrs, struct e
 	return 0;
 }
 
-static int vx_lease_acquired(struct backend *b, const struct lease *own, unsigned *ret_mtu,
+static int vx_lease_acquired(struct backend *base, const struct lease *own, unsigned *ret_mtu,
 			     struct err *err)
 {
+	struct vxlan *b = to_vx(base);
 	int rc;
 
 	if (b->dev[0].enabled) {
@@ -838,7 +592,7 @@ static int vx_lease_acquired(struct backend *b, const struct lease *own, unsigne
 	for (int i = 0; i < 2; i++) {
 		if (!b->dev[i].enabled)
 			continue;
-		rc = dev_configure(b, &b->dev[i]);
+		rc = vxlan_dev_configure(b, &b->dev[i]);
 		if (rc < 0)
 			return err_set(err, rc, "configuring %s: %s", b->dev[i].name, strerror(-rc));
 	}
@@ -848,18 +602,20 @@ static int vx_lease_acquired(struct backend *b, const struct lease *own, unsigne
 
 /* Called once the whole lease set was delivered: the first reconcile, which
  * also removes what a previous run left for peers that are gone. */
-static int vx_start(struct backend *b)
+static int vx_start(struct backend *base)
 {
+	struct vxlan *b = to_vx(base);
+
 	b->started = true;
 	return kstate_start(b->ks);
 }
 
-static void vx_stats(struct backend *b, struct backend_stats *ret)
+static void vx_stats(struct backend *base, struct backend_stats *ret)
 {
+	struct vxlan *b = to_vx(base);
 	const struct hmap_node *hn;
 	size_t iter;
 
-	memset(ret, 0, sizeof(*ret));
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
 		const struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
 
@@ -874,10 +630,10 @@ static void vx_peer_free(struct hmap_node *n)
 	free(hmap_entry(n, struct vx_peer, node));
 }
 
-static void vx_destroy(struct backend *b)
+static void vx_destroy(struct backend *base)
 {
-	if (!b)
-		return;
+	struct vxlan *b = to_vx(base);
+
 	kstate_free(b->ks);
 	hmap_clear(&b->peers, vx_peer_free);
 	desired_done(b);

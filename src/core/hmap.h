@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/container_of.h"
+
 struct hmap_node {
 	struct hmap_node *next;
 	uint64_t hash;
@@ -41,6 +43,6 @@ struct hmap_node *hmap_remove(struct hmap *m, const char *key);
 struct hmap_node *hmap_first(const struct hmap *m, size_t *iter);
 struct hmap_node *hmap_next(const struct hmap *m, const struct hmap_node *n, size_t *iter);
 
-#define hmap_entry(ptr, type, member) ((type *)(void *)((uintptr_t)(ptr) - offsetof(type, member)))
+#define hmap_entry(ptr, type, member) container_of(ptr, type, member)
 
 #endif

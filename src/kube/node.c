@@ -13,7 +13,6 @@
 
 #include "core/err.h"
 #include "core/json_ci.h"
-#include "core/mac.h"
 #include "core/xmalloc.h"
 #include "subnet/lease.h"
 #include "subnet/subnet_mgr.h"
@@ -435,20 +434,17 @@ char *kube_condition_patch(time_t now)
 	return body;
 }
 
-int kube_node_vtep_mac(const struct kube_node *n, int family, uint8_t ret_mac[6])
+void kube_node_prev_attrs(const struct kube_node *n, struct lease_attrs *ret)
 {
-	const char *data = n->annot[family == AF_INET6 ? KA_BACKEND_V6_DATA : KA_BACKEND_DATA];
-	json_t *o, *v;
-	int rc = -ENOENT;
+	const char *type = n->annot[KA_BACKEND_TYPE];
 
-	if (!data)
-		return -ENOENT;
-	o = json_loads(data, 0, NULL);
-	v = json_get_ci(o, "VtepMAC");
-	if (json_is_string(v) && mac_parse(json_string_value(v), json_string_length(v), ret_mac) == 0)
-		rc = 0;
-	json_decref(o);
-	return rc;
+	memset(ret, 0, sizeof(*ret));
+	if (type && strlen(type) < sizeof(ret->backend_type))
+		memcpy(ret->backend_type, type, strlen(type) + 1);
+	if (n->annot[KA_BACKEND_DATA])
+		ret->backend_data = xstrdup(n->annot[KA_BACKEND_DATA]);
+	if (n->annot[KA_BACKEND_V6_DATA])
+		ret->backend_v6_data = xstrdup(n->annot[KA_BACKEND_V6_DATA]);
 }
 
 int kube_node_public_ip_hint(const struct kube_node *n, int family, struct ip_addr *ret)

@@ -100,11 +100,12 @@ int kube_own_patch(const struct kube_annots *a, const struct kube_node *n,
 char *kube_condition_patch(time_t now);
 
 /*
- * The VXLAN MAC published in the node's backend-data (family AF_INET) or
- * backend-v6-data (AF_INET6) annotation: 0, or -ENOENT when there is none
- * usable (absent, not JSON, no VtepMAC, not a unicast MAC).
+ * The lease attributes the node's annotations still carry from an earlier
+ * run: backend-type (left empty when too long), backend-data and
+ * backend-v6-data as written (not checked: the backend reads them). Public
+ * addresses are left unset. ret owns its strings (lease_attrs_free).
  */
-int kube_node_vtep_mac(const struct kube_node *n, int family, uint8_t ret_mac[6]);
+void kube_node_prev_attrs(const struct kube_node *n, struct lease_attrs *ret);
 
 /* node-public-ip / node-public-ipv6: 0, -ENOENT when absent, -EINVAL when not
  * an address of the family. */

@@ -1407,7 +1407,9 @@ static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *re
 	ret->watch_healthy = m->stats.watch_healthy && (m->watch_req || m->list_req);
 }
 
-void kube_mgr_hints(const struct subnet_mgr *base, struct kube_node_hints *ret)
+/* What our Node says about ourselves: the node-public-ip(v6) annotations and
+ * the backend type and data our previous run published on it. */
+static void mgr_node_hints(const struct subnet_mgr *base, struct subnet_node_hints *ret)
 {
 	const struct kube_mgr *m = (const struct kube_mgr *)base;
 	const char *v;
@@ -1430,9 +1432,8 @@ void kube_mgr_hints(const struct subnet_mgr *base, struct kube_node_hints *ret)
 				  v, f ? '6' : '4');
 		if (rc < 0)
 			memset(a, 0, sizeof(*a));
-		if (kube_node_vtep_mac(&m->own_node, family, ret->vtep_mac[f]) < 0)
-			memset(ret->vtep_mac[f], 0, 6);
 	}
+	kube_node_prev_attrs(&m->own_node, &ret->prev);
 }
 
 static void mgr_free(struct subnet_mgr *base)
@@ -1474,6 +1475,7 @@ static const struct subnet_mgr_ops kube_mgr_ops = {
 	.peer_count = mgr_peer_count,
 	.peers_foreach = mgr_peers_foreach,
 	.stats = mgr_stats,
+	.node_hints = mgr_node_hints,
 	.free = mgr_free,
 };
 

@@ -35,18 +35,4 @@ struct kube_mgr_params {
 int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *cbs,
 		 struct subnet_mgr **ret, struct err *err);
 
-/*
- * What our Node says about ourselves, valid from cbs.config on (the Node was
- * read just before): the node-public-ip(v6) annotations, which replace
- * --public-ip(v6) (flannel.md §2 step 7), and the VXLAN MACs published by our
- * previous run (backend-data / backend-v6-data), for the vxlan backend to
- * create its devices with after a reboot. Unset addresses have family 0,
- * missing MACs are all zero.
- */
-struct kube_node_hints {
-	struct ip_addr public_ip, public_ipv6;
-	uint8_t vtep_mac[2][6]; /* [0] IPv4 device, [1] IPv6 device */
-};
-void kube_mgr_hints(const struct subnet_mgr *m, struct kube_node_hints *ret);
-
 #endif

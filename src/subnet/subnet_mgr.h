@@ -51,6 +51,16 @@ struct subnet_mgr_cbs {
 
 struct subnet_mgr;
 
+/*
+ * What the datastore says about this node before it takes a lease (kube:
+ * our Node's annotations, read just before cbs.config). Unset addresses have
+ * family 0; prev's strings are owned by the caller (lease_attrs_free).
+ */
+struct subnet_node_hints {
+	struct ip_addr public_ip, public_ipv6; /* replace --public-ip(v6) (flannel.md §2 step 7) */
+	struct lease_attrs prev; /* backend type and data our previous run published */
+};
+
 struct subnet_mgr_stats {
 	uint64_t store_requests, store_errors; /* datastore round trips */
 	uint64_t watch_restarts;	       /* watch resumed after an interruption */
@@ -74,6 +84,8 @@ struct subnet_mgr_ops {
 	void (*peers_foreach)(const struct subnet_mgr *m,
 			      void (*fn)(void *arg, const struct lease *l), void *arg);
 	void (*stats)(const struct subnet_mgr *m, struct subnet_mgr_stats *ret);
+	/* Valid from cbs.config on; *ret is filled whole. NULL: nothing known. */
+	void (*node_hints)(const struct subnet_mgr *m, struct subnet_node_hints *ret);
 	void (*free)(struct subnet_mgr *m);
 };
 

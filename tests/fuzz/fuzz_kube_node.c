@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/vxlan.h"
 #include "core/err.h"
 #include "core/ipnet.h"
 #include "kube/client.h"
@@ -97,6 +98,7 @@ static void check_node(const json_t *obj)
 		struct err err = {""};
 		struct ip_prefix v4, v6;
 		struct ip_addr hint;
+		struct lease_attrs prev;
 		uint8_t mac[6];
 		bool h4, h6;
 
@@ -112,8 +114,10 @@ static void check_node(const json_t *obj)
 		check_lease(&n, &annots[i], true, false);
 		check_lease(&n, &annots[i], false, true);
 		check_lease(&n, &annots[i], true, true);
-		kube_node_vtep_mac(&n, AF_INET, mac);
-		kube_node_vtep_mac(&n, AF_INET6, mac);
+		kube_node_prev_attrs(&n, &prev);
+		vxlan_data_vtep_mac(prev.backend_data, mac);
+		vxlan_data_vtep_mac(prev.backend_v6_data, mac);
+		lease_attrs_free(&prev);
 		if (kube_node_public_ip_hint(&n, AF_INET, &hint) == 0 && hint.family != AF_INET)
 			abort();
 		if (kube_node_public_ip_hint(&n, AF_INET6, &hint) == 0 && hint.family != AF_INET6)

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The table of backends and the calls the agent makes on any of them. The
+ * agent never names a backend: what one backend alone does (udp's data-path
+ * counters, vxlan's MAC from the previous run) goes through its ops.
+ */
+#include "backend/backend.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "backend/alloc.h"
+#include "backend/hostgw.h"
+#include "backend/udp.h"
+#include "backend/vxlan.h"
+#include "core/err.h"
+
+static const struct backend_ops *const backends[] = {
+	&alloc_backend_ops,
+	&vxlan_backend_ops,
+	&hostgw_backend_ops,
+	&udp_backend_ops,
+};
+
+int backend_new(const char *type, const struct backend_params *p, struct backend **ret,
+		struct err *err)
+{
+	const struct backend_ops *ops = NULL;
+	struct backend *b;
+	int rc;
+
+	*ret = NULL;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]) && !ops; i++)
+		if (type && !strcmp(backends[i]->type, type))
+			ops = backends[i];
+	if (!ops)
+		return err_set(err, -ENOENT, "unknown backend type '%s'", type ? type : "");
+	rc = ops->create(p, &b, err);
+	if (rc < 0)
+		return rc;
+	b->ops = ops;
+	*ret = b;
+	return 0;
+}
+
+void backend_base_init(struct backend *b, const struct backend_params *p)
+{
+	b->loop = p->loop;
+	b->ext = *p->ext;
+}
+
+void backend_free(struct backend *b)
+{
+	if (b)
+		b->ops->destroy(b);
+}
+
+void backend_peers(struct backend *b, const struct lease_event *ev, size_t n)
+{
+	if (b->ops->peers)
+		b->ops->peers(b, ev, n);
+}
+
+int backend_start(struct backend *b)
+{
+	return b->ops->start ? b->ops->start(b) : 0;
+}
+
+void backend_dump(struct backend *b)
+{
+	if (b && b->ops->dump)
+		b->ops->dump(b);
+}
+
+void backend_stats(struct backend *b, struct backend_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (b && b->ops->stats)
+		b->ops->stats(b, ret);
+}
+
+int backend_metrics(struct backend *b, struct metrics *m)
+{
+	return b && b->ops->metrics ? b->ops->metrics(b, m) : 0;
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The vxlan backend's devices: flannel.<VNI> / flannel-v6.<VNI> adopted when
+ * compatible (flannel's test), else (re)created with the MAC peers know;
+ * their address is our subnet's and nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "backend/kstate.h"
+#include "backend/vxlan_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "nl/addr.h"
+#include "nl/link.h"
+#include "nl/nl.h"
+#include "subnet/netconf.h"
+
+#define DEFAULT_VXLAN_PORT 8472
+
+static void random_mac(uint8_t mac[6])
+{
+	if (getrandom(mac, 6, 0) != 6)
+		for (int i = 0; i < 6; i++)
+			mac[i] = (uint8_t)rand();
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
+static const struct ip_addr *local_of(const struct vxlan *b, int family)
+{
+	return family == AF_INET ? &b->base.ext.public_ip : &b->base.ext.public_ipv6;
+}
+
+/* flannel's compatibility test for reusing a device as it is. */
+static bool dev_compatible(const struct vxlan *b, const struct vx_dev *d,
+			   const struct nl_link *l)
+{
+	const struct nl_vxlan_info *v = &l->vxlan;
+	uint16_t want_port = b->cfg.port ? b->cfg.port : DEFAULT_VXLAN_PORT;
+
+	return l->is_vxlan && v->vni == b->cfg.vni && v->link == b->base.ext.index &&
+	       ip_addr_equal(&v->local, local_of(b, d->family)) && !v->group.family &&
+	       !v->l2miss && !v->l3miss && (v->port == want_port || v->port == b->cfg.port) &&
+	       v->gbp == b->cfg.gbp;
+}
+
+static void disable_accept_ra(const char *dev)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", dev);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1)
+			log_debug("cannot write %s", path);
+		close(fd);
+	}
+}
+
+/*
+ * Make sure the device exists and is ours: adopt a compatible one (keeping its
+ * MAC unless we already published another), else create it with our MAC.
+ */
+static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
+{
+	struct nl *nl = kstate_nl(b->ks);
+	struct nl_link l;
+	struct err err = { 0 };
+	bool have_mac = d->index != 0 || d->mac[0] || d->mac[1] || d->mac[2];
+	int rc;
+
+	*ret_created = false;
+	rc = nl_link_get_by_name(nl, d->name, &l);
+	if (rc == 0 && dev_compatible(b, d, &l)) {
+		if (!have_mac)
+			memcpy(d->mac, l.mac, 6);
+		else if (memcmp(d->mac, l.mac, 6) &&
+			 (rc = nl_link_set_mac(nl, l.index, d->mac, &err)) < 0)
+			return rc;
+		d->index = l.index;
+		if (l.mtu != b->mtu && (rc = nl_link_set_mtu(nl, l.index, b->mtu, &err)) < 0)
+			return rc;
+		if (!l.up && b->ready && (rc = nl_link_set_up(nl, l.index, true, &err)) < 0)
+			return rc;
+		return 0;
+	}
+	if (rc == 0) {
+		log_info("vxlan: %s exists with other settings; recreating it", d->name);
+		rc = nl_link_delete(nl, l.index, &err);
+		if (rc < 0)
+			return rc;
+	} else if (rc != -ENODEV) {
+		return rc;
+	}
+	if (!have_mac) {
+		/* kube mode: the MAC our Node's annotation still publishes (reboot). */
+		const uint8_t *hint = b->mac_hint[fam_idx(d->family)];
+
+		if (mac_valid(hint)) {
+			char mac[MAC_STRLEN];
+
+			memcpy(d->mac, hint, 6);
+			log_info("vxlan: creating %s with MAC %s, as published before", d->name,
+				 mac_format(d->mac, mac));
+		} else {
+			random_mac(d->mac);
+		}
+	}
+	struct nl_vxlan_params p = {
+		.name = d->name,
+		.info = {
+			.vni = b->cfg.vni,
+			.local = *local_of(b, d->family),
+			.link = b->base.ext.index,
+			.port = b->cfg.port,
+			.learning = b->cfg.learning,
+			.gbp = b->cfg.gbp,
+		},
+		.mtu = b->mtu,
+		.mac = d->mac,
+	};
+	rc = nl_vxlan_create(nl, &p, &err);
+	if (rc < 0) {
+		log_warnx("vxlan: cannot create %s: %s", d->name, err.msg[0] ? err.msg : strerror(-rc));
+		return rc;
+	}
+	rc = nl_link_get_by_name(nl, d->name, &l);
+	if (rc < 0)
+		return rc;
+	d->index = l.index;
+	*ret_created = true;
+	disable_accept_ra(d->name);
+	return 0;
+}
+
+struct addr_scan {
+	const struct vx_dev *d;
+	const struct netconf *nc;
+	struct ip_prefix stale[16];
+	size_t n_stale;
+	bool have;
+};
+
+static int scan_addr(const struct nl_addr *a, void *arg)
+{
+	struct addr_scan *s = arg;
+	struct ip_addr mine = s->d->addr.addr;
+
+	if (a->index != s->d->index)
+		return 0;
+	if (ip_addr_equal(&a->prefix.addr, &mine) && a->prefix.len == s->d->addr.len)
+		s->have = true;
+	else if (s->n_stale < 16)
+		s->stale[s->n_stale++] = a->prefix;
+	return 0;
+}
+
+/* Our subnet address on the device, and nothing else (flannel removes other
+ * addresses of the network from it); link up. */
+int vxlan_dev_configure(struct vxlan *b, struct vx_dev *d)
+{
+	struct nl *nl = kstate_nl(b->ks);
+	struct addr_scan s = { .d = d };
+	struct err err = { 0 };
+	int rc;
+
+	rc = nl_addr_dump(nl, d->family, d->index, scan_addr, &s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < s.n_stale; i++) {
+		/* IPv6 link-local addresses belong to the kernel. */
+		if (d->family == AF_INET6 && s.stale[i].addr.b[0] == 0xfe &&
+		    (s.stale[i].addr.b[1] & 0xc0) == 0x80)
+			continue;
+		rc = nl_addr_del(nl, d->index, &s.stale[i], &err);
+		if (rc < 0 && rc != -EADDRNOTAVAIL)
+			return rc;
+	}
+	if (!s.have) {
+		rc = nl_addr_add(nl, d->index, &d->addr, &err);
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
+	}
+	return nl_link_set_up(nl, d->index, true, &err);
+}
+
+int vxlan_ensure(void *arg)
+{
+	struct vxlan *b = arg;
+
+	for (int i = 0; i < 2; i++) {
+		struct vx_dev *d = &b->dev[i];
+		bool created;
+		int rc;
+
+		if (!d->enabled)
+			continue;
+		rc = dev_ensure(b, d, &created);
+		if (rc < 0)
+			return rc;
+		if (created && b->ready)
+			log_warnx("vxlan: %s was missing; recreated it with MAC kept, re-programming "
+				  "peers",
+				  d->name);
+		if (b->ready) {
+			rc = vxlan_dev_configure(b, d);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
