@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "http/response.h"
+#include "http/client_resp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

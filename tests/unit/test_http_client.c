@@ -38,8 +38,8 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
-#include "http/http.h"
-#include "http/response.h"
+#include "http/client.h"
+#include "http/client_resp.h"
 
 #define GUARD_MS 5000
 #define MAX_PIECES 8

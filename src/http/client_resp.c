@@ -5,7 +5,7 @@
  * Only the fields that decide the framing are looked at. A bare LF ends a
  * line as CRLF does (RFC 9112 2.2); a CR anywhere else is an error.
  */
-#include "http/response.h"
+#include "http/client_resp.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
 /*
  * A small HTTP/1.1 client on the daemon's loop, for etcd's JSON gateway and
  * the Kubernetes API: one connection per request (Connection: close), bodies
- * by Content-Length, chunked or until close (response.c), optional TLS
+ * by Content-Length, chunked or until close (client_resp.c), optional TLS
  * through OpenSSL.
  *
  * Why not libcurl: it drags GnuTLS, Kerberos, LDAP, SSH and p11-kit into the
@@ -18,7 +18,7 @@
  * Every callback runs from the loop (an fd or timer event), never from inside
  * http_start, and a callback may start or cancel any request, its own too.
  */
-#include "http/http.h"
+#include "http/client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,7 +39,7 @@
 #include "core/buf.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
-#include "http/response.h"
+#include "http/client_resp.h"
 #include "http/tls_calls.h"
 #include "http/token.h"
 
