@@ -110,47 +110,33 @@ void client_finish(struct http_req *r, int err, const char *fmt, ...)
 	buf_free(&body);
 }
 
-static int64_t start_now(struct loop *loop, int64_t id, void *arg)
+/* http_start's deferred start: callbacks never run from inside it. */
+static int64_t on_start(struct loop *loop, int64_t id, void *arg)
 {
 	struct http_req *r = arg;
 
 	(void)loop;
 	(void)id;
 	r->start_timer = 0;
-	client_connect_addrs(r);
+	if (r->ai)
+		client_connect_addrs(r);
+	else /* the look-up could not even start (r->errmsg says why) */
+		client_finish(r, -EHOSTUNREACH, "%s", r->errmsg);
 	return LOOP_TIMER_STOP;
 }
 
-static int64_t fail_later(struct loop *loop, int64_t id, void *arg)
+/* The connect timeout (look-up and every address share it) or the whole
+ * transfer's. The connect timer is deleted once connected: it fires only
+ * while resolving or connecting, where both say the same. */
+static int64_t on_timeout(struct loop *loop, int64_t id, void *arg)
 {
 	struct http_req *r = arg;
 
 	(void)loop;
-	(void)id;
-	r->start_timer = 0;
-	client_finish(r, -EHOSTUNREACH, "%s", r->errmsg);
-	return LOOP_TIMER_STOP;
-}
-
-static int64_t on_connect_timeout(struct loop *loop, int64_t id, void *arg)
-{
-	struct http_req *r = arg;
-
-	(void)loop;
-	(void)id;
-	r->connect_timer = 0;
-	client_finish(r, -ETIMEDOUT, "%s %s timed out",
-		      r->state == ST_RESOLVING ? "resolving" : "connecting to", r->host);
-	return LOOP_TIMER_STOP;
-}
-
-static int64_t on_total_timeout(struct loop *loop, int64_t id, void *arg)
-{
-	struct http_req *r = arg;
-
-	(void)loop;
-	(void)id;
-	r->total_timer = 0;
+	if (id == r->connect_timer)
+		r->connect_timer = 0;
+	else
+		r->total_timer = 0;
 	client_finish(r, -ETIMEDOUT, "%s %s timed out",
 		      r->state == ST_RESOLVING	  ? "resolving"
 		      : r->state == ST_CONNECTING ? "connecting to"
@@ -205,17 +191,17 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 	r->numeric = getaddrinfo(u.host, u.port, &hints, &r->ai) == 0;
 	if (r->numeric) {
 		r->state = ST_CONNECTING;
-		r->start_timer = loop_add_timer(h->loop, 0, start_now, r);
+		r->start_timer = loop_add_timer(h->loop, 0, on_start, r);
 	} else {
 		r->ai = NULL;
 		r->state = ST_RESOLVING;
 		if (client_resolve(r) < 0)
-			r->start_timer = loop_add_timer(h->loop, 0, fail_later, r);
+			r->start_timer = loop_add_timer(h->loop, 0, on_start, r);
 	}
 	/* Look-up and every address tried share the connect timeout. */
-	r->connect_timer = loop_add_timer(h->loop, connect_ms, on_connect_timeout, r);
+	r->connect_timer = loop_add_timer(h->loop, connect_ms, on_timeout, r);
 	if (o->timeout_ms > 0)
-		r->total_timer = loop_add_timer(h->loop, o->timeout_ms, on_total_timeout, r);
+		r->total_timer = loop_add_timer(h->loop, o->timeout_ms, on_timeout, r);
 	if (ret_req)
 		*ret_req = r;
 	return 0;
