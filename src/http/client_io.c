@@ -25,17 +25,9 @@ void client_want(struct http_req *r, uint32_t events)
 	loop_mod_fd(r->h->loop, r->fd, events);
 }
 
-/* Read into buf; returns bytes, 0 at a clean EOF (for TLS: close_notify),
- * -ECONNABORTED at a TLS EOF without close_notify, -EAGAIN, or another
- * -errno (r->errmsg then says why). *ret_want: the readiness to wait for. */
-static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_want)
+/* What recv or send returned: bytes, -EAGAIN, or -errno with r->errmsg set. */
+static ssize_t sock_result(struct http_req *r, ssize_t n)
 {
-	ssize_t n;
-
-	*ret_want = LOOP_READ;
-	if (r->ssl)
-		return client_tls_read(r, buf, len, ret_want);
-	n = recv(r->fd, buf, len, 0);
 	if (n >= 0)
 		return n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -44,21 +36,24 @@ static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_
 	return -errno;
 }
 
+/* Read into buf; returns bytes, 0 at a clean EOF (for TLS: close_notify),
+ * -ECONNABORTED at a TLS EOF without close_notify, -EAGAIN, or another
+ * -errno (r->errmsg then says why). *ret_want: the readiness to wait for. */
+static ssize_t do_read(struct http_req *r, char *buf, size_t len, uint32_t *ret_want)
+{
+	*ret_want = LOOP_READ;
+	if (r->ssl)
+		return client_tls_read(r, buf, len, ret_want);
+	return sock_result(r, recv(r->fd, buf, len, 0));
+}
+
 static ssize_t do_write(struct http_req *r, const char *buf, size_t len, uint32_t *ret_want)
 {
-	ssize_t n;
-
 	*ret_want = LOOP_WRITE;
 	if (r->ssl)
 		return client_tls_write(r, buf, len, ret_want);
 	/* MSG_NOSIGNAL: a reset peer is an error, not a SIGPIPE. */
-	n = send(r->fd, buf, len, MSG_NOSIGNAL);
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return -EAGAIN;
-	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(errno));
-	return -errno;
+	return sock_result(r, send(r->fd, buf, len, MSG_NOSIGNAL));
 }
 
 /* Deliver complete lines of a stream; false when the request went away. */
