@@ -90,16 +90,6 @@ static bool head_safe(const char *s, bool allow_space)
 	return true;
 }
 
-static bool is_token(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!http_tchar((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* Append NULL-terminated strings. */
 static int put(struct buf *b, ...)
 {
@@ -121,7 +111,7 @@ int client_build_request(const struct http_opts *o, const struct url *u, struct 
 	char len[24];
 	int rc;
 
-	if (!is_token(method) || !head_safe(u->path, false) ||
+	if (!http_token(method, strlen(method)) || !head_safe(u->path, false) ||
 	    (o->content_type && !head_safe(o->content_type, true)))
 		return -EINVAL;
 	for (const char *const *hd = o->headers; hd && *hd; hd++) {

@@ -176,9 +176,8 @@ static int header_line(struct http_resp *p)
 	if (!colon || colon == line)
 		return fail(p, "malformed response header line");
 	nlen = (size_t)(colon - line);
-	for (size_t i = 0; i < nlen; i++)
-		if (!http_tchar((unsigned char)line[i]))
-			return fail(p, "malformed response header name");
+	if (!http_token(line, nlen))
+		return fail(p, "malformed response header name");
 	*colon = '\0';
 	vlen = p->line.len - nlen - 1;
 	v = trim(colon + 1, &vlen);
