@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The HTTP client (src/http/http.c, response.c) against scripted servers on
+ * The HTTP client (src/http/client*.c) against scripted servers on
  * 127.0.0.1, plain and TLS (OpenSSL, certificates made by the openssl tool
  * for the run), all on the real loop as in the daemon: the server is
  * non-blocking sockets on the same loop as the client.
