@@ -123,6 +123,7 @@ static int64_t on_attempt_timeout(struct loop *loop, int64_t id, void *arg)
 	return LOOP_TIMER_STOP;
 }
 
+/* The socket's events in every state, from connecting to the response. */
 static void req_event(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct http_req *r = arg;
