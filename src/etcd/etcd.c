@@ -20,7 +20,7 @@
 #include "core/xmalloc.h"
 #include "core/loop.h"
 #include "etcd/etcd_parse.h"
-#include "http/http.h"
+#include "http/client.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_MAX_RESPONSE (64u << 20)

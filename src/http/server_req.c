@@ -36,7 +36,7 @@ size_t http_head_end(const char *buf, size_t len, struct http_head_scan *st)
  */
 static bool headers_ok(char *p, bool *ret_host)
 {
-	char *eol, *colon, *q;
+	char *eol, *colon;
 
 	*ret_host = false;
 	for (; *p; p = eol + 1) {
@@ -52,9 +52,8 @@ static bool headers_ok(char *p, bool *ret_host)
 		/* Also rejects obsolete line folding (a leading space). */
 		if (!colon || colon == p)
 			return false;
-		for (q = p; q < colon; q++)
-			if (!http_tchar((unsigned char)*q))
-				return false;
+		if (!http_token(p, (size_t)(colon - p)))
+			return false;
 		if (colon - p == 4 && !strncasecmp(p, "host", 4))
 			*ret_host = true;
 	}
@@ -87,9 +86,8 @@ int http_head_parse(char *buf, size_t start, size_t end, struct http_head *ret,
 		return 400;
 	*target++ = '\0';
 	*version++ = '\0';
-	for (const char *p = line; *p; p++)
-		if (!http_tchar((unsigned char)*p))
-			return 400;
+	if (!http_token(line, strlen(line)))
+		return 400;
 	if (strncmp(version, "HTTP/", 5) || version[5] < '0' || version[5] > '9' ||
 	    version[6] != '.' || version[7] < '0' || version[7] > '9' || version[8])
 		return 400;

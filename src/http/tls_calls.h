@@ -3,7 +3,7 @@
 #define WEFT_HTTP_TLS_CALLS_H
 
 /*
- * For http.c only, after the OpenSSL headers: OpenSSL's names call through
+ * For client_tls.c only, after the OpenSSL headers: OpenSSL's names call through
  * tls_lib's table, so that the code reads as plain OpenSSL while the library
  * is loaded on demand (tls_lib.h). OpenSSL's own macros (SSL_CTX_set_mode,
  * SSL_set_tlsext_host_name ...) expand to names mapped here.

@@ -5,7 +5,7 @@
 /*
  * OpenSSL, loaded when the first TLS connection is set up rather than linked:
  * libssl and libcrypto are 1.7 MB resident, and a daemon that speaks plain
- * HTTP to etcd never needs them. http.c calls OpenSSL through this table
+ * HTTP to etcd never needs them. client_tls.c calls OpenSSL through this table
  * (tls_calls.h maps the names); nothing else in weft uses OpenSSL.
  */
 #include <stddef.h>
@@ -20,7 +20,7 @@
 
 #define TLS_LIB_SONAME "libssl.so.3"
 
-/* X(return type, name, parameters): every OpenSSL function http.c uses, after
+/* X(return type, name, parameters): every OpenSSL function client_tls.c uses, after
  * OpenSSL's own macros (SSL_CTX_set_mode ...) are expanded. */
 #define TLS_LIB_FUNCS(X)                                                                   \
 	X(unsigned long, ERR_get_error, (void))                                            \

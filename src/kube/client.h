@@ -4,7 +4,7 @@
 
 /*
  * A Kubernetes API client on the loop: unary requests and watch streams over
- * http/http.h, authenticated as the resolved kubeconfig says. Inline
+ * http/client.h, authenticated as the resolved kubeconfig says. Inline
  * certificates and keys (*-data) are handed to the TLS layer as memfd files
  * (/proc/self/fd/N), so they never touch the disk. A token file is re-read
  * before every request (service-account tokens rotate); when a re-read
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "http/client.h"
 
 struct err;
 struct loop;
@@ -44,7 +44,7 @@ struct kube_req_opts {
 	bool stream;		  /* watch: lines as they come */
 };
 
-/* As http_start; the callbacks follow http.h's rules. */
+/* As http_start; the callbacks follow http/client.h's rules. */
 int kube_request(struct kube_client *c, const struct kube_req_opts *o, http_done_cb *done,
 		 http_line_cb *line, void *arg, struct http_req **ret_req);
 

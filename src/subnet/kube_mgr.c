@@ -41,7 +41,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
-#include "http/http.h"
+#include "http/client.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/node.h"

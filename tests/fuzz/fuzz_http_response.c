@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The HTTP client's response parser (src/http/response.c) on arbitrary bytes:
+ * The HTTP client's response parser (src/http/client_resp.c) on arbitrary bytes:
  * never crashes, never yields more body than it was given, and gives the same
  * outcome (result, status, body, error text) whether the bytes arrive at
  * once, one by one, or in pieces of random size, as they do from a socket.
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "http/response.h"
+#include "http/client_resp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The HTTP client (src/http/http.c, response.c) against scripted servers on
+ * The HTTP client (src/http/client*.c) against scripted servers on
  * 127.0.0.1, plain and TLS (OpenSSL, certificates made by the openssl tool
  * for the run), all on the real loop as in the daemon: the server is
  * non-blocking sockets on the same loop as the client.
@@ -38,8 +38,8 @@
 
 #include "core/buf.h"
 #include "core/loop.h"
-#include "http/http.h"
-#include "http/response.h"
+#include "http/client.h"
+#include "http/client_resp.h"
 
 #define GUARD_MS 5000
 #define MAX_PIECES 8

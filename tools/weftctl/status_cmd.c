@@ -18,7 +18,7 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
-#include "http/http.h"
+#include "http/client.h"
 #include "store.h"
 #include "weftctl.h"
 

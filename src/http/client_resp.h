@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef WEFT_HTTP_RESPONSE_H
-#define WEFT_HTTP_RESPONSE_H
+#ifndef WEFT_HTTP_CLIENT_RESP_H
+#define WEFT_HTTP_CLIENT_RESP_H
 
 /*
- * HTTP/1.1 response framing for the client (http.c), without I/O: bytes in,
+ * HTTP/1.1 response framing for the client (client.c), without I/O: bytes in,
  * split anywhere; status and decoded body bytes out. Every line is bounded
  * (the head and the trailers to HTTP_RESP_MAX_HEAD in all, a chunk-size line
  * to HTTP_RESP_MAX_CHUNK_LINE); framing that is malformed, overflows or is

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef WEFT_HTTP_HTTP_H
-#define WEFT_HTTP_HTTP_H
+#ifndef WEFT_HTTP_CLIENT_H
+#define WEFT_HTTP_CLIENT_H
 
 /*
  * Asynchronous HTTP/1.1 (and HTTPS through OpenSSL) on the daemon's event
- * loop (http.c): nothing blocks the loop, host names included. Every
+ * loop (client.c): nothing blocks the loop, host names included. Every
  * callback runs from the loop, never from inside http_start, so a callback
  * may start or cancel any request. Responses are bounded (head, body, stream
  * lines) and their framing is checked: a server cannot make us allocate

@@ -5,7 +5,7 @@
  * Only the fields that decide the framing are looked at. A bare LF ends a
  * line as CRLF does (RFC 9112 2.2); a CR anywhere else is an error.
  */
-#include "http/response.h"
+#include "http/client_resp.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -176,9 +176,8 @@ static int header_line(struct http_resp *p)
 	if (!colon || colon == line)
 		return fail(p, "malformed response header line");
 	nlen = (size_t)(colon - line);
-	for (size_t i = 0; i < nlen; i++)
-		if (!http_tchar((unsigned char)line[i]))
-			return fail(p, "malformed response header name");
+	if (!http_token(line, nlen))
+		return fail(p, "malformed response header name");
 	*colon = '\0';
 	vlen = p->line.len - nlen - 1;
 	v = trim(colon + 1, &vlen);
