@@ -21,6 +21,8 @@
 
 #include "core/proc.h"
 #include "core/xmalloc.h"
+#include "nft/rules.h"
+#include "nft/text.h"
 #include "nft/traffic_int.h"
 
 #define IPT_OUT_MAX	(1u << 20)  /* a listing larger than this is not ours */
@@ -466,11 +468,6 @@ static int restore(struct traffic *t, int fi, const char *payload, struct err *e
 	return run_ok(t, argv, payload, NULL, err);
 }
 
-static const char *text(const struct buf *b)
-{
-	return b->data ? b->data : "";
-}
-
 /* ---- apply ---- */
 
 /* Keep what the kernel reports after our write, when it is not our text. */
@@ -488,13 +485,13 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
 	if (list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
-	    strcmp(text(&got), text(&want)) != 0)
-		t->ipt_ref[fi][set] = xstrdup(text(&got));
+	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
+		t->ipt_ref[fi][set] = xstrdup(traffic_text(&got));
 	buf_reset(&want);
 	if (list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
-	    !traffic_has_line(text(&got), text(&want), want.len) &&
-	    delete_jumps(text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
+	    !traffic_has_line(traffic_text(&got), traffic_text(&want), want.len) &&
+	    delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
 		/* "-D..." back to the "-A..." the listing shows, without "\n" */
 		jumps.data[1] = 'A';
 		jumps.data[jumps.len - 1] = '\0';
@@ -546,7 +543,7 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 			goto out;
 		buf_reset(&payload);
 		rc = traffic_ipt_restore_text(p, fi ? AF_INET6 : AF_INET, set,
-					      use_random_fully(t, fi, p), text(&listing), &payload);
+					      use_random_fully(t, fi, p), traffic_text(&listing), &payload);
 		if (rc < 0) {
 			err_set(err, rc, "%s %s rules: payload too large", fam_name[fi], d->what);
 			goto out;
@@ -619,10 +616,10 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = ipt_chain_text(&r, set, &want);
 		if (rc < 0)
 			goto out;
-		if (t->ipt_ref[fi][set] ? strcmp(text(&got), t->ipt_ref[fi][set]) != 0
-					: strcmp(text(&got), text(&want)) != 0) {
-			traffic_describe_diff(t->ipt_ref[fi][set] ? t->ipt_ref[fi][set] : text(&want),
-					      text(&got), diff, sizeof(diff));
+		if (t->ipt_ref[fi][set] ? strcmp(traffic_text(&got), t->ipt_ref[fi][set]) != 0
+					: strcmp(traffic_text(&got), traffic_text(&want)) != 0) {
+			traffic_describe_diff(t->ipt_ref[fi][set] ? t->ipt_ref[fi][set] : traffic_text(&want),
+					      traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "%s %s chain %s altered (%s)", tool, d->table,
 				     d->chain, diff);
 			bad = 1;
@@ -635,7 +632,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = -EIO;
 	if (rc < 0)
 		goto out;
-	rc = delete_jumps(text(&got), d->chain, &jumps, &n);
+	rc = delete_jumps(traffic_text(&got), d->chain, &jumps, &n);
 	if (rc < 0)
 		goto out;
 	buf_reset(&want);
@@ -653,7 +650,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		traffic_note(what, len, "%s %s %s has %u jumps to %s", tool, d->table, d->builtin,
 			     n, d->chain);
 		bad = 1;
-	} else if (!traffic_has_line(text(&got), want.data, want.len)) {
+	} else if (!traffic_has_line(traffic_text(&got), want.data, want.len)) {
 		traffic_note(what, len, "%s %s %s jump to %s altered", tool, d->table, d->builtin,
 			     d->chain);
 		bad = 1;
@@ -713,10 +710,10 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 	if (rc < 0)
 		goto out;
 	snprintf(decl, sizeof(decl), "-N %s", d->chain);
-	has_chain = traffic_has_line(text(&listing), decl, strlen(decl));
+	has_chain = traffic_has_line(traffic_text(&listing), decl, strlen(decl));
 	rc = traffic_bprintf(&payload, "*%s\n", d->table);
 	if (rc == 0)
-		rc = delete_jumps(text(&listing), d->chain, &payload, &n);
+		rc = delete_jumps(traffic_text(&listing), d->chain, &payload, &n);
 	if (rc == 0 && has_chain)
 		rc = traffic_bprintf(&payload, "-F %s\n-X %s\n", d->chain, d->chain);
 	if (rc == 0)
@@ -797,7 +794,7 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 			if (v == 1 && strcmp(r[0].rule[i], r[1].rule[i]) == 0)
 				break;
 			snprintf(line, sizeof(line), "-A %s %s", d->chain, r[v].rule[i]);
-			if (!traffic_has_line(text(&listing), line, strlen(line)))
+			if (!traffic_has_line(traffic_text(&listing), line, strlen(line)))
 				continue;
 			rc = traffic_bprintf(&payload, "-D %s %s\n", d->chain, r[v].rule[i]);
 			n++;

@@ -23,6 +23,8 @@
 #include <nftables/libnftables.h>
 
 #include "core/xmalloc.h"
+#include "nft/rules.h"
+#include "nft/text.h"
 #include "nft/traffic_int.h"
 
 #define NFTM_OUT_MAX (1u << 20)
@@ -332,11 +334,6 @@ static int list_table(struct traffic *t, int fi, struct buf *out, struct err *er
 	return nftm_run(t, cmd, out, err);
 }
 
-static const char *text(const struct buf *b)
-{
-	return b->data ? b->data : "";
-}
-
 static int apply_family(struct traffic *t, const struct traffic_params *p, int fi,
 			struct err *err)
 {
@@ -365,10 +362,10 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 		}
 		/* A failed read-back is not a failed write: keep no reference,
 		 * the next check will tell. */
-		if (list_table(t, fi, &got, NULL) < 0 || strcmp(text(&got), text(&want)) == 0)
+		if (list_table(t, fi, &got, NULL) < 0 || strcmp(traffic_text(&got), traffic_text(&want)) == 0)
 			goto out;
 	}
-	t->nft_ref[fi] = xstrdup(text(&got));
+	t->nft_ref[fi] = xstrdup(traffic_text(&got));
 out:
 	buf_free(&cmd);
 	buf_free(&want);
@@ -418,11 +415,11 @@ int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, si
 			traffic_note(what, len, "nft table %s %s unreadable (%s)", nft_family[fi],
 				     nft_table[fi], e.msg);
 		} else {
-			const char *ref = t->nft_ref[fi] ? t->nft_ref[fi] : text(&want);
+			const char *ref = t->nft_ref[fi] ? t->nft_ref[fi] : traffic_text(&want);
 
-			if (strcmp(text(&got), ref) == 0)
+			if (strcmp(traffic_text(&got), ref) == 0)
 				continue;
-			traffic_describe_diff(ref, text(&got), diff, sizeof(diff));
+			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "nft table %s %s altered (%s)", nft_family[fi],
 				     nft_table[fi], diff);
 		}
@@ -458,7 +455,7 @@ void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const c
 		if (!fam[fi])
 			continue;
 		snprintf(line, sizeof(line), "table %s %s", nft_family[fi], nft_table[fi]);
-		if (!traffic_has_line(text(&tables), line, strlen(line)))
+		if (!traffic_has_line(traffic_text(&tables), line, strlen(line)))
 			continue;
 		snprintf(cmd, sizeof(cmd), "delete table %s %s", nft_family[fi], nft_table[fi]);
 		if (nftm_run(t, cmd, NULL, &e) < 0)

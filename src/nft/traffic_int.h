@@ -7,17 +7,13 @@
  * iptables.c (ipt_*) and nftables.c (nftm_*). Not for other modules; the
  * unit tests include it for the small parsers.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nft/rules.h"
 #include "nft/traffic.h"
 
 struct nft_ctx;
-
-/* Family index: 0 = IPv4, 1 = IPv6. */
-#define TRAFFIC_NFAM 2
-#define TRAFFIC_NSET 2
 
 struct ipt_bin {
 	char *ipt;          /* iptables / ip6tables, NULL when not on PATH */
@@ -53,24 +49,6 @@ struct traffic {
 	bool nft_fully_random[TRAFFIC_NFAM];
 	char *nft_ref[TRAFFIC_NFAM];
 };
-
-/* ---- traffic.c: shared helpers ---- */
-
-int traffic_fam_index(int af);       /* AF_INET 0, AF_INET6 1, else -1 */
-bool traffic_set_on(const struct traffic_params *p, int fi, enum traffic_set set);
-/* The set's prefixes for family fi, host bits cleared: network, and the pod
- * subnet (masquerade only; pod may be NULL). -EINVAL when unusable. */
-int traffic_prefixes(const struct traffic_params *p, int fi, enum traffic_set set,
-		     char net[IP_PREFIX_STRLEN], char pod[IP_PREFIX_STRLEN]);
-bool traffic_params_equal(const struct traffic_params *a, const struct traffic_params *b);
-int traffic_bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append "; "-separated text to what (bounded, truncates). */
-void traffic_note(char *what, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Does text hold exactly this line (without its newline)? */
-bool traffic_has_line(const char *text, const char *line, size_t linelen);
-/* One phrase for how got differs from want, line-wise ("3 lines missing"). */
-void traffic_describe_diff(const char *want, const char *got, char *out, size_t len);
 
 /* ---- iptables.c ---- */
 

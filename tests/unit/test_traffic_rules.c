@@ -25,6 +25,7 @@
 
 #include "core/buf.h"
 #include "core/ipnet.h"
+#include "nft/text.h"
 #include "nft/traffic.h"
 #include "nft/traffic_int.h"
 
