@@ -45,6 +45,29 @@ static const char *const tool_name[TRAFFIC_NFAM][2] = {
 
 static const char *const fam_name[TRAFFIC_NFAM] = { "IPv4", "IPv6" };
 
+struct ipt_bin {
+	char *ipt;          /* iptables / ip6tables, NULL when not on PATH */
+	char *restore;      /* iptables-restore / ip6tables-restore */
+	bool probed;
+	bool wait;          /* iptables --wait (>= 1.4.20) */
+	bool wait_limit;    /* iptables -w SECONDS (>= 1.4.22) */
+	bool restore_wait;  /* iptables-restore -w SECONDS (>= 1.6.2) */
+	bool random_fully;  /* MASQUERADE --random-fully (>= 1.6.2) */
+};
+
+struct ipt_state {
+	struct ipt_bin bin[TRAFFIC_NFAM];
+	/*
+	 * What the kernel reported right after our own write, kept only when it
+	 * differs from the text we generate (an older tool printing a rule its
+	 * own way, a kernel without comment support). The check compares with
+	 * it instead, so that a printing difference never turns into a re-apply
+	 * every resync period.
+	 */
+	char *ref[TRAFFIC_NFAM][TRAFFIC_NSET];
+	char *ref_jump[TRAFFIC_NFAM][TRAFFIC_NSET];
+};
+
 struct ipt_set_def {
 	const char *table, *builtin, *chain, *comment, *what;
 };
@@ -346,31 +369,51 @@ static int run_ok(struct traffic *t, const char *const argv[], const char *in, s
 
 /* ---- binaries and their versions ---- */
 
-void ipt_init(struct traffic *t)
+static int ipt_init(struct traffic *t, struct err *err)
 {
 	int fi;
 
+	(void)err;
+	t->ipt = xcalloc(1, sizeof(*t->ipt));
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		t->bin[fi].ipt = find_in_path(tool_name[fi][0]);
-		t->bin[fi].restore = find_in_path(tool_name[fi][1]);
+		t->ipt->bin[fi].ipt = find_in_path(tool_name[fi][0]);
+		t->ipt->bin[fi].restore = find_in_path(tool_name[fi][1]);
+	}
+	return 0;
+}
+
+static void ipt_forget(struct traffic *t)
+{
+	int fi, set;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		for (set = 0; set < TRAFFIC_NSET; set++) {
+			free(t->ipt->ref[fi][set]);
+			free(t->ipt->ref_jump[fi][set]);
+			t->ipt->ref[fi][set] = t->ipt->ref_jump[fi][set] = NULL;
+		}
 	}
 }
 
-void ipt_fini(struct traffic *t)
+static void ipt_fini(struct traffic *t)
 {
 	int fi;
 
+	if (!t->ipt)
+		return;
+	ipt_forget(t);
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		free(t->bin[fi].ipt);
-		free(t->bin[fi].restore);
-		t->bin[fi].ipt = t->bin[fi].restore = NULL;
+		free(t->ipt->bin[fi].ipt);
+		free(t->ipt->bin[fi].restore);
 	}
+	free(t->ipt);
+	t->ipt = NULL;
 }
 
 /* Both tools of a family, looked up again if missing (installed since). */
 static int need_tools(struct traffic *t, int fi, const char *purpose, struct err *err)
 {
-	struct ipt_bin *b = &t->bin[fi];
+	struct ipt_bin *b = &t->ipt->bin[fi];
 
 	if (!b->ipt)
 		b->ipt = find_in_path(tool_name[fi][0]);
@@ -400,7 +443,7 @@ static int tool_version(struct traffic *t, const char *path, unsigned v[3])
  * next time; until then the optional flags stay off. */
 static void probe(struct traffic *t, int fi)
 {
-	struct ipt_bin *b = &t->bin[fi];
+	struct ipt_bin *b = &t->ipt->bin[fi];
 	unsigned v[3];
 
 	if (b->probed || !b->ipt)
@@ -419,7 +462,7 @@ static void probe(struct traffic *t, int fi)
 
 static bool use_random_fully(const struct traffic *t, int fi, const struct traffic_params *p)
 {
-	return t->bin[fi].random_fully && !p->fully_random_disable;
+	return t->ipt->bin[fi].random_fully && !p->fully_random_disable;
 }
 
 /* `iptables [-w N] -t table -S [chain]`: the exit status (a missing chain
@@ -432,11 +475,11 @@ static int list(struct traffic *t, int fi, const char *table, const char *chain,
 	struct buf errb;
 	int n = 0, rc;
 
-	argv[n++] = t->bin[fi].ipt;
-	if (t->bin[fi].wait_limit) {
+	argv[n++] = t->ipt->bin[fi].ipt;
+	if (t->ipt->bin[fi].wait_limit) {
 		argv[n++] = "-w";
 		argv[n++] = IPT_WAIT_S;
-	} else if (t->bin[fi].wait) {
+	} else if (t->ipt->bin[fi].wait) {
 		argv[n++] = "--wait";
 	}
 	argv[n++] = "-t";
@@ -462,8 +505,8 @@ static int list(struct traffic *t, int fi, const char *table, const char *chain,
 
 static int restore(struct traffic *t, int fi, const char *payload, struct err *err)
 {
-	const char *argv[] = { t->bin[fi].restore, "--noflush",
-			       t->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
+	const char *argv[] = { t->ipt->bin[fi].restore, "--noflush",
+			       t->ipt->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
 
 	return run_ok(t, argv, payload, NULL, err);
 }
@@ -478,15 +521,15 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 	struct buf got, want, jumps;
 	unsigned n;
 
-	free(t->ipt_ref[fi][set]);
-	free(t->ipt_ref_jump[fi][set]);
-	t->ipt_ref[fi][set] = t->ipt_ref_jump[fi][set] = NULL;
+	free(t->ipt->ref[fi][set]);
+	free(t->ipt->ref_jump[fi][set]);
+	t->ipt->ref[fi][set] = t->ipt->ref_jump[fi][set] = NULL;
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
 	if (list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
 	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
-		t->ipt_ref[fi][set] = xstrdup(traffic_text(&got));
+		t->ipt->ref[fi][set] = xstrdup(traffic_text(&got));
 	buf_reset(&want);
 	if (list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
@@ -495,7 +538,7 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 		/* "-D..." back to the "-A..." the listing shows, without "\n" */
 		jumps.data[1] = 'A';
 		jumps.data[jumps.len - 1] = '\0';
-		t->ipt_ref_jump[fi][set] = xstrdup(jumps.data);
+		t->ipt->ref_jump[fi][set] = xstrdup(jumps.data);
 	}
 	buf_free(&got);
 	buf_free(&want);
@@ -561,7 +604,7 @@ out:
 	return rc;
 }
 
-int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
 {
 	int fi, set, rc;
 
@@ -616,9 +659,9 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = ipt_chain_text(&r, set, &want);
 		if (rc < 0)
 			goto out;
-		if (t->ipt_ref[fi][set] ? strcmp(traffic_text(&got), t->ipt_ref[fi][set]) != 0
+		if (t->ipt->ref[fi][set] ? strcmp(traffic_text(&got), t->ipt->ref[fi][set]) != 0
 					: strcmp(traffic_text(&got), traffic_text(&want)) != 0) {
-			traffic_describe_diff(t->ipt_ref[fi][set] ? t->ipt_ref[fi][set] : traffic_text(&want),
+			traffic_describe_diff(t->ipt->ref[fi][set] ? t->ipt->ref[fi][set] : traffic_text(&want),
 					      traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "%s %s chain %s altered (%s)", tool, d->table,
 				     d->chain, diff);
@@ -636,8 +679,8 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	if (rc < 0)
 		goto out;
 	buf_reset(&want);
-	if (t->ipt_ref_jump[fi][set])
-		rc = traffic_bprintf(&want, "%s", t->ipt_ref_jump[fi][set]);
+	if (t->ipt->ref_jump[fi][set])
+		rc = traffic_bprintf(&want, "%s", t->ipt->ref_jump[fi][set]);
 	else
 		rc = traffic_bprintf(&want, "-A %s %s", d->builtin, r.jump);
 	if (rc < 0)
@@ -663,8 +706,8 @@ out:
 	return rc;
 }
 
-int ipt_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	      struct err *err)
+static int ipt_check(struct traffic *t, const struct traffic_params *p, char *what,
+		     size_t len, struct err *err)
 {
 	int fi, set, rc, restored = 0;
 
@@ -724,7 +767,7 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 	}
 	if (!has_chain && n == 0)
 		goto out;
-	if (!t->bin[fi].restore) {
+	if (!t->ipt->bin[fi].restore) {
 		rc = err_set(err, -ENOENT, "%s not found in PATH", tool_name[fi][1]);
 		goto out;
 	}
@@ -737,13 +780,13 @@ out:
 	return rc;
 }
 
-void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
+static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 {
 	struct err e = { { 0 } };
 	int fi, set, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		if (!t->bin[fi].ipt) {
+		if (!t->ipt->bin[fi].ipt) {
 			traffic_note(what, len,
 				     "%s not found in PATH, not looking for iptables-mode leftovers",
 				     tool_name[fi][0]);
@@ -834,8 +877,8 @@ static bool set_params_differ(const struct traffic_params *a, const struct traff
 	return strcmp(na, nb) != 0 || (set == TRAFFIC_MASQ && strcmp(pa, pb) != 0);
 }
 
-int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
-		    const struct traffic_params *old, char *what, size_t len, struct err *err)
+static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
+		       const struct traffic_params *old, char *what, size_t len, struct err *err)
 {
 	struct err e = { { 0 } };
 	int fi, set, rc;
@@ -847,7 +890,7 @@ int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
 			if (!traffic_set_on(now, fi, s)) {
 				/* Off now: our chain, if any, goes entirely. Without
 				 * the tools there can be nothing of ours. */
-				if (!t->bin[fi].ipt)
+				if (!t->ipt->bin[fi].ipt)
 					continue;
 				probe(t, fi);
 				rc = remove_chain(t, fi, s, &e);
@@ -872,3 +915,13 @@ int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
 	}
 	return 0;
 }
+
+const struct traffic_mode_ops traffic_ipt_ops = {
+	.init = ipt_init,
+	.fini = ipt_fini,
+	.forget = ipt_forget,
+	.cleanup = ipt_cleanup,
+	.remove_leftovers = ipt_remove_leftovers,
+	.apply = ipt_apply,
+	.check = ipt_check,
+};

@@ -41,6 +41,15 @@ static const char *const nft_mcast[TRAFFIC_NFAM] = { "224.0.0.0/4", "ff00::/8" }
 #define NFTM_MAX_RULES 6
 #define NFTM_RULE_MAX 192
 
+struct nftm_state {
+	struct nft_ctx *ctx; /* NULL when libnftables failed, or was released */
+	bool probed[TRAFFIC_NFAM];
+	bool fully_random[TRAFFIC_NFAM];
+	/* What the table read back as after our write, when that is not our
+	 * text (see above). */
+	char *ref[TRAFFIC_NFAM];
+};
+
 struct nftm_rules {
 	char rule[NFTM_MAX_RULES][NFTM_RULE_MAX];
 	unsigned n;
@@ -219,34 +228,57 @@ static void api_unload(void)
 	}
 }
 
-int nftm_init(struct traffic *t, struct err *err)
+static int nftm_init(struct traffic *t, struct err *err)
 {
-	int rc = api_load(err);
+	int rc;
 
+	t->nftm = xcalloc(1, sizeof(*t->nftm));
+	rc = api_load(err);
 	if (rc < 0)
 		return rc;
-	t->nft = api.ctx_new(NFT_CTX_DEFAULT);
-	if (!t->nft) {
+	t->nftm->ctx = api.ctx_new(NFT_CTX_DEFAULT);
+	if (!t->nftm->ctx) {
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot create a context");
 	}
 	/* Buffered: nothing of libnftables reaches our stdout or stderr. */
-	if (api.ctx_buffer_output(t->nft) < 0 || api.ctx_buffer_error(t->nft) < 0) {
-		api.ctx_free(t->nft);
-		t->nft = NULL;
+	if (api.ctx_buffer_output(t->nftm->ctx) < 0 || api.ctx_buffer_error(t->nftm->ctx) < 0) {
+		api.ctx_free(t->nftm->ctx);
+		t->nftm->ctx = NULL;
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
 	}
 	return 0;
 }
 
-void nftm_fini(struct traffic *t)
+/* Unloads libnftables once no object uses it. */
+static void release_ctx(struct traffic *t)
 {
-	if (!t->nft)
+	if (!t->nftm->ctx)
 		return;
-	api.ctx_free(t->nft);
-	t->nft = NULL;
+	api.ctx_free(t->nftm->ctx);
+	t->nftm->ctx = NULL;
 	api_unload();
+}
+
+static void nftm_forget(struct traffic *t)
+{
+	int fi;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		free(t->nftm->ref[fi]);
+		t->nftm->ref[fi] = NULL;
+	}
+}
+
+static void nftm_fini(struct traffic *t)
+{
+	if (!t->nftm)
+		return;
+	nftm_forget(t);
+	release_ctx(t);
+	free(t->nftm);
+	t->nftm = NULL;
 }
 
 /* The error text on one line, without nft's caret lines. */
@@ -279,12 +311,12 @@ static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct 
 	char msg[200];
 	int rc;
 
-	if (!t->nft)
+	if (!t->nftm->ctx)
 		return err_set(err, -ENOTSUP, "libnftables unavailable");
-	rc = api.run_cmd_from_buffer(t->nft, cmd);
+	rc = api.run_cmd_from_buffer(t->nftm->ctx, cmd);
 	/* Fetching a buffer also rewinds it for the next command. */
-	o = api.ctx_get_output_buffer(t->nft);
-	e = api.ctx_get_error_buffer(t->nft);
+	o = api.ctx_get_output_buffer(t->nftm->ctx);
+	e = api.ctx_get_error_buffer(t->nftm->ctx);
 	if (rc == 0) {
 		if (out && o && buf_append(out, o, strlen(o)) < 0)
 			return err_set(err, -E2BIG, "nft output larger than %u bytes",
@@ -310,19 +342,19 @@ static bool fully_random(struct traffic *t, int fi, const struct traffic_params 
 	char cmd[320];
 	const char *f = nft_family[fi];
 
-	if (p->fully_random_disable || !t->nft)
+	if (p->fully_random_disable || !t->nftm->ctx)
 		return false;
-	if (t->nft_probed[fi])
-		return t->nft_fully_random[fi];
+	if (t->nftm->probed[fi])
+		return t->nftm->fully_random[fi];
 	snprintf(cmd, sizeof(cmd),
 		 "add table %s weft-probe\n"
 		 "add chain %s weft-probe masqueradeTest { " POSTRTG_SPEC " ; }\n"
 		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
-	api.ctx_set_dry_run(t->nft, true);
-	t->nft_fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
-	api.ctx_set_dry_run(t->nft, false);
-	t->nft_probed[fi] = true;
-	return t->nft_fully_random[fi];
+	api.ctx_set_dry_run(t->nftm->ctx, true);
+	t->nftm->fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
+	api.ctx_set_dry_run(t->nftm->ctx, false);
+	t->nftm->probed[fi] = true;
+	return t->nftm->fully_random[fi];
 }
 
 static int list_table(struct traffic *t, int fi, struct buf *out, struct err *err)
@@ -341,8 +373,8 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 	bool fr = fully_random(t, fi, p);
 	struct buf cmd, want, got;
 
-	free(t->nft_ref[fi]);
-	t->nft_ref[fi] = NULL;
+	free(t->nftm->ref[fi]);
+	t->nftm->ref[fi] = NULL;
 	buf_init(&cmd, NFTM_OUT_MAX);
 	buf_init(&want, NFTM_OUT_MAX);
 	buf_init(&got, NFTM_OUT_MAX);
@@ -365,7 +397,7 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 		if (list_table(t, fi, &got, NULL) < 0 || strcmp(traffic_text(&got), traffic_text(&want)) == 0)
 			goto out;
 	}
-	t->nft_ref[fi] = xstrdup(traffic_text(&got));
+	t->nftm->ref[fi] = xstrdup(traffic_text(&got));
 out:
 	buf_free(&cmd);
 	buf_free(&want);
@@ -373,7 +405,7 @@ out:
 	return rc;
 }
 
-int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
 {
 	int fi, rc;
 
@@ -387,8 +419,8 @@ int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *er
 	return 0;
 }
 
-int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	       struct err *err)
+static int nftm_check(struct traffic *t, const struct traffic_params *p, char *what,
+		      size_t len, struct err *err)
 {
 	struct buf want, got;
 	struct err e;
@@ -415,7 +447,7 @@ int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, si
 			traffic_note(what, len, "nft table %s %s unreadable (%s)", nft_family[fi],
 				     nft_table[fi], e.msg);
 		} else {
-			const char *ref = t->nft_ref[fi] ? t->nft_ref[fi] : traffic_text(&want);
+			const char *ref = t->nftm->ref[fi] ? t->nftm->ref[fi] : traffic_text(&want);
 
 			if (strcmp(traffic_text(&got), ref) == 0)
 				continue;
@@ -435,8 +467,10 @@ out:
 	return rc;
 }
 
-void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
-			char *what, size_t len)
+/* Delete the tables flannel-ipv4 (fam[0]) / flannel-ipv6 (fam[1]) when
+ * present. Never fails: what it could not do becomes a note. */
+static void remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
+			  char *what, size_t len)
 {
 	struct buf tables;
 	struct err e;
@@ -468,3 +502,34 @@ void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const c
 out:
 	buf_free(&tables);
 }
+
+/* Our own table of a family that is now off. */
+static int nftm_cleanup(struct traffic *t, const struct traffic_params *now,
+			const struct traffic_params *old, char *what, size_t len, struct err *err)
+{
+	bool fam[TRAFFIC_NFAM] = { !now->ipv4, !now->ipv6 };
+
+	(void)old;
+	(void)err;
+	remove_tables(t, fam, "family disabled", what, len);
+	return 0;
+}
+
+static void nftm_remove_leftovers(struct traffic *t, char *what, size_t len)
+{
+	static const bool fam[TRAFFIC_NFAM] = { true, true };
+
+	remove_tables(t, fam, "left by nftables mode", what, len);
+	/* Done with libnftables for good in iptables mode: unload it. */
+	release_ctx(t);
+}
+
+const struct traffic_mode_ops traffic_nft_ops = {
+	.init = nftm_init,
+	.fini = nftm_fini,
+	.forget = nftm_forget,
+	.cleanup = nftm_cleanup,
+	.remove_leftovers = nftm_remove_leftovers,
+	.apply = nftm_apply,
+	.check = nftm_check,
+};

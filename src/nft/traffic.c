@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/xmalloc.h"
+#include "nft/rules.h"
 #include "nft/traffic_int.h"
 
 static bool params_equal(const struct traffic_params *a, const struct traffic_params *b)
@@ -45,23 +46,23 @@ static int params_valid(const struct traffic_params *p, struct err *err)
 	return 0;
 }
 
-static void refs_clear(struct traffic *t);
-
 int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err)
 {
 	struct traffic *t = xcalloc(1, sizeof(*t));
+	struct err ignored;
 	int rc;
 
-	t->nft_mode = nftables_mode;
+	t->mode = nftables_mode ? &traffic_nft_ops : &traffic_ipt_ops;
+	t->other = nftables_mode ? &traffic_ipt_ops : &traffic_nft_ops;
 	t->cancel_fd = -1;
-	ipt_init(t);
-	rc = nftm_init(t, err);
-	/* iptables mode only needs libnftables to remove nftables-mode
-	 * leftovers, and says so when it cannot. */
-	if (rc < 0 && nftables_mode) {
+	rc = t->mode->init(t, err);
+	if (rc < 0) {
 		traffic_free(t);
 		return rc;
 	}
+	/* The other mode only removes what it left, and says so then when it
+	 * cannot (iptables mode without libnftables). */
+	t->other->init(t, &ignored);
 	*ret = t;
 	return 0;
 }
@@ -70,9 +71,8 @@ void traffic_free(struct traffic *t)
 {
 	if (!t)
 		return;
-	refs_clear(t);
-	ipt_fini(t);
-	nftm_fini(t);
+	t->mode->fini(t);
+	t->other->fini(t);
 	free(t);
 }
 
@@ -84,7 +84,6 @@ void traffic_set_cancel_fd(struct traffic *t, int fd)
 int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 		    const struct traffic_params *old, char *what, size_t len, struct err *err)
 {
-	bool fam[TRAFFIC_NFAM];
 	int rc;
 
 	if (what && len)
@@ -92,46 +91,20 @@ int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 	rc = params_valid(now, err);
 	if (rc < 0)
 		return rc;
-	if (t->nft_mode) {
-		ipt_remove_leftovers(t, what, len);
-		/* Our own table of a family that is now off. */
-		fam[0] = !now->ipv4;
-		fam[1] = !now->ipv6;
-		nftm_remove_tables(t, fam, "family disabled", what, len);
-	} else {
-		fam[0] = fam[1] = true;
-		nftm_remove_tables(t, fam, "left by nftables mode", what, len);
-		/* Done with libnftables for good in this mode: unload it. */
-		nftm_fini(t);
-		rc = ipt_cleanup_old(t, now, old, what, len, err);
-		if (rc < 0)
-			return rc;
-	}
+	t->other->remove_leftovers(t, what, len);
+	rc = t->mode->cleanup(t, now, old, what, len, err);
+	if (rc < 0)
+		return rc;
 	return what && len && what[0] ? 1 : 0;
 }
 
-/* References describe what the last apply wrote; drop them when the
- * parameters change. */
-static void refs_clear(struct traffic *t)
-{
-	int fi, set;
-
-	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		for (set = 0; set < TRAFFIC_NSET; set++) {
-			free(t->ipt_ref[fi][set]);
-			free(t->ipt_ref_jump[fi][set]);
-			t->ipt_ref[fi][set] = t->ipt_ref_jump[fi][set] = NULL;
-		}
-		free(t->nft_ref[fi]);
-		t->nft_ref[fi] = NULL;
-	}
-}
-
+/* What a mode kept about its last write describes the parameters of that
+ * write: it goes when they change. */
 static void use_params(struct traffic *t, const struct traffic_params *p)
 {
 	if (t->has_applied && params_equal(&t->applied, p))
 		return;
-	refs_clear(t);
+	t->mode->forget(t);
 	t->applied = *p;
 	t->has_applied = true;
 }
@@ -143,10 +116,10 @@ int traffic_apply(struct traffic *t, const struct traffic_params *p, struct err 
 	rc = params_valid(p, err);
 	if (rc < 0)
 		return rc;
-	refs_clear(t);
+	t->mode->forget(t);
 	t->applied = *p;
 	t->has_applied = true;
-	return t->nft_mode ? nftm_apply(t, p, err) : ipt_apply(t, p, err);
+	return t->mode->apply(t, p, err);
 }
 
 int traffic_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
@@ -160,5 +133,5 @@ int traffic_check(struct traffic *t, const struct traffic_params *p, char *what,
 	if (rc < 0)
 		return rc;
 	use_params(t, p);
-	return t->nft_mode ? nftm_check(t, p, what, len, err) : ipt_check(t, p, what, len, err);
+	return t->mode->check(t, p, what, len, err);
 }

@@ -3,79 +3,59 @@
 #define WEFT_NFT_TRAFFIC_INT_H
 
 /*
- * Inside the traffic module: the object shared by traffic.c (dispatch),
- * iptables.c (ipt_*) and nftables.c (nftm_*). Not for other modules; the
- * unit tests include it for the small parsers.
+ * Inside the traffic module: the object traffic.c (the dispatcher) hands to
+ * the two modes, and the ops table it calls them through. Each mode keeps
+ * its own state behind its own pointer; the dispatcher never looks into it,
+ * and the modes call nothing in traffic.c. Not for other modules.
  */
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "nft/rules.h"
+#include "core/err.h"
 #include "nft/traffic.h"
 
-struct nft_ctx;
+struct traffic;
 
-struct ipt_bin {
-	char *ipt;          /* iptables / ip6tables, NULL when not on PATH */
-	char *restore;      /* iptables-restore / ip6tables-restore */
-	bool probed;
-	bool wait;          /* iptables --wait (>= 1.4.20) */
-	bool wait_limit;    /* iptables -w SECONDS (>= 1.4.22) */
-	bool restore_wait;  /* iptables-restore -w SECONDS (>= 1.6.2) */
-	bool random_fully;  /* MASQUERADE --random-fully (>= 1.6.2) */
+/* What the dispatcher asks of a mode; every call as in traffic.h. */
+struct traffic_mode_ops {
+	/* At creation. The mode not in use is set up too (for
+	 * remove_leftovers); its failure does not count. */
+	int (*init)(struct traffic *t, struct err *err);
+	/* Frees the mode's state, also after a failed init or none. */
+	void (*fini)(struct traffic *t);
+	/* Drops what the mode kept about its last write (the parameters
+	 * changed). */
+	void (*forget)(struct traffic *t);
+	/* traffic_cleanup in the mode in use: what `now` no longer wants. */
+	int (*cleanup)(struct traffic *t, const struct traffic_params *now,
+		       const struct traffic_params *old, char *what, size_t len, struct err *err);
+	/* traffic_cleanup in the mode not in use: everything it may have
+	 * left. Never fails: what it could not do becomes a note. */
+	void (*remove_leftovers)(struct traffic *t, char *what, size_t len);
+	int (*apply)(struct traffic *t, const struct traffic_params *p, struct err *err);
+	int (*check)(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
+		     struct err *err);
 };
 
+extern const struct traffic_mode_ops traffic_ipt_ops; /* iptables.c */
+extern const struct traffic_mode_ops traffic_nft_ops; /* nftables.c */
+
 struct traffic {
-	bool nft_mode;
-	struct nft_ctx *nft; /* NULL only in iptables mode, when libnftables failed */
-	struct ipt_bin bin[TRAFFIC_NFAM];
+	const struct traffic_mode_ops *mode;  /* fixed at creation */
+	const struct traffic_mode_ops *other; /* the mode not in use */
 	int cancel_fd;       /* -1, or readable when tool runs must stop */
 
-	/* The parameters the references below belong to (those of the last
-	 * apply or check); the references go when the parameters change. */
+	/* The parameters of the last apply or check; what the mode kept
+	 * about its write goes when they change. */
 	struct traffic_params applied;
 	bool has_applied;
 
-	/*
-	 * What the kernel reported right after our own write, kept only when it
-	 * differs from the text we generate (an older tool printing a rule its
-	 * own way, a kernel without comment support). The check compares with
-	 * it instead, so that a printing difference never turns into a re-apply
-	 * every resync period.
-	 */
-	char *ipt_ref[TRAFFIC_NFAM][TRAFFIC_NSET];
-	char *ipt_ref_jump[TRAFFIC_NFAM][TRAFFIC_NSET];
-	bool nft_probed[TRAFFIC_NFAM];
-	bool nft_fully_random[TRAFFIC_NFAM];
-	char *nft_ref[TRAFFIC_NFAM];
+	struct ipt_state *ipt;   /* iptables.c's */
+	struct nftm_state *nftm; /* nftables.c's */
 };
 
-/* ---- iptables.c ---- */
-
-void ipt_init(struct traffic *t);
-void ipt_fini(struct traffic *t);
-int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err);
-int ipt_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	      struct err *err);
-/* iptables mode: rules of `old` that `now` no longer wants; -errno on failure. */
-int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
-		    const struct traffic_params *old, char *what, size_t len, struct err *err);
-/* nftables mode: chains and jumps of iptables mode, if any. Never fails:
- * what it could not do becomes a note. */
-void ipt_remove_leftovers(struct traffic *t, char *what, size_t len);
-/* "iptables v1.8.9 (nf_tables)" -> 1, 8, 9. 0 or -EINVAL. */
+/* iptables.c, for the unit tests: "iptables v1.8.9 (nf_tables)" -> 1, 8, 9.
+ * 0 or -EINVAL. */
 int ipt_parse_version(const char *s, unsigned v[3]);
-
-/* ---- nftables.c ---- */
-
-int nftm_init(struct traffic *t, struct err *err);
-void nftm_fini(struct traffic *t);
-int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err);
-int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	       struct err *err);
-/* Delete the tables flannel-ipv4 (fam[0]) / flannel-ipv6 (fam[1]) when
- * present. Never fails: what it could not do becomes a note. */
-void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
-			char *what, size_t len);
 
 #endif
