@@ -21,6 +21,7 @@
 
 #include "core/proc.h"
 #include "core/xmalloc.h"
+#include "nft/iptables_int.h"
 #include "nft/rules.h"
 #include "nft/text.h"
 #include "nft/traffic_int.h"
@@ -35,8 +36,6 @@
 #define IPT_TIMEOUT_TEXT "30 s"
 #define IPT_WAIT_S	"10"
 #define IPT_EXIT_RESOURCE 4 /* iptables' RESOURCE_PROBLEM: the lock wait ran out */
-#define IPT_MAX_RULES	6
-#define IPT_RULE_MAX	256
 
 static const char *const tool_name[TRAFFIC_NFAM][2] = {
 	{ "iptables", "iptables-restore" },
@@ -67,149 +66,6 @@ struct ipt_state {
 	char *ref[TRAFFIC_NFAM][TRAFFIC_NSET];
 	char *ref_jump[TRAFFIC_NFAM][TRAFFIC_NSET];
 };
-
-struct ipt_set_def {
-	const char *table, *builtin, *chain, *comment, *what;
-};
-
-static const struct ipt_set_def set_def[TRAFFIC_NSET] = {
-	[TRAFFIC_MASQ] = { "nat", "POSTROUTING", "FLANNEL-POSTRTG", "flanneld masq",
-			   "masquerading" },
-	[TRAFFIC_FORWARD] = { "filter", "FORWARD", "FLANNEL-FWD", "flanneld forward",
-			      "forwarding" },
-};
-
-/* One set's rules as rule specs (what follows "-A CHAIN "). */
-struct ipt_rules {
-	char jump[IPT_RULE_MAX];
-	char rule[IPT_MAX_RULES][IPT_RULE_MAX];
-	unsigned n;
-};
-
-/* ---- rule text ---- */
-
-static int ipt_build(const struct traffic_params *p, int fi, enum traffic_set set,
-		     bool random_fully, struct ipt_rules *r)
-{
-	const struct ipt_set_def *d = &set_def[set];
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN], cm[64];
-	const char *mcast = fi ? "ff00::/8" : "224.0.0.0/4";
-	const char *rf = random_fully ? " --random-fully" : "";
-
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
-		return -EINVAL;
-	snprintf(cm, sizeof(cm), "-m comment --comment \"%s\"", d->comment);
-	memset(r, 0, sizeof(*r));
-	snprintf(r->jump, sizeof(r->jump), "%s -j %s", cm, d->chain);
-	if (set == TRAFFIC_MASQ) {
-		/* kube-proxy marks what it NATs itself: no double NAT */
-		snprintf(r->rule[0], IPT_RULE_MAX, "-m mark --mark 0x4000/0x4000 %s -j RETURN", cm);
-		/* no NAT pod -> cluster, cluster -> pod, or outside -> own pods */
-		snprintf(r->rule[1], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", pod, c, cm);
-		snprintf(r->rule[2], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", c, pod, cm);
-		snprintf(r->rule[3], IPT_RULE_MAX, "! -s %s -d %s %s -j RETURN", c, pod, cm);
-		/* pods leaving the cluster (not multicast), and host -> cluster */
-		snprintf(r->rule[4], IPT_RULE_MAX, "-s %s ! -d %s %s -j MASQUERADE%s", c, mcast,
-			 cm, rf);
-		snprintf(r->rule[5], IPT_RULE_MAX, "! -s %s -d %s %s -j MASQUERADE%s", c, c, cm,
-			 rf);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], IPT_RULE_MAX, "-s %s %s -j ACCEPT", c, cm);
-		snprintf(r->rule[1], IPT_RULE_MAX, "-d %s %s -j ACCEPT", c, cm);
-		r->n = 2;
-	}
-	return 0;
-}
-
-static int ipt_chain_text(const struct ipt_rules *r, enum traffic_set set, struct buf *out)
-{
-	const char *chain = set_def[set].chain;
-	unsigned i;
-	int rc;
-
-	rc = traffic_bprintf(out, "-N %s\n", chain);
-	for (i = 0; i < r->n && rc == 0; i++)
-		rc = traffic_bprintf(out, "-A %s %s\n", chain, r->rule[i]);
-	return rc;
-}
-
-/* Is this `-S` line a rule that jumps (or goes) to chain? */
-static bool is_jump_to(const char *line, size_t len, const char *chain)
-{
-	size_t cl = strlen(chain);
-
-	if (len < 3 || memcmp(line, "-A ", 3) != 0 || len < cl + 4)
-		return false;
-	if (memcmp(line + len - cl, chain, cl) != 0)
-		return false;
-	return memcmp(line + len - cl - 4, " -j ", 4) == 0 ||
-	       memcmp(line + len - cl - 4, " -g ", 4) == 0;
-}
-
-/* Append "-D<rest>" for every line of listing that jumps to chain; count them. */
-static int delete_jumps(const char *listing, const char *chain, struct buf *out, unsigned *n)
-{
-	const char *p = listing, *nl;
-	size_t l;
-	int rc = 0;
-
-	*n = 0;
-	while (p && *p && rc == 0) {
-		nl = strchr(p, '\n');
-		l = nl ? (size_t)(nl - p) : strlen(p);
-		if (is_jump_to(p, l, chain)) {
-			rc = traffic_bprintf(out, "-D%.*s\n", (int)(l - 2), p + 2);
-			(*n)++;
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return rc;
-}
-
-int traffic_ipt_jump_text(const struct traffic_params *p, int af, enum traffic_set set,
-			  struct buf *out)
-{
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af);
-
-	if (fi < 0 || ipt_build(p, fi, set, false, &r) < 0)
-		return -EINVAL;
-	return traffic_bprintf(out, "-A %s %s\n", set_def[set].builtin, r.jump);
-}
-
-int traffic_ipt_chain_text(const struct traffic_params *p, int af, enum traffic_set set,
-			   bool random_fully, struct buf *out)
-{
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af);
-
-	if (fi < 0 || ipt_build(p, fi, set, random_fully, &r) < 0)
-		return -EINVAL;
-	return ipt_chain_text(&r, set, out);
-}
-
-int traffic_ipt_restore_text(const struct traffic_params *p, int af, enum traffic_set set,
-			     bool random_fully, const char *builtin_listing, struct buf *out)
-{
-	const struct ipt_set_def *d = &set_def[set];
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af), rc;
-	unsigned i, n;
-
-	if (fi < 0 || ipt_build(p, fi, set, random_fully, &r) < 0)
-		return -EINVAL;
-	rc = traffic_bprintf(out, "*%s\n:%s - [0:0]\n", d->table, d->chain);
-	if (rc == 0 && builtin_listing)
-		rc = delete_jumps(builtin_listing, d->chain, out, &n);
-	if (rc == 0)
-		rc = traffic_bprintf(out, "-A %s %s\n", d->builtin, r.jump);
-	for (i = 0; i < r.n && rc == 0; i++)
-		rc = traffic_bprintf(out, "-A %s %s\n", d->chain, r.rule[i]);
-	if (rc == 0)
-		rc = traffic_bprintf(out, "COMMIT\n");
-	return rc;
-}
 
 int ipt_parse_version(const char *s, unsigned v[3])
 {
@@ -517,7 +373,7 @@ static int restore(struct traffic *t, int fi, const char *payload, struct err *e
 static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 		      const struct ipt_rules *r)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf got, want, jumps;
 	unsigned n;
 
@@ -534,7 +390,7 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 	if (list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
 	    !traffic_has_line(traffic_text(&got), traffic_text(&want), want.len) &&
-	    delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
+	    ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
 		/* "-D..." back to the "-A..." the listing shows, without "\n" */
 		jumps.data[1] = 'A';
 		jumps.data[jumps.len - 1] = '\0';
@@ -549,7 +405,7 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 static int wanted_rules(struct traffic *t, const struct traffic_params *p, int fi,
 			enum traffic_set set, struct ipt_rules *ret, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	int rc;
 
 	rc = need_tools(t, fi, d->what, err);
@@ -566,7 +422,7 @@ static int wanted_rules(struct traffic *t, const struct traffic_params *p, int f
 static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 		     enum traffic_set set, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf listing, payload;
 	struct ipt_rules r;
 	int rc, attempt;
@@ -626,7 +482,7 @@ static int ipt_apply(struct traffic *t, const struct traffic_params *p, struct e
 static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		     enum traffic_set set, char *what, size_t len, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	const char *tool = tool_name[fi][0];
 	struct buf got, want, jumps;
 	struct ipt_rules r;
@@ -675,7 +531,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = -EIO;
 	if (rc < 0)
 		goto out;
-	rc = delete_jumps(traffic_text(&got), d->chain, &jumps, &n);
+	rc = ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n);
 	if (rc < 0)
 		goto out;
 	buf_reset(&want);
@@ -738,7 +594,7 @@ static int ipt_check(struct traffic *t, const struct traffic_params *p, char *wh
  */
 static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf listing, payload;
 	char decl[64];
 	bool has_chain;
@@ -756,7 +612,7 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 	has_chain = traffic_has_line(traffic_text(&listing), decl, strlen(decl));
 	rc = traffic_bprintf(&payload, "*%s\n", d->table);
 	if (rc == 0)
-		rc = delete_jumps(traffic_text(&listing), d->chain, &payload, &n);
+		rc = ipt_delete_jumps(traffic_text(&listing), d->chain, &payload, &n);
 	if (rc == 0 && has_chain)
 		rc = traffic_bprintf(&payload, "-F %s\n-X %s\n", d->chain, d->chain);
 	if (rc == 0)
@@ -798,7 +654,7 @@ static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 			if (rc == 1)
 				traffic_note(what, len, "removed %s %s chain %s and its jumps "
 					     "(left by iptables mode)", tool_name[fi][0],
-					     set_def[set].table, set_def[set].chain);
+					     ipt_sets[set].table, ipt_sets[set].chain);
 			else if (rc < 0)
 				traffic_note(what, len, "could not remove iptables-mode leftovers "
 					     "(%s), ignoring", e.msg);
@@ -811,7 +667,7 @@ static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 static int delete_old_rules(struct traffic *t, const struct traffic_params *old, int fi,
 			    enum traffic_set set, char *what, size_t len, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct ipt_rules r[2];
 	struct buf listing, payload;
 	char line[IPT_RULE_MAX + 32], net[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
@@ -897,12 +753,12 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 				if (rc < 0)
 					traffic_note(what, len, "could not check for %s %s rules "
 						     "to remove (%s), ignoring", fam_name[fi],
-						     set_def[s].what, e.msg);
+						     ipt_sets[s].what, e.msg);
 				else if (rc == 1)
 					traffic_note(what, len, "removed %s %s chain %s and its "
 						     "jumps (%s %s is off)", tool_name[fi][0],
-						     set_def[s].table, set_def[s].chain,
-						     fam_name[fi], set_def[s].what);
+						     ipt_sets[s].table, ipt_sets[s].chain,
+						     fam_name[fi], ipt_sets[s].what);
 				continue;
 			}
 			if (!old || !traffic_set_on(old, fi, s) ||

@@ -23,23 +23,12 @@
 #include <nftables/libnftables.h>
 
 #include "core/xmalloc.h"
+#include "nft/nftables_int.h"
 #include "nft/rules.h"
 #include "nft/text.h"
 #include "nft/traffic_int.h"
 
 #define NFTM_OUT_MAX (1u << 20)
-
-static const char *const nft_family[TRAFFIC_NFAM] = { "ip", "ip6" };
-static const char *const nft_table[TRAFFIC_NFAM] = { "flannel-ipv4", "flannel-ipv6" };
-static const char *const nft_mcast[TRAFFIC_NFAM] = { "224.0.0.0/4", "ff00::/8" };
-
-#define POSTRTG_COMMENT "chain to manage traffic masquerading by flannel"
-#define POSTRTG_SPEC	"type nat hook postrouting priority srcnat"
-#define FORWARD_COMMENT "chain to accept flannel traffic"
-#define FORWARD_SPEC	"type filter hook forward priority filter"
-
-#define NFTM_MAX_RULES 6
-#define NFTM_RULE_MAX 192
 
 struct nftm_state {
 	struct nft_ctx *ctx; /* NULL when libnftables failed, or was released */
@@ -49,122 +38,6 @@ struct nftm_state {
 	 * text (see above). */
 	char *ref[TRAFFIC_NFAM];
 };
-
-struct nftm_rules {
-	char rule[NFTM_MAX_RULES][NFTM_RULE_MAX];
-	unsigned n;
-};
-
-/* The rules as `nft list` prints them; nft parses the same text back. */
-static int nftm_build(const struct traffic_params *p, int fi, enum traffic_set set,
-		      bool fully_random, struct nftm_rules *r)
-{
-	const char *a = nft_family[fi], *masq = fully_random ? "masquerade fully-random"
-							      : "masquerade";
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
-
-	memset(r, 0, sizeof(*r));
-	if (!traffic_set_on(p, fi, set))
-		return 0;
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
-		return -EINVAL;
-	if (set == TRAFFIC_MASQ) {
-		/* An exact match, as upstream: kube-proxy's mark is not masked. */
-		snprintf(r->rule[0], NFTM_RULE_MAX, "meta mark 0x00004000 return");
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, pod, a, c);
-		snprintf(r->rule[2], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, c, a, pod);
-		/* upstream's rule 4 says != POD here, where iptables says ! -s CLUSTER */
-		snprintf(r->rule[3], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s return", a, pod, a,
-			 c);
-		snprintf(r->rule[4], NFTM_RULE_MAX, "%s saddr %s %s daddr != %s %s", a, c, a,
-			 nft_mcast[fi], masq);
-		snprintf(r->rule[5], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s %s", a, c, a, c,
-			 masq);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], NFTM_RULE_MAX, "%s saddr %s accept", a, c);
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s daddr %s accept", a, c);
-		r->n = 2;
-	}
-	return 0;
-}
-
-static int both_sets(const struct traffic_params *p, int fi, bool fully_random,
-		     struct nftm_rules r[TRAFFIC_NSET])
-{
-	if (fi < 0 || nftm_build(p, fi, TRAFFIC_MASQ, fully_random, &r[TRAFFIC_MASQ]) < 0 ||
-	    nftm_build(p, fi, TRAFFIC_FORWARD, fully_random, &r[TRAFFIC_FORWARD]) < 0)
-		return -EINVAL;
-	return 0;
-}
-
-static const char *chain_name(int set)
-{
-	return set == TRAFFIC_MASQ ? "postrtg" : "forward";
-}
-
-int traffic_nft_table_text(const struct traffic_params *p, int af, bool fully_random,
-			   struct buf *out)
-{
-	struct nftm_rules r[TRAFFIC_NSET];
-	int fi = traffic_fam_index(af), set, rc, chains = 0;
-	unsigned i;
-
-	if (both_sets(p, fi, fully_random, r) < 0)
-		return -EINVAL;
-	rc = traffic_bprintf(out, "table %s %s {\n\tcomment \"rules for %s\"\n", nft_family[fi],
-			     nft_table[fi], nft_table[fi]);
-	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
-		if (!traffic_set_on(p, fi, (enum traffic_set)set))
-			continue;
-		rc = traffic_bprintf(out, "%s\tchain %s {\n\t\tcomment \"%s\"\n\t\t%s; policy accept;\n",
-				     chains++ ? "\n" : "", chain_name(set),
-				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
-				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
-		for (i = 0; i < r[set].n && rc == 0; i++)
-			rc = traffic_bprintf(out, "\t\t%s\n", r[set].rule[i]);
-		if (rc == 0)
-			rc = traffic_bprintf(out, "\t}\n");
-	}
-	if (rc == 0)
-		rc = traffic_bprintf(out, "}\n");
-	return rc;
-}
-
-int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_random,
-			   bool recreate, struct buf *out)
-{
-	struct nftm_rules r[TRAFFIC_NSET];
-	int fi = traffic_fam_index(af), set, rc;
-	const char *f, *tb;
-	unsigned i;
-
-	if (both_sets(p, fi, fully_random, r) < 0)
-		return -EINVAL;
-	f = nft_family[fi];
-	tb = nft_table[fi];
-	/* `add` never fails on an existing table; the delete after it then
-	 * always has something to delete. A comment only sticks on creation. */
-	rc = traffic_bprintf(out, "add table %s %s { comment \"rules for %s\" ; }\n", f, tb, tb);
-	if (rc == 0 && recreate)
-		rc = traffic_bprintf(out, "delete table %s %s\n"
-				     "add table %s %s { comment \"rules for %s\" ; }\n",
-				     f, tb, f, tb, tb);
-	else if (rc == 0)
-		rc = traffic_bprintf(out, "flush table %s %s\n", f, tb);
-	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
-		if (!traffic_set_on(p, fi, (enum traffic_set)set))
-			continue;
-		rc = traffic_bprintf(out, "add chain %s %s %s { comment \"%s\" ; %s ; policy accept ; }\n",
-				     f, tb, chain_name(set),
-				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
-				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
-		for (i = 0; i < r[set].n && rc == 0; i++)
-			rc = traffic_bprintf(out, "add rule %s %s %s %s\n", f, tb, chain_name(set),
-					     r[set].rule[i]);
-	}
-	return rc;
-}
 
 /* ---- libnftables ---- */
 
@@ -340,7 +213,7 @@ static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct 
 static bool fully_random(struct traffic *t, int fi, const struct traffic_params *p)
 {
 	char cmd[320];
-	const char *f = nft_family[fi];
+	const char *f = nftm_family[fi];
 
 	if (p->fully_random_disable || !t->nftm->ctx)
 		return false;
@@ -348,7 +221,7 @@ static bool fully_random(struct traffic *t, int fi, const struct traffic_params 
 		return t->nftm->fully_random[fi];
 	snprintf(cmd, sizeof(cmd),
 		 "add table %s weft-probe\n"
-		 "add chain %s weft-probe masqueradeTest { " POSTRTG_SPEC " ; }\n"
+		 "add chain %s weft-probe masqueradeTest { " NFTM_POSTRTG_SPEC " ; }\n"
 		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
 	api.ctx_set_dry_run(t->nftm->ctx, true);
 	t->nftm->fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
@@ -361,7 +234,7 @@ static int list_table(struct traffic *t, int fi, struct buf *out, struct err *er
 {
 	char cmd[64];
 
-	snprintf(cmd, sizeof(cmd), "list table %s %s", nft_family[fi], nft_table[fi]);
+	snprintf(cmd, sizeof(cmd), "list table %s %s", nftm_family[fi], nftm_table[fi]);
 	buf_reset(out);
 	return nftm_run(t, cmd, out, err);
 }
@@ -380,7 +253,7 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 	buf_init(&got, NFTM_OUT_MAX);
 	rc = traffic_nft_table_text(p, af, fr, &want);
 	if (rc < 0) {
-		err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+		err_set(err, rc, "nft table %s: bad network or subnet", nftm_table[fi]);
 		goto out;
 	}
 	for (round = 0; round < 2; round++) {
@@ -389,7 +262,7 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 		if (rc == 0)
 			rc = nftm_run(t, cmd.data, NULL, err);
 		if (rc < 0) {
-			err_prefix(err, rc, "writing table %s %s", nft_family[fi], nft_table[fi]);
+			err_prefix(err, rc, "writing table %s %s", nftm_family[fi], nftm_table[fi]);
 			goto out;
 		}
 		/* A failed read-back is not a failed write: keep no reference,
@@ -436,24 +309,24 @@ static int nftm_check(struct traffic *t, const struct traffic_params *p, char *w
 		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(t, fi, p),
 					    &want);
 		if (rc < 0) {
-			err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+			err_set(err, rc, "nft table %s: bad network or subnet", nftm_table[fi]);
 			goto out;
 		}
 		rc = list_table(t, fi, &got, &e);
 		if (rc == -ENOENT) {
-			traffic_note(what, len, "nft table %s %s missing", nft_family[fi],
-				     nft_table[fi]);
+			traffic_note(what, len, "nft table %s %s missing", nftm_family[fi],
+				     nftm_table[fi]);
 		} else if (rc < 0) {
-			traffic_note(what, len, "nft table %s %s unreadable (%s)", nft_family[fi],
-				     nft_table[fi], e.msg);
+			traffic_note(what, len, "nft table %s %s unreadable (%s)", nftm_family[fi],
+				     nftm_table[fi], e.msg);
 		} else {
 			const char *ref = t->nftm->ref[fi] ? t->nftm->ref[fi] : traffic_text(&want);
 
 			if (strcmp(traffic_text(&got), ref) == 0)
 				continue;
 			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
-			traffic_note(what, len, "nft table %s %s altered (%s)", nft_family[fi],
-				     nft_table[fi], diff);
+			traffic_note(what, len, "nft table %s %s altered (%s)", nftm_family[fi],
+				     nftm_table[fi], diff);
 		}
 		rc = apply_family(t, p, fi, err);
 		if (rc < 0)
@@ -488,16 +361,16 @@ static void remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		if (!fam[fi])
 			continue;
-		snprintf(line, sizeof(line), "table %s %s", nft_family[fi], nft_table[fi]);
+		snprintf(line, sizeof(line), "table %s %s", nftm_family[fi], nftm_table[fi]);
 		if (!traffic_has_line(traffic_text(&tables), line, strlen(line)))
 			continue;
-		snprintf(cmd, sizeof(cmd), "delete table %s %s", nft_family[fi], nft_table[fi]);
+		snprintf(cmd, sizeof(cmd), "delete table %s %s", nftm_family[fi], nftm_table[fi]);
 		if (nftm_run(t, cmd, NULL, &e) < 0)
 			traffic_note(what, len, "could not delete nft table %s %s (%s), ignoring",
-				     nft_family[fi], nft_table[fi], e.msg);
+				     nftm_family[fi], nftm_table[fi], e.msg);
 		else
-			traffic_note(what, len, "deleted nft table %s %s (%s)", nft_family[fi],
-				     nft_table[fi], why);
+			traffic_note(what, len, "deleted nft table %s %s (%s)", nftm_family[fi],
+				     nftm_table[fi], why);
 	}
 out:
 	buf_free(&tables);

@@ -54,8 +54,4 @@ struct traffic {
 	struct nftm_state *nftm; /* nftables.c's */
 };
 
-/* iptables.c, for the unit tests: "iptables v1.8.9 (nf_tables)" -> 1, 8, 9.
- * 0 or -EINVAL. */
-int ipt_parse_version(const char *s, unsigned v[3]);
-
 #endif
