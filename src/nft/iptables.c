@@ -16,225 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/proc.h"
 #include "core/xmalloc.h"
 #include "nft/iptables_int.h"
 #include "nft/rules.h"
 #include "nft/text.h"
 #include "nft/traffic_int.h"
 
-#define IPT_OUT_MAX	(1u << 20)  /* a listing larger than this is not ours */
-#define IPT_ERR_MAX	(64u << 10)
-/* A run is killed after IPT_TIMEOUT_MS; before that, the tools give up
- * waiting for the xtables lock after IPT_WAIT_S (where they take a limit:
- * iptables >= 1.4.22, iptables-restore >= 1.6.2), so that a lock held too
- * long is reported as such, not as a timeout. */
-#define IPT_TIMEOUT_MS	30000
-#define IPT_TIMEOUT_TEXT "30 s"
-#define IPT_WAIT_S	"10"
-#define IPT_EXIT_RESOURCE 4 /* iptables' RESOURCE_PROBLEM: the lock wait ran out */
-
-static const char *const tool_name[TRAFFIC_NFAM][2] = {
-	{ "iptables", "iptables-restore" },
-	{ "ip6tables", "ip6tables-restore" },
-};
-
-static const char *const fam_name[TRAFFIC_NFAM] = { "IPv4", "IPv6" };
-
-struct ipt_bin {
-	char *ipt;          /* iptables / ip6tables, NULL when not on PATH */
-	char *restore;      /* iptables-restore / ip6tables-restore */
-	bool probed;
-	bool wait;          /* iptables --wait (>= 1.4.20) */
-	bool wait_limit;    /* iptables -w SECONDS (>= 1.4.22) */
-	bool restore_wait;  /* iptables-restore -w SECONDS (>= 1.6.2) */
-	bool random_fully;  /* MASQUERADE --random-fully (>= 1.6.2) */
-};
-
-struct ipt_state {
-	struct ipt_bin bin[TRAFFIC_NFAM];
-	/*
-	 * What the kernel reported right after our own write, kept only when it
-	 * differs from the text we generate (an older tool printing a rule its
-	 * own way, a kernel without comment support). The check compares with
-	 * it instead, so that a printing difference never turns into a re-apply
-	 * every resync period.
-	 */
-	char *ref[TRAFFIC_NFAM][TRAFFIC_NSET];
-	char *ref_jump[TRAFFIC_NFAM][TRAFFIC_NSET];
-};
-
-int ipt_parse_version(const char *s, unsigned v[3])
-{
-	const char *p;
-	char *end;
-	unsigned long x;
-	int i;
-
-	for (p = s; (p = strchr(p, 'v')) != NULL; p++) {
-		const char *q = p + 1;
-
-		for (i = 0; i < 3; i++) {
-			if (*q < '0' || *q > '9')
-				break;
-			errno = 0;
-			x = strtoul(q, &end, 10);
-			if (errno || x > 100000)
-				break;
-			v[i] = (unsigned)x;
-			q = end;
-			if (i < 2) {
-				if (*q != '.')
-					break;
-				q++;
-			}
-		}
-		if (i == 3)
-			return 0;
-	}
-	return -EINVAL;
-}
-
-static bool version_at_least(const unsigned v[3], unsigned a, unsigned b, unsigned c)
-{
-	if (v[0] != a)
-		return v[0] > a;
-	if (v[1] != b)
-		return v[1] > b;
-	return v[2] >= c;
-}
-
-/* ---- running the tools ---- */
-
-static char *find_in_path(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	struct stat st;
-	char *full;
-	size_t l;
-
-	if (!path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path;; p = colon + 1) {
-		colon = strchr(p, ':');
-		l = colon ? (size_t)(colon - p) : strlen(p);
-		if (l == 0)
-			xasprintf(&full, "./%s", name);
-		else
-			xasprintf(&full, "%.*s/%s", (int)l, p, name);
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-			return full;
-		free(full);
-		if (!colon)
-			return NULL;
-	}
-}
-
-/* One tool run: bounded in time and output, stopped early once the
- * traffic object's cancel fd is readable (the daemon is shutting down). */
-static int run_tool(struct traffic *t, const char *const argv[], const char *in,
-		    struct buf *out, struct buf *errb)
-{
-	struct proc_spec spec = {
-		.argv = argv,
-		.in = in,
-		.inlen = in ? strlen(in) : 0,
-		.out = out,
-		.err = errb,
-		.timeout_ms = IPT_TIMEOUT_MS,
-		.cancel_fd = t->cancel_fd,
-	};
-
-	return proc_run(&spec);
-}
-
-/* Why a run failed, for a message. */
-static const char *run_strerror(int rc)
-{
-	switch (rc) {
-	case -ETIMEDOUT:
-		return "no answer within " IPT_TIMEOUT_TEXT ", killed";
-	case -E2BIG:
-		return "more output than expected, killed";
-	case -ECANCELED:
-		return "stopped (shutting down)";
-	default:
-		return strerror(-rc);
-	}
-}
-
-/* "iptables -t nat -S X" for messages. */
-static void argv_text(const char *const argv[], char *s, size_t len)
-{
-	const char *base = strrchr(argv[0], '/');
-	size_t used;
-	int i;
-
-	snprintf(s, len, "%s", base ? base + 1 : argv[0]);
-	for (i = 1; argv[i]; i++) {
-		used = strlen(s);
-		snprintf(s + used, len - used, " %s", argv[i]);
-	}
-}
-
-/* The tool's stderr on one line, for a message. */
-static void one_line(const struct buf *errb, char *s, size_t len)
-{
-	size_t i, j = 0;
-
-	for (i = 0; errb->data && i < errb->len && j + 1 < len; i++) {
-		char c = errb->data[i];
-
-		if (c == '\n' || c == '\r' || c == '\t')
-			c = ' ';
-		if (c == ' ' && (j == 0 || s[j - 1] == ' '))
-			continue;
-		s[j++] = c;
-	}
-	while (j > 0 && s[j - 1] == ' ')
-		j--;
-	s[j] = '\0';
-}
-
-/* Run and require exit status 0; err names the command and its complaint. */
-static int run_ok(struct traffic *t, const char *const argv[], const char *in, struct buf *out,
-		  struct err *err)
-{
-	char cmd[160], msg[200];
-	struct buf errb;
-	int rc;
-
-	buf_init(&errb, IPT_ERR_MAX);
-	rc = run_tool(t, argv, in, out, &errb);
-	if (rc != 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		one_line(&errb, msg, sizeof(msg));
-		if (rc < 0)
-			err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
-		else
-			err_set(err, -EIO, "%s: exit status %d%s%s", cmd, rc, msg[0] ? ": " : "",
-				msg);
-		rc = rc < 0 ? rc : -EIO;
-	}
-	buf_free(&errb);
-	return rc;
-}
-
-/* ---- binaries and their versions ---- */
+/* ---- the mode's state ---- */
 
 static int ipt_init(struct traffic *t, struct err *err)
 {
-	int fi;
-
 	(void)err;
 	t->ipt = xcalloc(1, sizeof(*t->ipt));
-	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		t->ipt->bin[fi].ipt = find_in_path(tool_name[fi][0]);
-		t->ipt->bin[fi].restore = find_in_path(tool_name[fi][1]);
-	}
+	ipt_tools_find(t->ipt->bin);
 	return 0;
 }
 
@@ -253,118 +48,12 @@ static void ipt_forget(struct traffic *t)
 
 static void ipt_fini(struct traffic *t)
 {
-	int fi;
-
 	if (!t->ipt)
 		return;
 	ipt_forget(t);
-	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		free(t->ipt->bin[fi].ipt);
-		free(t->ipt->bin[fi].restore);
-	}
+	ipt_tools_free(t->ipt->bin);
 	free(t->ipt);
 	t->ipt = NULL;
-}
-
-/* Both tools of a family, looked up again if missing (installed since). */
-static int need_tools(struct traffic *t, int fi, const char *purpose, struct err *err)
-{
-	struct ipt_bin *b = &t->ipt->bin[fi];
-
-	if (!b->ipt)
-		b->ipt = find_in_path(tool_name[fi][0]);
-	if (!b->restore)
-		b->restore = find_in_path(tool_name[fi][1]);
-	if (!b->ipt || !b->restore)
-		return err_set(err, -ENOENT, "%s not found in PATH (needed for %s %s rules)",
-			       tool_name[fi][b->ipt ? 1 : 0], fam_name[fi], purpose);
-	return 0;
-}
-
-static int tool_version(struct traffic *t, const char *path, unsigned v[3])
-{
-	const char *argv[] = { path, "--version", NULL };
-	struct buf out;
-	int rc;
-
-	buf_init(&out, 4096);
-	rc = run_ok(t, argv, NULL, &out, NULL);
-	if (rc == 0)
-		rc = ipt_parse_version(out.data ? out.data : "", v);
-	buf_free(&out);
-	return rc;
-}
-
-/* Once per family, after the tools were found. A failed probe is retried
- * next time; until then the optional flags stay off. */
-static void probe(struct traffic *t, int fi)
-{
-	struct ipt_bin *b = &t->ipt->bin[fi];
-	unsigned v[3];
-
-	if (b->probed || !b->ipt)
-		return;
-	if (tool_version(t, b->ipt, v) == 0) {
-		b->wait = version_at_least(v, 1, 4, 20);
-		b->wait_limit = version_at_least(v, 1, 4, 22);
-		b->random_fully = version_at_least(v, 1, 6, 2);
-		b->probed = true;
-	}
-	if (b->restore && tool_version(t, b->restore, v) == 0)
-		b->restore_wait = version_at_least(v, 1, 6, 2);
-	else
-		b->probed = false;
-}
-
-static bool use_random_fully(const struct traffic *t, int fi, const struct traffic_params *p)
-{
-	return t->ipt->bin[fi].random_fully && !p->fully_random_disable;
-}
-
-/* `iptables [-w N] -t table -S [chain]`: the exit status (a missing chain
- * is not an error here), or -errno with err set. */
-static int list(struct traffic *t, int fi, const char *table, const char *chain,
-		struct buf *out, struct err *err)
-{
-	const char *argv[8];
-	char cmd[160], msg[200];
-	struct buf errb;
-	int n = 0, rc;
-
-	argv[n++] = t->ipt->bin[fi].ipt;
-	if (t->ipt->bin[fi].wait_limit) {
-		argv[n++] = "-w";
-		argv[n++] = IPT_WAIT_S;
-	} else if (t->ipt->bin[fi].wait) {
-		argv[n++] = "--wait";
-	}
-	argv[n++] = "-t";
-	argv[n++] = table;
-	argv[n++] = "-S";
-	if (chain)
-		argv[n++] = chain;
-	argv[n] = NULL;
-	buf_init(&errb, IPT_ERR_MAX);
-	buf_reset(out);
-	rc = run_tool(t, argv, NULL, out, &errb);
-	if (rc < 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
-	} else if (rc > 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		one_line(&errb, msg, sizeof(msg));
-		err_set(err, -EIO, "%s: exit status %d%s%s", cmd, rc, msg[0] ? ": " : "", msg);
-	}
-	buf_free(&errb);
-	return rc;
-}
-
-static int restore(struct traffic *t, int fi, const char *payload, struct err *err)
-{
-	const char *argv[] = { t->ipt->bin[fi].restore, "--noflush",
-			       t->ipt->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
-
-	return run_ok(t, argv, payload, NULL, err);
 }
 
 /* ---- apply ---- */
@@ -383,11 +72,11 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
-	if (list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
+	if (ipt_list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
 	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
 		t->ipt->ref[fi][set] = xstrdup(traffic_text(&got));
 	buf_reset(&want);
-	if (list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
+	if (ipt_list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
 	    !traffic_has_line(traffic_text(&got), traffic_text(&want), want.len) &&
 	    ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
@@ -408,13 +97,13 @@ static int wanted_rules(struct traffic *t, const struct traffic_params *p, int f
 	const struct ipt_set_def *d = &ipt_sets[set];
 	int rc;
 
-	rc = need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(t, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
-	rc = ipt_build(p, fi, set, use_random_fully(t, fi, p), ret);
+	ipt_probe(t, fi);
+	rc = ipt_build(p, fi, set, ipt_random_fully(t, fi, p), ret);
 	if (rc < 0)
-		return err_set(err, rc, "%s %s rules: bad network or subnet", fam_name[fi],
+		return err_set(err, rc, "%s %s rules: bad network or subnet", ipt_fam_name[fi],
 			       d->what);
 	return 0;
 }
@@ -435,19 +124,19 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* A jump deleted by someone else between our listing and the restore
 	 * fails the transaction; one more round settles it. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		rc = list(t, fi, d->table, d->builtin, &listing, err);
+		rc = ipt_list(t, fi, d->table, d->builtin, &listing, err);
 		if (rc > 0)
 			rc = -EIO;
 		if (rc < 0)
 			goto out;
 		buf_reset(&payload);
 		rc = traffic_ipt_restore_text(p, fi ? AF_INET6 : AF_INET, set,
-					      use_random_fully(t, fi, p), traffic_text(&listing), &payload);
+					      ipt_random_fully(t, fi, p), traffic_text(&listing), &payload);
 		if (rc < 0) {
-			err_set(err, rc, "%s %s rules: payload too large", fam_name[fi], d->what);
+			err_set(err, rc, "%s %s rules: payload too large", ipt_fam_name[fi], d->what);
 			goto out;
 		}
-		rc = restore(t, fi, payload.data, err);
+		rc = ipt_restore(t, fi, payload.data, err);
 		if (rc == 0)
 			break;
 	}
@@ -483,7 +172,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		     enum traffic_set set, char *what, size_t len, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
-	const char *tool = tool_name[fi][0];
+	const char *tool = ipt_tool_name[fi][0];
 	struct buf got, want, jumps;
 	struct ipt_rules r;
 	struct err e = { { 0 } };
@@ -501,7 +190,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* The chain: a listing that fails means there is no such chain (the
 	 * message differs between legacy and nft back ends), unless the tool
 	 * says it could not get the xtables lock in time. */
-	rc = list(t, fi, d->table, d->chain, &got, &e);
+	rc = ipt_list(t, fi, d->table, d->chain, &got, &e);
 	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
 		rc = rc < 0 ? rc : -EAGAIN;
 		if (err)
@@ -526,7 +215,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	}
 
 	/* The jump: exactly one, ours. */
-	rc = list(t, fi, d->table, d->builtin, &got, err);
+	rc = ipt_list(t, fi, d->table, d->builtin, &got, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
@@ -603,7 +292,7 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = list(t, fi, d->table, NULL, &listing, err);
+	rc = ipt_list(t, fi, d->table, NULL, &listing, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
@@ -618,16 +307,16 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 	if (rc == 0)
 		rc = traffic_bprintf(&payload, "COMMIT\n");
 	if (rc < 0) {
-		err_set(err, rc, "%s %s: too many rules", tool_name[fi][0], d->table);
+		err_set(err, rc, "%s %s: too many rules", ipt_tool_name[fi][0], d->table);
 		goto out;
 	}
 	if (!has_chain && n == 0)
 		goto out;
 	if (!t->ipt->bin[fi].restore) {
-		rc = err_set(err, -ENOENT, "%s not found in PATH", tool_name[fi][1]);
+		rc = err_set(err, -ENOENT, "%s not found in PATH", ipt_tool_name[fi][1]);
 		goto out;
 	}
-	rc = restore(t, fi, payload.data, err);
+	rc = ipt_restore(t, fi, payload.data, err);
 	if (rc == 0)
 		rc = 1;
 out:
@@ -645,15 +334,15 @@ static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 		if (!t->ipt->bin[fi].ipt) {
 			traffic_note(what, len,
 				     "%s not found in PATH, not looking for iptables-mode leftovers",
-				     tool_name[fi][0]);
+				     ipt_tool_name[fi][0]);
 			continue;
 		}
-		probe(t, fi);
+		ipt_probe(t, fi);
 		for (set = 0; set < TRAFFIC_NSET; set++) {
 			rc = remove_chain(t, fi, (enum traffic_set)set, &e);
 			if (rc == 1)
 				traffic_note(what, len, "removed %s %s chain %s and its jumps "
-					     "(left by iptables mode)", tool_name[fi][0],
+					     "(left by iptables mode)", ipt_tool_name[fi][0],
 					     ipt_sets[set].table, ipt_sets[set].chain);
 			else if (rc < 0)
 				traffic_note(what, len, "could not remove iptables-mode leftovers "
@@ -676,13 +365,13 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 
 	if (ipt_build(old, fi, set, false, &r[0]) < 0 || ipt_build(old, fi, set, true, &r[1]) < 0)
 		return 0;
-	rc = need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(t, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
+	ipt_probe(t, fi);
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = list(t, fi, d->table, d->chain, &listing, NULL);
+	rc = ipt_list(t, fi, d->table, d->chain, &listing, NULL);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : rc; /* no chain, nothing to delete */
 		goto out;
@@ -703,19 +392,19 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 		rc = traffic_bprintf(&payload, "COMMIT\n");
 	if (rc < 0 || n == 0)
 		goto out;
-	rc = restore(t, fi, payload.data, err);
+	rc = ipt_restore(t, fi, payload.data, err);
 	if (rc < 0) {
 		err_prefix(err, rc, "deleting the rules of the previous %s network",
-			   fam_name[fi]);
+			   ipt_fam_name[fi]);
 		goto out;
 	}
 	traffic_prefixes(old, fi, set, net, pod);
 	if (set == TRAFFIC_MASQ)
 		traffic_note(what, len, "deleted %u %s rule%s for the previous network %s, "
-			     "subnet %s", n, tool_name[fi][0], n == 1 ? "" : "s", net, pod);
+			     "subnet %s", n, ipt_tool_name[fi][0], n == 1 ? "" : "s", net, pod);
 	else
 		traffic_note(what, len, "deleted %u %s rule%s for the previous network %s", n,
-			     tool_name[fi][0], n == 1 ? "" : "s", net);
+			     ipt_tool_name[fi][0], n == 1 ? "" : "s", net);
 out:
 	buf_free(&listing);
 	buf_free(&payload);
@@ -748,17 +437,17 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 				 * the tools there can be nothing of ours. */
 				if (!t->ipt->bin[fi].ipt)
 					continue;
-				probe(t, fi);
+				ipt_probe(t, fi);
 				rc = remove_chain(t, fi, s, &e);
 				if (rc < 0)
 					traffic_note(what, len, "could not check for %s %s rules "
-						     "to remove (%s), ignoring", fam_name[fi],
+						     "to remove (%s), ignoring", ipt_fam_name[fi],
 						     ipt_sets[s].what, e.msg);
 				else if (rc == 1)
 					traffic_note(what, len, "removed %s %s chain %s and its "
-						     "jumps (%s %s is off)", tool_name[fi][0],
+						     "jumps (%s %s is off)", ipt_tool_name[fi][0],
 						     ipt_sets[s].table, ipt_sets[s].chain,
-						     fam_name[fi], ipt_sets[s].what);
+						     ipt_fam_name[fi], ipt_sets[s].what);
 				continue;
 			}
 			if (!old || !traffic_set_on(old, fi, s) ||
