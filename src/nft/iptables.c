@@ -462,11 +462,7 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 }
 
 const struct traffic_mode_ops traffic_ipt_ops = {
-	.init = ipt_init,
-	.fini = ipt_fini,
-	.forget = ipt_forget,
-	.cleanup = ipt_cleanup,
-	.remove_leftovers = ipt_remove_leftovers,
-	.apply = ipt_apply,
-	.check = ipt_check,
+	.init = ipt_init, .fini = ipt_fini, .forget = ipt_forget,
+	.cleanup = ipt_cleanup, .remove_leftovers = ipt_remove_leftovers,
+	.apply = ipt_apply, .check = ipt_check,
 };

@@ -15,7 +15,6 @@
 
 struct traffic;
 
-#define IPT_MAX_RULES	6
 #define IPT_RULE_MAX	256
 
 struct ipt_set_def {
@@ -27,7 +26,7 @@ extern const struct ipt_set_def ipt_sets[TRAFFIC_NSET];
 /* One set's rules as rule specs (what follows "-A CHAIN "). */
 struct ipt_rules {
 	char jump[IPT_RULE_MAX];
-	char rule[IPT_MAX_RULES][IPT_RULE_MAX];
+	char rule[TRAFFIC_MAX_RULES][IPT_RULE_MAX];
 	unsigned n;
 };
 

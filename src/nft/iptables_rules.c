@@ -20,37 +20,45 @@ const struct ipt_set_def ipt_sets[TRAFFIC_NSET] = {
 			      "forwarding" },
 };
 
+/* One rule as `iptables -S` prints it after "-A CHAIN ". */
+static void rule_spec(const struct traffic_rule_set *rs, const struct traffic_rule *r,
+		      const char *cm, bool random_fully, char *s, size_t len)
+{
+	static const char *const target[] = {
+		[TRAFFIC_RETURN] = "RETURN",
+		[TRAFFIC_MASQUERADE] = "MASQUERADE",
+		[TRAFFIC_ACCEPT] = "ACCEPT",
+	};
+
+	s[0] = '\0';
+	if (r->mark)
+		traffic_catf(s, len, "-m mark --mark 0x4000/0x4000 ");
+	if (r->src.addr != TRAFFIC_ANY)
+		traffic_catf(s, len, "%s-s %s ", r->src.negate ? "! " : "",
+			     traffic_rule_addr(rs, r->src.addr));
+	if (r->dst.addr != TRAFFIC_ANY)
+		traffic_catf(s, len, "%s-d %s ", r->dst.negate ? "! " : "",
+			     traffic_rule_addr(rs, r->dst.addr));
+	traffic_catf(s, len, "%s -j %s%s", cm, target[r->verdict],
+		     r->verdict == TRAFFIC_MASQUERADE && random_fully ? " --random-fully" : "");
+}
+
 int ipt_build(const struct traffic_params *p, int fi, enum traffic_set set, bool random_fully,
 	      struct ipt_rules *r)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN], cm[64];
-	const char *mcast = fi ? "ff00::/8" : "224.0.0.0/4";
-	const char *rf = random_fully ? " --random-fully" : "";
+	struct traffic_rule_set rs;
+	char cm[64];
+	unsigned i;
 
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
+	if (traffic_rule_set(p, fi, set, false, &rs) < 0)
 		return -EINVAL;
 	snprintf(cm, sizeof(cm), "-m comment --comment \"%s\"", d->comment);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->jump, sizeof(r->jump), "%s -j %s", cm, d->chain);
-	if (set == TRAFFIC_MASQ) {
-		/* kube-proxy marks what it NATs itself: no double NAT */
-		snprintf(r->rule[0], IPT_RULE_MAX, "-m mark --mark 0x4000/0x4000 %s -j RETURN", cm);
-		/* no NAT pod -> cluster, cluster -> pod, or outside -> own pods */
-		snprintf(r->rule[1], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", pod, c, cm);
-		snprintf(r->rule[2], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", c, pod, cm);
-		snprintf(r->rule[3], IPT_RULE_MAX, "! -s %s -d %s %s -j RETURN", c, pod, cm);
-		/* pods leaving the cluster (not multicast), and host -> cluster */
-		snprintf(r->rule[4], IPT_RULE_MAX, "-s %s ! -d %s %s -j MASQUERADE%s", c, mcast,
-			 cm, rf);
-		snprintf(r->rule[5], IPT_RULE_MAX, "! -s %s -d %s %s -j MASQUERADE%s", c, c, cm,
-			 rf);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], IPT_RULE_MAX, "-s %s %s -j ACCEPT", c, cm);
-		snprintf(r->rule[1], IPT_RULE_MAX, "-d %s %s -j ACCEPT", c, cm);
-		r->n = 2;
-	}
+	for (i = 0; i < rs.n; i++)
+		rule_spec(&rs, &rs.rule[i], cm, random_fully, r->rule[i], IPT_RULE_MAX);
+	r->n = rs.n;
 	return 0;
 }
 

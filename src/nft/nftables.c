@@ -398,11 +398,7 @@ static void nftm_remove_leftovers(struct traffic *t, char *what, size_t len)
 }
 
 const struct traffic_mode_ops traffic_nft_ops = {
-	.init = nftm_init,
-	.fini = nftm_fini,
-	.forget = nftm_forget,
-	.cleanup = nftm_cleanup,
-	.remove_leftovers = nftm_remove_leftovers,
-	.apply = nftm_apply,
-	.check = nftm_check,
+	.init = nftm_init, .fini = nftm_fini, .forget = nftm_forget,
+	.cleanup = nftm_cleanup, .remove_leftovers = nftm_remove_leftovers,
+	.apply = nftm_apply, .check = nftm_check,
 };

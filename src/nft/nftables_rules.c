@@ -14,51 +14,58 @@
 
 const char *const nftm_family[TRAFFIC_NFAM] = { "ip", "ip6" };
 const char *const nftm_table[TRAFFIC_NFAM] = { "flannel-ipv4", "flannel-ipv6" };
-static const char *const nft_mcast[TRAFFIC_NFAM] = { "224.0.0.0/4", "ff00::/8" };
 
 #define POSTRTG_COMMENT "chain to manage traffic masquerading by flannel"
 #define FORWARD_COMMENT "chain to accept flannel traffic"
 #define FORWARD_SPEC	"type filter hook forward priority filter"
 
-#define NFTM_MAX_RULES 6
 #define NFTM_RULE_MAX 192
 
 struct nftm_rules {
-	char rule[NFTM_MAX_RULES][NFTM_RULE_MAX];
+	char rule[TRAFFIC_MAX_RULES][NFTM_RULE_MAX];
 	unsigned n;
 };
 
-/* The rules as `nft list` prints them; nft parses the same text back. */
+/* One rule as `nft list` prints it; nft parses the same text back. */
+static void rule_text(const struct traffic_rule_set *rs, const struct traffic_rule *r, int fi,
+		      bool fully_random, char *s, size_t len)
+{
+	static const char *const statement[] = {
+		[TRAFFIC_RETURN] = "return",
+		[TRAFFIC_MASQUERADE] = "masquerade",
+		[TRAFFIC_ACCEPT] = "accept",
+	};
+	const char *a = nftm_family[fi];
+
+	s[0] = '\0';
+	/* An exact match, as upstream: kube-proxy's mark is not masked. */
+	if (r->mark)
+		traffic_catf(s, len, "meta mark 0x00004000 ");
+	if (r->src.addr != TRAFFIC_ANY)
+		traffic_catf(s, len, "%s saddr %s%s ", a, r->src.negate ? "!= " : "",
+			     traffic_rule_addr(rs, r->src.addr));
+	if (r->dst.addr != TRAFFIC_ANY)
+		traffic_catf(s, len, "%s daddr %s%s ", a, r->dst.negate ? "!= " : "",
+			     traffic_rule_addr(rs, r->dst.addr));
+	traffic_catf(s, len, "%s%s", statement[r->verdict],
+		     r->verdict == TRAFFIC_MASQUERADE && fully_random ? " fully-random" : "");
+}
+
+/* A set that is off has no rules. */
 static int nftm_build(const struct traffic_params *p, int fi, enum traffic_set set,
 		      bool fully_random, struct nftm_rules *r)
 {
-	const char *a = nftm_family[fi], *masq = fully_random ? "masquerade fully-random"
-							      : "masquerade";
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
+	struct traffic_rule_set rs;
+	unsigned i;
 
 	memset(r, 0, sizeof(*r));
 	if (!traffic_set_on(p, fi, set))
 		return 0;
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
+	if (traffic_rule_set(p, fi, set, true, &rs) < 0)
 		return -EINVAL;
-	if (set == TRAFFIC_MASQ) {
-		/* An exact match, as upstream: kube-proxy's mark is not masked. */
-		snprintf(r->rule[0], NFTM_RULE_MAX, "meta mark 0x00004000 return");
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, pod, a, c);
-		snprintf(r->rule[2], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, c, a, pod);
-		/* upstream's rule 4 says != POD here, where iptables says ! -s CLUSTER */
-		snprintf(r->rule[3], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s return", a, pod, a,
-			 c);
-		snprintf(r->rule[4], NFTM_RULE_MAX, "%s saddr %s %s daddr != %s %s", a, c, a,
-			 nft_mcast[fi], masq);
-		snprintf(r->rule[5], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s %s", a, c, a, c,
-			 masq);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], NFTM_RULE_MAX, "%s saddr %s accept", a, c);
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s daddr %s accept", a, c);
-		r->n = 2;
-	}
+	for (i = 0; i < rs.n; i++)
+		rule_text(&rs, &rs.rule[i], fi, fully_random, r->rule[i], NFTM_RULE_MAX);
+	r->n = rs.n;
 	return 0;
 }
 

@@ -46,10 +46,17 @@ static int params_valid(const struct traffic_params *p, struct err *err)
 	return 0;
 }
 
+/* A call that reports in `what` starts with it empty and p checked. */
+static int start_report(const struct traffic_params *p, char *what, size_t len, struct err *err)
+{
+	if (what && len)
+		what[0] = '\0';
+	return params_valid(p, err);
+}
+
 int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err)
 {
 	struct traffic *t = xcalloc(1, sizeof(*t));
-	struct err ignored;
 	int rc;
 
 	t->mode = nftables_mode ? &traffic_nft_ops : &traffic_ipt_ops;
@@ -62,7 +69,7 @@ int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err)
 	}
 	/* The other mode only removes what it left, and says so then when it
 	 * cannot (iptables mode without libnftables). */
-	t->other->init(t, &ignored);
+	t->other->init(t, NULL);
 	*ret = t;
 	return 0;
 }
@@ -86,9 +93,7 @@ int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 {
 	int rc;
 
-	if (what && len)
-		what[0] = '\0';
-	rc = params_valid(now, err);
+	rc = start_report(now, what, len, err);
 	if (rc < 0)
 		return rc;
 	t->other->remove_leftovers(t, what, len);
@@ -99,10 +104,10 @@ int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 }
 
 /* What a mode kept about its last write describes the parameters of that
- * write: it goes when they change. */
-static void use_params(struct traffic *t, const struct traffic_params *p)
+ * write: it goes when they change, and before every new write. */
+static void use_params(struct traffic *t, const struct traffic_params *p, bool writing)
 {
-	if (t->has_applied && params_equal(&t->applied, p))
+	if (!writing && t->has_applied && params_equal(&t->applied, p))
 		return;
 	t->mode->forget(t);
 	t->applied = *p;
@@ -116,9 +121,7 @@ int traffic_apply(struct traffic *t, const struct traffic_params *p, struct err 
 	rc = params_valid(p, err);
 	if (rc < 0)
 		return rc;
-	t->mode->forget(t);
-	t->applied = *p;
-	t->has_applied = true;
+	use_params(t, p, true);
 	return t->mode->apply(t, p, err);
 }
 
@@ -127,11 +130,9 @@ int traffic_check(struct traffic *t, const struct traffic_params *p, char *what,
 {
 	int rc;
 
-	if (what && len)
-		what[0] = '\0';
-	rc = params_valid(p, err);
+	rc = start_report(p, what, len, err);
 	if (rc < 0)
 		return rc;
-	use_params(t, p);
+	use_params(t, p, false);
 	return t->mode->check(t, p, what, len, err);
 }
