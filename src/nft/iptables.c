@@ -17,73 +17,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/container_of.h"
 #include "core/xmalloc.h"
 #include "nft/iptables_int.h"
 #include "nft/rules.h"
 #include "nft/text.h"
 #include "nft/traffic_int.h"
 
-/* ---- the mode's state ---- */
+/* ---- the mode ---- */
 
-static int ipt_init(struct traffic *t, struct err *err)
+static struct ipt_mode *to_ipt(struct traffic_mode *base)
 {
+	return container_of(base, struct ipt_mode, base);
+}
+
+static int ipt_create(bool in_use, struct traffic_mode **ret, struct err *err)
+{
+	struct ipt_mode *m = xcalloc(1, sizeof(*m));
+
+	(void)in_use;
 	(void)err;
-	t->ipt = xcalloc(1, sizeof(*t->ipt));
-	ipt_tools_find(t->ipt->bin);
+	ipt_tools_find(m->bin);
+	*ret = &m->base;
 	return 0;
 }
 
-static void ipt_forget(struct traffic *t)
+static void ipt_forget(struct traffic_mode *base)
 {
+	struct ipt_mode *m = to_ipt(base);
 	int fi, set;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		for (set = 0; set < TRAFFIC_NSET; set++) {
-			free(t->ipt->ref[fi][set]);
-			free(t->ipt->ref_jump[fi][set]);
-			t->ipt->ref[fi][set] = t->ipt->ref_jump[fi][set] = NULL;
+			free(m->ref[fi][set]);
+			free(m->ref_jump[fi][set]);
+			m->ref[fi][set] = m->ref_jump[fi][set] = NULL;
 		}
 	}
 }
 
-static void ipt_fini(struct traffic *t)
+static void ipt_destroy(struct traffic_mode *base)
 {
-	if (!t->ipt)
-		return;
-	ipt_forget(t);
-	ipt_tools_free(t->ipt->bin);
-	free(t->ipt);
-	t->ipt = NULL;
+	struct ipt_mode *m = to_ipt(base);
+
+	ipt_forget(base);
+	ipt_tools_free(m->bin);
+	free(m);
 }
 
 /* ---- apply ---- */
 
 /* Keep what the kernel reports after our write, when it is not our text. */
-static void take_refs(struct traffic *t, int fi, enum traffic_set set,
+static void take_refs(struct ipt_mode *m, int fi, enum traffic_set set,
 		      const struct ipt_rules *r)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf got, want, jumps;
 	unsigned n;
 
-	free(t->ipt->ref[fi][set]);
-	free(t->ipt->ref_jump[fi][set]);
-	t->ipt->ref[fi][set] = t->ipt->ref_jump[fi][set] = NULL;
+	free(m->ref[fi][set]);
+	free(m->ref_jump[fi][set]);
+	m->ref[fi][set] = m->ref_jump[fi][set] = NULL;
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
-	if (ipt_list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
+	if (ipt_list(m, fi, d->table, d->chain, &got, NULL) == 0 &&
+	    ipt_chain_text(r, set, &want) == 0 &&
 	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
-		t->ipt->ref[fi][set] = xstrdup(traffic_text(&got));
+		m->ref[fi][set] = xstrdup(traffic_text(&got));
 	buf_reset(&want);
-	if (ipt_list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
+	if (ipt_list(m, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
 	    !traffic_has_line(traffic_text(&got), traffic_text(&want), want.len) &&
 	    ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
 		/* "-D..." back to the "-A..." the listing shows, without "\n" */
 		jumps.data[1] = 'A';
 		jumps.data[jumps.len - 1] = '\0';
-		t->ipt->ref_jump[fi][set] = xstrdup(jumps.data);
+		m->ref_jump[fi][set] = xstrdup(jumps.data);
 	}
 	buf_free(&got);
 	buf_free(&want);
@@ -91,24 +101,24 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 }
 
 /* The rules one set should hold, once the tools are known to be there. */
-static int wanted_rules(struct traffic *t, const struct traffic_params *p, int fi,
+static int wanted_rules(struct ipt_mode *m, const struct traffic_params *p, int fi,
 			enum traffic_set set, struct ipt_rules *ret, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
 	int rc;
 
-	rc = ipt_need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(m, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	ipt_probe(t, fi);
-	rc = ipt_build(p, fi, set, ipt_random_fully(t, fi, p), ret);
+	ipt_probe(m, fi);
+	rc = ipt_build(p, fi, set, ipt_random_fully(m, fi, p), ret);
 	if (rc < 0)
 		return err_set(err, rc, "%s %s rules: bad network or subnet", ipt_fam_name[fi],
 			       d->what);
 	return 0;
 }
 
-static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
+static int apply_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		     enum traffic_set set, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
@@ -116,7 +126,7 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 	struct ipt_rules r;
 	int rc, attempt;
 
-	rc = wanted_rules(t, p, fi, set, &r, err);
+	rc = wanted_rules(m, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
 	buf_init(&listing, IPT_OUT_MAX);
@@ -124,40 +134,43 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* A jump deleted by someone else between our listing and the restore
 	 * fails the transaction; one more round settles it. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		rc = ipt_list(t, fi, d->table, d->builtin, &listing, err);
+		rc = ipt_list(m, fi, d->table, d->builtin, &listing, err);
 		if (rc > 0)
 			rc = -EIO;
 		if (rc < 0)
 			goto out;
 		buf_reset(&payload);
 		rc = traffic_ipt_restore_text(p, fi ? AF_INET6 : AF_INET, set,
-					      ipt_random_fully(t, fi, p), traffic_text(&listing), &payload);
+					      ipt_random_fully(m, fi, p), traffic_text(&listing),
+					      &payload);
 		if (rc < 0) {
-			err_set(err, rc, "%s %s rules: payload too large", ipt_fam_name[fi], d->what);
+			err_set(err, rc, "%s %s rules: payload too large", ipt_fam_name[fi],
+				d->what);
 			goto out;
 		}
-		rc = ipt_restore(t, fi, payload.data, err);
+		rc = ipt_restore(m, fi, payload.data, err);
 		if (rc == 0)
 			break;
 	}
 	if (rc < 0)
 		goto out;
-	take_refs(t, fi, set, &r);
+	take_refs(m, fi, set, &r);
 out:
 	buf_free(&listing);
 	buf_free(&payload);
 	return rc;
 }
 
-static int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int ipt_apply(struct traffic_mode *base, const struct traffic_params *p, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	int fi, set, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		for (set = 0; set < TRAFFIC_NSET; set++) {
 			if (!traffic_set_on(p, fi, (enum traffic_set)set))
 				continue;
-			rc = apply_set(t, p, fi, (enum traffic_set)set, err);
+			rc = apply_set(m, p, fi, (enum traffic_set)set, err);
 			if (rc < 0)
 				return rc;
 		}
@@ -168,11 +181,11 @@ static int ipt_apply(struct traffic *t, const struct traffic_params *p, struct e
 /* ---- check ---- */
 
 /* 0: as expected; 1: not (what says how); -errno. */
-static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
+static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		     enum traffic_set set, char *what, size_t len, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
-	const char *tool = ipt_tool_name[fi][0];
+	const char *tool = ipt_tool_name[fi][0], *ref;
 	struct buf got, want, jumps;
 	struct ipt_rules r;
 	struct err e = { { 0 } };
@@ -180,7 +193,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	int rc, bad = 0;
 	unsigned n;
 
-	rc = wanted_rules(t, p, fi, set, &r, err);
+	rc = wanted_rules(m, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
 	buf_init(&got, IPT_OUT_MAX);
@@ -190,7 +203,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* The chain: a listing that fails means there is no such chain (the
 	 * message differs between legacy and nft back ends), unless the tool
 	 * says it could not get the xtables lock in time. */
-	rc = ipt_list(t, fi, d->table, d->chain, &got, &e);
+	rc = ipt_list(m, fi, d->table, d->chain, &got, &e);
 	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
 		rc = rc < 0 ? rc : -EAGAIN;
 		if (err)
@@ -204,10 +217,9 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = ipt_chain_text(&r, set, &want);
 		if (rc < 0)
 			goto out;
-		if (t->ipt->ref[fi][set] ? strcmp(traffic_text(&got), t->ipt->ref[fi][set]) != 0
-					: strcmp(traffic_text(&got), traffic_text(&want)) != 0) {
-			traffic_describe_diff(t->ipt->ref[fi][set] ? t->ipt->ref[fi][set] : traffic_text(&want),
-					      traffic_text(&got), diff, sizeof(diff));
+		ref = m->ref[fi][set] ? m->ref[fi][set] : traffic_text(&want);
+		if (strcmp(traffic_text(&got), ref) != 0) {
+			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "%s %s chain %s altered (%s)", tool, d->table,
 				     d->chain, diff);
 			bad = 1;
@@ -215,7 +227,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	}
 
 	/* The jump: exactly one, ours. */
-	rc = ipt_list(t, fi, d->table, d->builtin, &got, err);
+	rc = ipt_list(m, fi, d->table, d->builtin, &got, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
@@ -224,8 +236,8 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	if (rc < 0)
 		goto out;
 	buf_reset(&want);
-	if (t->ipt->ref_jump[fi][set])
-		rc = traffic_bprintf(&want, "%s", t->ipt->ref_jump[fi][set]);
+	if (m->ref_jump[fi][set])
+		rc = traffic_bprintf(&want, "%s", m->ref_jump[fi][set]);
 	else
 		rc = traffic_bprintf(&want, "-A %s %s", d->builtin, r.jump);
 	if (rc < 0)
@@ -251,18 +263,19 @@ out:
 	return rc;
 }
 
-static int ipt_check(struct traffic *t, const struct traffic_params *p, char *what,
+static int ipt_check(struct traffic_mode *base, const struct traffic_params *p, char *what,
 		     size_t len, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	int fi, set, rc, restored = 0;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		for (set = 0; set < TRAFFIC_NSET; set++) {
 			if (!traffic_set_on(p, fi, (enum traffic_set)set))
 				continue;
-			rc = check_set(t, p, fi, (enum traffic_set)set, what, len, err);
+			rc = check_set(m, p, fi, (enum traffic_set)set, what, len, err);
 			if (rc == 1)
-				rc = apply_set(t, p, fi, (enum traffic_set)set, err);
+				rc = apply_set(m, p, fi, (enum traffic_set)set, err);
 			else if (rc == 0)
 				continue;
 			if (rc < 0)
@@ -281,7 +294,7 @@ static int ipt_check(struct traffic *t, const struct traffic_params *p, char *wh
  * referenced cannot be deleted; upstream's cleanup trips on exactly that).
  * 0 nothing there, 1 removed, -errno.
  */
-static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct err *err)
+static int remove_chain(struct ipt_mode *m, int fi, enum traffic_set set, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf listing, payload;
@@ -292,7 +305,7 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = ipt_list(t, fi, d->table, NULL, &listing, err);
+	rc = ipt_list(m, fi, d->table, NULL, &listing, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
@@ -312,11 +325,11 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 	}
 	if (!has_chain && n == 0)
 		goto out;
-	if (!t->ipt->bin[fi].restore) {
+	if (!m->bin[fi].restore) {
 		rc = err_set(err, -ENOENT, "%s not found in PATH", ipt_tool_name[fi][1]);
 		goto out;
 	}
-	rc = ipt_restore(t, fi, payload.data, err);
+	rc = ipt_restore(m, fi, payload.data, err);
 	if (rc == 0)
 		rc = 1;
 out:
@@ -325,21 +338,21 @@ out:
 	return rc;
 }
 
-static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
+static void ipt_remove_leftovers(struct traffic_mode *base, char *what, size_t len)
 {
+	struct ipt_mode *m = to_ipt(base);
 	struct err e = { { 0 } };
 	int fi, set, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		if (!t->ipt->bin[fi].ipt) {
-			traffic_note(what, len,
-				     "%s not found in PATH, not looking for iptables-mode leftovers",
-				     ipt_tool_name[fi][0]);
+		if (!m->bin[fi].ipt) {
+			traffic_note(what, len, "%s not found in PATH, not looking for "
+				     "iptables-mode leftovers", ipt_tool_name[fi][0]);
 			continue;
 		}
-		ipt_probe(t, fi);
+		ipt_probe(m, fi);
 		for (set = 0; set < TRAFFIC_NSET; set++) {
-			rc = remove_chain(t, fi, (enum traffic_set)set, &e);
+			rc = remove_chain(m, fi, (enum traffic_set)set, &e);
 			if (rc == 1)
 				traffic_note(what, len, "removed %s %s chain %s and its jumps "
 					     "(left by iptables mode)", ipt_tool_name[fi][0],
@@ -353,7 +366,7 @@ static void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 
 /* Delete the rules `old` computed that its chain still holds (with either
  * MASQUERADE form, since the random-fully choice may have changed). */
-static int delete_old_rules(struct traffic *t, const struct traffic_params *old, int fi,
+static int delete_old_rules(struct ipt_mode *m, const struct traffic_params *old, int fi,
 			    enum traffic_set set, char *what, size_t len, struct err *err)
 {
 	const struct ipt_set_def *d = &ipt_sets[set];
@@ -365,13 +378,13 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 
 	if (ipt_build(old, fi, set, false, &r[0]) < 0 || ipt_build(old, fi, set, true, &r[1]) < 0)
 		return 0;
-	rc = ipt_need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(m, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	ipt_probe(t, fi);
+	ipt_probe(m, fi);
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = ipt_list(t, fi, d->table, d->chain, &listing, NULL);
+	rc = ipt_list(m, fi, d->table, d->chain, &listing, NULL);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : rc; /* no chain, nothing to delete */
 		goto out;
@@ -392,7 +405,7 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 		rc = traffic_bprintf(&payload, "COMMIT\n");
 	if (rc < 0 || n == 0)
 		goto out;
-	rc = ipt_restore(t, fi, payload.data, err);
+	rc = ipt_restore(m, fi, payload.data, err);
 	if (rc < 0) {
 		err_prefix(err, rc, "deleting the rules of the previous %s network",
 			   ipt_fam_name[fi]);
@@ -422,9 +435,10 @@ static bool set_params_differ(const struct traffic_params *a, const struct traff
 	return strcmp(na, nb) != 0 || (set == TRAFFIC_MASQ && strcmp(pa, pb) != 0);
 }
 
-static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
+static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *now,
 		       const struct traffic_params *old, char *what, size_t len, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	struct err e = { { 0 } };
 	int fi, set, rc;
 
@@ -435,10 +449,10 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 			if (!traffic_set_on(now, fi, s)) {
 				/* Off now: our chain, if any, goes entirely. Without
 				 * the tools there can be nothing of ours. */
-				if (!t->ipt->bin[fi].ipt)
+				if (!m->bin[fi].ipt)
 					continue;
-				ipt_probe(t, fi);
-				rc = remove_chain(t, fi, s, &e);
+				ipt_probe(m, fi);
+				rc = remove_chain(m, fi, s, &e);
 				if (rc < 0)
 					traffic_note(what, len, "could not check for %s %s rules "
 						     "to remove (%s), ignoring", ipt_fam_name[fi],
@@ -453,7 +467,7 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 			if (!old || !traffic_set_on(old, fi, s) ||
 			    !set_params_differ(now, old, fi, s))
 				continue;
-			rc = delete_old_rules(t, old, fi, s, what, len, err);
+			rc = delete_old_rules(m, old, fi, s, what, len, err);
 			if (rc < 0)
 				return rc;
 		}
@@ -462,7 +476,7 @@ static int ipt_cleanup(struct traffic *t, const struct traffic_params *now,
 }
 
 const struct traffic_mode_ops traffic_ipt_ops = {
-	.init = ipt_init, .fini = ipt_fini, .forget = ipt_forget,
+	.create = ipt_create, .destroy = ipt_destroy, .forget = ipt_forget,
 	.cleanup = ipt_cleanup, .remove_leftovers = ipt_remove_leftovers,
 	.apply = ipt_apply, .check = ipt_check,
 };

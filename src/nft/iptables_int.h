@@ -12,8 +12,7 @@
 #include "core/err.h"
 #include "nft/rules.h"
 #include "nft/traffic.h"
-
-struct traffic;
+#include "nft/traffic_int.h"
 
 #define IPT_RULE_MAX	256
 
@@ -57,8 +56,9 @@ struct ipt_bin {
 	bool random_fully;  /* MASQUERADE --random-fully (>= 1.6.2) */
 };
 
-/* The mode's state (struct traffic's ipt). */
-struct ipt_state {
+/* The mode (iptables.c's ops reach it from the base with container_of). */
+struct ipt_mode {
+	struct traffic_mode base;
 	struct ipt_bin bin[TRAFFIC_NFAM];
 	/*
 	 * What the kernel reported right after our own write, kept only when it
@@ -77,18 +77,18 @@ void ipt_tools_find(struct ipt_bin bin[TRAFFIC_NFAM]);
 void ipt_tools_free(struct ipt_bin bin[TRAFFIC_NFAM]);
 /* Both tools of a family, looked up again if missing (installed since).
  * 0 or -ENOENT, naming the purpose ("masquerading"). */
-int ipt_need_tools(struct traffic *t, int fi, const char *purpose, struct err *err);
+int ipt_need_tools(struct ipt_mode *m, int fi, const char *purpose, struct err *err);
 /* Once per family, after the tools were found. A failed probe is retried
  * next time; until then the optional flags stay off. */
-void ipt_probe(struct traffic *t, int fi);
+void ipt_probe(struct ipt_mode *m, int fi);
 /* MASQUERADE --random-fully for p: the tool has it, p does not disable it. */
-bool ipt_random_fully(const struct traffic *t, int fi, const struct traffic_params *p);
+bool ipt_random_fully(const struct ipt_mode *m, int fi, const struct traffic_params *p);
 /* `iptables [-w N] -t table -S [chain]` into out: the exit status (a
  * missing chain is not an error here), or -errno; err set unless 0. */
-int ipt_list(struct traffic *t, int fi, const char *table, const char *chain, struct buf *out,
+int ipt_list(struct ipt_mode *m, int fi, const char *table, const char *chain, struct buf *out,
 	     struct err *err);
 /* `iptables-restore --noflush [-w N]` with payload as stdin. 0 or -errno. */
-int ipt_restore(struct traffic *t, int fi, const char *payload, struct err *err);
+int ipt_restore(struct ipt_mode *m, int fi, const char *payload, struct err *err);
 /* Also for the unit tests: "iptables v1.8.9 (nf_tables)" -> 1, 8, 9.
  * 0 or -EINVAL. */
 int ipt_parse_version(const char *s, unsigned v[3]);

@@ -14,7 +14,6 @@
 #include "core/proc.h"
 #include "core/xmalloc.h"
 #include "nft/iptables_int.h"
-#include "nft/traffic_int.h"
 
 #define IPT_ERR_MAX	(64u << 10)
 /* A run is killed after IPT_TIMEOUT_MS; before that, the tools give up
@@ -145,12 +144,12 @@ static void one_line(const struct buf *errb, char *s, size_t len)
 }
 
 /*
- * One tool run: bounded in time and output, stopped early once the traffic
- * object's cancel fd is readable (the daemon is shutting down). Returns the
+ * One tool run: bounded in time and output, stopped early once the mode's
+ * cancel fd is readable (the daemon is shutting down). Returns the
  * exit status or -errno; unless that is 0, err names the command and its
  * complaint.
  */
-static int run_tool(struct traffic *t, const char *const argv[], const char *in,
+static int run_tool(struct ipt_mode *m, const char *const argv[], const char *in,
 		    struct buf *out, struct err *err)
 {
 	char cmd[160], msg[200];
@@ -162,7 +161,7 @@ static int run_tool(struct traffic *t, const char *const argv[], const char *in,
 		.out = out,
 		.err = &errb,
 		.timeout_ms = IPT_TIMEOUT_MS,
-		.cancel_fd = t->cancel_fd,
+		.cancel_fd = m->base.cancel_fd,
 	};
 	int rc;
 
@@ -182,10 +181,10 @@ static int run_tool(struct traffic *t, const char *const argv[], const char *in,
 }
 
 /* Run and require exit status 0. */
-static int run_ok(struct traffic *t, const char *const argv[], const char *in, struct buf *out,
+static int run_ok(struct ipt_mode *m, const char *const argv[], const char *in, struct buf *out,
 		  struct err *err)
 {
-	int rc = run_tool(t, argv, in, out, err);
+	int rc = run_tool(m, argv, in, out, err);
 
 	return rc > 0 ? -EIO : rc;
 }
@@ -213,9 +212,9 @@ void ipt_tools_free(struct ipt_bin bin[TRAFFIC_NFAM])
 	}
 }
 
-int ipt_need_tools(struct traffic *t, int fi, const char *purpose, struct err *err)
+int ipt_need_tools(struct ipt_mode *m, int fi, const char *purpose, struct err *err)
 {
-	struct ipt_bin *b = &t->ipt->bin[fi];
+	struct ipt_bin *b = &m->bin[fi];
 
 	if (!b->ipt)
 		b->ipt = find_in_path(ipt_tool_name[fi][0]);
@@ -227,55 +226,55 @@ int ipt_need_tools(struct traffic *t, int fi, const char *purpose, struct err *e
 	return 0;
 }
 
-static int tool_version(struct traffic *t, const char *path, unsigned v[3])
+static int tool_version(struct ipt_mode *m, const char *path, unsigned v[3])
 {
 	const char *argv[] = { path, "--version", NULL };
 	struct buf out;
 	int rc;
 
 	buf_init(&out, 4096);
-	rc = run_ok(t, argv, NULL, &out, NULL);
+	rc = run_ok(m, argv, NULL, &out, NULL);
 	if (rc == 0)
 		rc = ipt_parse_version(out.data ? out.data : "", v);
 	buf_free(&out);
 	return rc;
 }
 
-void ipt_probe(struct traffic *t, int fi)
+void ipt_probe(struct ipt_mode *m, int fi)
 {
-	struct ipt_bin *b = &t->ipt->bin[fi];
+	struct ipt_bin *b = &m->bin[fi];
 	unsigned v[3];
 
 	if (b->probed || !b->ipt)
 		return;
-	if (tool_version(t, b->ipt, v) == 0) {
+	if (tool_version(m, b->ipt, v) == 0) {
 		b->wait = version_at_least(v, 1, 4, 20);
 		b->wait_limit = version_at_least(v, 1, 4, 22);
 		b->random_fully = version_at_least(v, 1, 6, 2);
 		b->probed = true;
 	}
-	if (b->restore && tool_version(t, b->restore, v) == 0)
+	if (b->restore && tool_version(m, b->restore, v) == 0)
 		b->restore_wait = version_at_least(v, 1, 6, 2);
 	else
 		b->probed = false;
 }
 
-bool ipt_random_fully(const struct traffic *t, int fi, const struct traffic_params *p)
+bool ipt_random_fully(const struct ipt_mode *m, int fi, const struct traffic_params *p)
 {
-	return t->ipt->bin[fi].random_fully && !p->fully_random_disable;
+	return m->bin[fi].random_fully && !p->fully_random_disable;
 }
 
-int ipt_list(struct traffic *t, int fi, const char *table, const char *chain, struct buf *out,
+int ipt_list(struct ipt_mode *m, int fi, const char *table, const char *chain, struct buf *out,
 	     struct err *err)
 {
 	const char *argv[8];
 	int n = 0;
 
-	argv[n++] = t->ipt->bin[fi].ipt;
-	if (t->ipt->bin[fi].wait_limit) {
+	argv[n++] = m->bin[fi].ipt;
+	if (m->bin[fi].wait_limit) {
 		argv[n++] = "-w";
 		argv[n++] = IPT_WAIT_S;
-	} else if (t->ipt->bin[fi].wait) {
+	} else if (m->bin[fi].wait) {
 		argv[n++] = "--wait";
 	}
 	argv[n++] = "-t";
@@ -285,13 +284,13 @@ int ipt_list(struct traffic *t, int fi, const char *table, const char *chain, st
 		argv[n++] = chain;
 	argv[n] = NULL;
 	buf_reset(out);
-	return run_tool(t, argv, NULL, out, err);
+	return run_tool(m, argv, NULL, out, err);
 }
 
-int ipt_restore(struct traffic *t, int fi, const char *payload, struct err *err)
+int ipt_restore(struct ipt_mode *m, int fi, const char *payload, struct err *err)
 {
-	const char *argv[] = { t->ipt->bin[fi].restore, "--noflush",
-			       t->ipt->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
+	const char *argv[] = { m->bin[fi].restore, "--noflush",
+			       m->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
 
-	return run_ok(t, argv, payload, NULL, err);
+	return run_ok(m, argv, payload, NULL, err);
 }

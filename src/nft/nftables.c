@@ -22,6 +22,7 @@
 
 #include <nftables/libnftables.h>
 
+#include "core/container_of.h"
 #include "core/xmalloc.h"
 #include "nft/nftables_int.h"
 #include "nft/rules.h"
@@ -30,7 +31,8 @@
 
 #define NFTM_OUT_MAX (1u << 20)
 
-struct nftm_state {
+struct nftm_mode {
+	struct traffic_mode base;
 	struct nft_ctx *ctx; /* NULL when libnftables failed, or was released */
 	bool probed[TRAFFIC_NFAM];
 	bool fully_random[TRAFFIC_NFAM];
@@ -101,23 +103,21 @@ static void api_unload(void)
 	}
 }
 
-static int nftm_init(struct traffic *t, struct err *err)
+static int open_ctx(struct nftm_mode *m, struct err *err)
 {
-	int rc;
+	int rc = api_load(err);
 
-	t->nftm = xcalloc(1, sizeof(*t->nftm));
-	rc = api_load(err);
 	if (rc < 0)
 		return rc;
-	t->nftm->ctx = api.ctx_new(NFT_CTX_DEFAULT);
-	if (!t->nftm->ctx) {
+	m->ctx = api.ctx_new(NFT_CTX_DEFAULT);
+	if (!m->ctx) {
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot create a context");
 	}
 	/* Buffered: nothing of libnftables reaches our stdout or stderr. */
-	if (api.ctx_buffer_output(t->nftm->ctx) < 0 || api.ctx_buffer_error(t->nftm->ctx) < 0) {
-		api.ctx_free(t->nftm->ctx);
-		t->nftm->ctx = NULL;
+	if (api.ctx_buffer_output(m->ctx) < 0 || api.ctx_buffer_error(m->ctx) < 0) {
+		api.ctx_free(m->ctx);
+		m->ctx = NULL;
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
 	}
@@ -125,33 +125,54 @@ static int nftm_init(struct traffic *t, struct err *err)
 }
 
 /* Unloads libnftables once no object uses it. */
-static void release_ctx(struct traffic *t)
+static void release_ctx(struct nftm_mode *m)
 {
-	if (!t->nftm->ctx)
+	if (!m->ctx)
 		return;
-	api.ctx_free(t->nftm->ctx);
-	t->nftm->ctx = NULL;
+	api.ctx_free(m->ctx);
+	m->ctx = NULL;
 	api_unload();
 }
 
-static void nftm_forget(struct traffic *t)
+static struct nftm_mode *to_nftm(struct traffic_mode *base)
 {
+	return container_of(base, struct nftm_mode, base);
+}
+
+static int nftm_create(bool in_use, struct traffic_mode **ret, struct err *err)
+{
+	struct nftm_mode *m = xcalloc(1, sizeof(*m));
+	int rc;
+
+	rc = open_ctx(m, in_use ? err : NULL);
+	/* iptables mode only needs libnftables to remove nftables-mode
+	 * leftovers, and says so when it cannot. */
+	if (rc < 0 && in_use) {
+		free(m);
+		return rc;
+	}
+	*ret = &m->base;
+	return 0;
+}
+
+static void nftm_forget(struct traffic_mode *base)
+{
+	struct nftm_mode *m = to_nftm(base);
 	int fi;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		free(t->nftm->ref[fi]);
-		t->nftm->ref[fi] = NULL;
+		free(m->ref[fi]);
+		m->ref[fi] = NULL;
 	}
 }
 
-static void nftm_fini(struct traffic *t)
+static void nftm_destroy(struct traffic_mode *base)
 {
-	if (!t->nftm)
-		return;
-	nftm_forget(t);
-	release_ctx(t);
-	free(t->nftm);
-	t->nftm = NULL;
+	struct nftm_mode *m = to_nftm(base);
+
+	nftm_forget(base);
+	release_ctx(m);
+	free(m);
 }
 
 /* The error text on one line, without nft's caret lines. */
@@ -178,18 +199,18 @@ static void error_line(const char *e, char *s, size_t len)
  * is not NULL. On failure err holds nft's first error line and the code is
  * -ENOENT for "No such file or directory", else -EPERM or -EIO.
  */
-static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct err *err)
+static int nftm_run(struct nftm_mode *m, const char *cmd, struct buf *out, struct err *err)
 {
 	const char *o, *e;
 	char msg[200];
 	int rc;
 
-	if (!t->nftm->ctx)
+	if (!m->ctx)
 		return err_set(err, -ENOTSUP, "libnftables unavailable");
-	rc = api.run_cmd_from_buffer(t->nftm->ctx, cmd);
+	rc = api.run_cmd_from_buffer(m->ctx, cmd);
 	/* Fetching a buffer also rewinds it for the next command. */
-	o = api.ctx_get_output_buffer(t->nftm->ctx);
-	e = api.ctx_get_error_buffer(t->nftm->ctx);
+	o = api.ctx_get_output_buffer(m->ctx);
+	e = api.ctx_get_error_buffer(m->ctx);
 	if (rc == 0) {
 		if (out && o && buf_append(out, o, strlen(o)) < 0)
 			return err_set(err, -E2BIG, "nft output larger than %u bytes",
@@ -210,44 +231,44 @@ static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct 
  * Does the kernel take `masquerade fully-random`? Asked as upstream does,
  * with a check-only transaction (nothing is committed), once per family.
  */
-static bool fully_random(struct traffic *t, int fi, const struct traffic_params *p)
+static bool fully_random(struct nftm_mode *m, int fi, const struct traffic_params *p)
 {
 	char cmd[320];
 	const char *f = nftm_family[fi];
 
-	if (p->fully_random_disable || !t->nftm->ctx)
+	if (p->fully_random_disable || !m->ctx)
 		return false;
-	if (t->nftm->probed[fi])
-		return t->nftm->fully_random[fi];
+	if (m->probed[fi])
+		return m->fully_random[fi];
 	snprintf(cmd, sizeof(cmd),
 		 "add table %s weft-probe\n"
 		 "add chain %s weft-probe masqueradeTest { " NFTM_POSTRTG_SPEC " ; }\n"
 		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
-	api.ctx_set_dry_run(t->nftm->ctx, true);
-	t->nftm->fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
-	api.ctx_set_dry_run(t->nftm->ctx, false);
-	t->nftm->probed[fi] = true;
-	return t->nftm->fully_random[fi];
+	api.ctx_set_dry_run(m->ctx, true);
+	m->fully_random[fi] = nftm_run(m, cmd, NULL, NULL) == 0;
+	api.ctx_set_dry_run(m->ctx, false);
+	m->probed[fi] = true;
+	return m->fully_random[fi];
 }
 
-static int list_table(struct traffic *t, int fi, struct buf *out, struct err *err)
+static int list_table(struct nftm_mode *m, int fi, struct buf *out, struct err *err)
 {
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "list table %s %s", nftm_family[fi], nftm_table[fi]);
 	buf_reset(out);
-	return nftm_run(t, cmd, out, err);
+	return nftm_run(m, cmd, out, err);
 }
 
-static int apply_family(struct traffic *t, const struct traffic_params *p, int fi,
+static int apply_family(struct nftm_mode *m, const struct traffic_params *p, int fi,
 			struct err *err)
 {
 	int af = fi ? AF_INET6 : AF_INET, rc, round;
-	bool fr = fully_random(t, fi, p);
+	bool fr = fully_random(m, fi, p);
 	struct buf cmd, want, got;
 
-	free(t->nftm->ref[fi]);
-	t->nftm->ref[fi] = NULL;
+	free(m->ref[fi]);
+	m->ref[fi] = NULL;
 	buf_init(&cmd, NFTM_OUT_MAX);
 	buf_init(&want, NFTM_OUT_MAX);
 	buf_init(&got, NFTM_OUT_MAX);
@@ -260,17 +281,18 @@ static int apply_family(struct traffic *t, const struct traffic_params *p, int f
 		buf_reset(&cmd);
 		rc = traffic_nft_apply_text(p, af, fr, round == 1, &cmd);
 		if (rc == 0)
-			rc = nftm_run(t, cmd.data, NULL, err);
+			rc = nftm_run(m, cmd.data, NULL, err);
 		if (rc < 0) {
 			err_prefix(err, rc, "writing table %s %s", nftm_family[fi], nftm_table[fi]);
 			goto out;
 		}
 		/* A failed read-back is not a failed write: keep no reference,
 		 * the next check will tell. */
-		if (list_table(t, fi, &got, NULL) < 0 || strcmp(traffic_text(&got), traffic_text(&want)) == 0)
+		if (list_table(m, fi, &got, NULL) < 0 ||
+		    strcmp(traffic_text(&got), traffic_text(&want)) == 0)
 			goto out;
 	}
-	t->nftm->ref[fi] = xstrdup(traffic_text(&got));
+	m->ref[fi] = xstrdup(traffic_text(&got));
 out:
 	buf_free(&cmd);
 	buf_free(&want);
@@ -278,23 +300,25 @@ out:
 	return rc;
 }
 
-static int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int nftm_apply(struct traffic_mode *base, const struct traffic_params *p, struct err *err)
 {
+	struct nftm_mode *m = to_nftm(base);
 	int fi, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		if (!(fi == 0 ? p->ipv4 : p->ipv6))
 			continue;
-		rc = apply_family(t, p, fi, err);
+		rc = apply_family(m, p, fi, err);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
 
-static int nftm_check(struct traffic *t, const struct traffic_params *p, char *what,
+static int nftm_check(struct traffic_mode *base, const struct traffic_params *p, char *what,
 		      size_t len, struct err *err)
 {
+	struct nftm_mode *m = to_nftm(base);
 	struct buf want, got;
 	struct err e;
 	char diff[96];
@@ -306,13 +330,13 @@ static int nftm_check(struct traffic *t, const struct traffic_params *p, char *w
 		if (!(fi == 0 ? p->ipv4 : p->ipv6))
 			continue;
 		buf_reset(&want);
-		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(t, fi, p),
+		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(m, fi, p),
 					    &want);
 		if (rc < 0) {
 			err_set(err, rc, "nft table %s: bad network or subnet", nftm_table[fi]);
 			goto out;
 		}
-		rc = list_table(t, fi, &got, &e);
+		rc = list_table(m, fi, &got, &e);
 		if (rc == -ENOENT) {
 			traffic_note(what, len, "nft table %s %s missing", nftm_family[fi],
 				     nftm_table[fi]);
@@ -320,7 +344,7 @@ static int nftm_check(struct traffic *t, const struct traffic_params *p, char *w
 			traffic_note(what, len, "nft table %s %s unreadable (%s)", nftm_family[fi],
 				     nftm_table[fi], e.msg);
 		} else {
-			const char *ref = t->nftm->ref[fi] ? t->nftm->ref[fi] : traffic_text(&want);
+			const char *ref = m->ref[fi] ? m->ref[fi] : traffic_text(&want);
 
 			if (strcmp(traffic_text(&got), ref) == 0)
 				continue;
@@ -328,7 +352,7 @@ static int nftm_check(struct traffic *t, const struct traffic_params *p, char *w
 			traffic_note(what, len, "nft table %s %s altered (%s)", nftm_family[fi],
 				     nftm_table[fi], diff);
 		}
-		rc = apply_family(t, p, fi, err);
+		rc = apply_family(m, p, fi, err);
 		if (rc < 0)
 			goto out;
 		restored = 1;
@@ -342,7 +366,7 @@ out:
 
 /* Delete the tables flannel-ipv4 (fam[0]) / flannel-ipv6 (fam[1]) when
  * present. Never fails: what it could not do becomes a note. */
-static void remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
+static void remove_tables(struct nftm_mode *m, const bool fam[TRAFFIC_NFAM], const char *why,
 			  char *what, size_t len)
 {
 	struct buf tables;
@@ -353,7 +377,7 @@ static void remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const
 	if (!fam[0] && !fam[1])
 		return;
 	buf_init(&tables, NFTM_OUT_MAX);
-	if (nftm_run(t, "list tables", &tables, &e) < 0) {
+	if (nftm_run(m, "list tables", &tables, &e) < 0) {
 		traffic_note(what, len, "nftables unavailable (%s), not looking for "
 			     "nftables-mode leftovers", e.msg);
 		goto out;
@@ -365,7 +389,7 @@ static void remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const
 		if (!traffic_has_line(traffic_text(&tables), line, strlen(line)))
 			continue;
 		snprintf(cmd, sizeof(cmd), "delete table %s %s", nftm_family[fi], nftm_table[fi]);
-		if (nftm_run(t, cmd, NULL, &e) < 0)
+		if (nftm_run(m, cmd, NULL, &e) < 0)
 			traffic_note(what, len, "could not delete nft table %s %s (%s), ignoring",
 				     nftm_family[fi], nftm_table[fi], e.msg);
 		else
@@ -377,28 +401,30 @@ out:
 }
 
 /* Our own table of a family that is now off. */
-static int nftm_cleanup(struct traffic *t, const struct traffic_params *now,
+static int nftm_cleanup(struct traffic_mode *base, const struct traffic_params *now,
 			const struct traffic_params *old, char *what, size_t len, struct err *err)
 {
+	struct nftm_mode *m = to_nftm(base);
 	bool fam[TRAFFIC_NFAM] = { !now->ipv4, !now->ipv6 };
 
 	(void)old;
 	(void)err;
-	remove_tables(t, fam, "family disabled", what, len);
+	remove_tables(m, fam, "family disabled", what, len);
 	return 0;
 }
 
-static void nftm_remove_leftovers(struct traffic *t, char *what, size_t len)
+static void nftm_remove_leftovers(struct traffic_mode *base, char *what, size_t len)
 {
+	struct nftm_mode *m = to_nftm(base);
 	static const bool fam[TRAFFIC_NFAM] = { true, true };
 
-	remove_tables(t, fam, "left by nftables mode", what, len);
+	remove_tables(m, fam, "left by nftables mode", what, len);
 	/* Done with libnftables for good in iptables mode: unload it. */
-	release_ctx(t);
+	release_ctx(m);
 }
 
 const struct traffic_mode_ops traffic_nft_ops = {
-	.init = nftm_init, .fini = nftm_fini, .forget = nftm_forget,
+	.create = nftm_create, .destroy = nftm_destroy, .forget = nftm_forget,
 	.cleanup = nftm_cleanup, .remove_leftovers = nftm_remove_leftovers,
 	.apply = nftm_apply, .check = nftm_check,
 };

@@ -12,6 +12,16 @@
 #include "nft/rules.h"
 #include "nft/traffic_int.h"
 
+struct traffic {
+	struct traffic_mode *mode;  /* fixed at creation */
+	struct traffic_mode *other; /* the mode not in use, for its leftovers */
+
+	/* The parameters of the last apply or check; what the mode kept
+	 * about its write goes when they change. */
+	struct traffic_params applied;
+	bool has_applied;
+};
+
 static bool params_equal(const struct traffic_params *a, const struct traffic_params *b)
 {
 	return a->ipv4 == b->ipv4 && a->ipv6 == b->ipv6 && a->masq == b->masq &&
@@ -54,22 +64,32 @@ static int start_report(const struct traffic_params *p, char *what, size_t len, 
 	return params_valid(p, err);
 }
 
+static int mode_new(const struct traffic_mode_ops *ops, bool in_use, struct traffic_mode **ret,
+		    struct err *err)
+{
+	int rc = ops->create(in_use, ret, err);
+
+	if (rc < 0)
+		return rc;
+	(*ret)->ops = ops;
+	(*ret)->cancel_fd = -1;
+	return 0;
+}
+
 int traffic_new(bool nftables_mode, struct traffic **ret, struct err *err)
 {
+	const struct traffic_mode_ops *use = nftables_mode ? &traffic_nft_ops : &traffic_ipt_ops;
+	const struct traffic_mode_ops *other = nftables_mode ? &traffic_ipt_ops : &traffic_nft_ops;
 	struct traffic *t = xcalloc(1, sizeof(*t));
 	int rc;
 
-	t->mode = nftables_mode ? &traffic_nft_ops : &traffic_ipt_ops;
-	t->other = nftables_mode ? &traffic_ipt_ops : &traffic_nft_ops;
-	t->cancel_fd = -1;
-	rc = t->mode->init(t, err);
+	rc = mode_new(use, true, &t->mode, err);
+	if (rc == 0)
+		rc = mode_new(other, false, &t->other, err);
 	if (rc < 0) {
 		traffic_free(t);
 		return rc;
 	}
-	/* The other mode only removes what it left, and says so then when it
-	 * cannot (iptables mode without libnftables). */
-	t->other->init(t, NULL);
 	*ret = t;
 	return 0;
 }
@@ -78,14 +98,17 @@ void traffic_free(struct traffic *t)
 {
 	if (!t)
 		return;
-	t->mode->fini(t);
-	t->other->fini(t);
+	if (t->mode)
+		t->mode->ops->destroy(t->mode);
+	if (t->other)
+		t->other->ops->destroy(t->other);
 	free(t);
 }
 
 void traffic_set_cancel_fd(struct traffic *t, int fd)
 {
-	t->cancel_fd = fd;
+	t->mode->cancel_fd = fd;
+	t->other->cancel_fd = fd;
 }
 
 int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
@@ -96,8 +119,8 @@ int traffic_cleanup(struct traffic *t, const struct traffic_params *now,
 	rc = start_report(now, what, len, err);
 	if (rc < 0)
 		return rc;
-	t->other->remove_leftovers(t, what, len);
-	rc = t->mode->cleanup(t, now, old, what, len, err);
+	t->other->ops->remove_leftovers(t->other, what, len);
+	rc = t->mode->ops->cleanup(t->mode, now, old, what, len, err);
 	if (rc < 0)
 		return rc;
 	return what && len && what[0] ? 1 : 0;
@@ -109,7 +132,7 @@ static void use_params(struct traffic *t, const struct traffic_params *p, bool w
 {
 	if (!writing && t->has_applied && params_equal(&t->applied, p))
 		return;
-	t->mode->forget(t);
+	t->mode->ops->forget(t->mode);
 	t->applied = *p;
 	t->has_applied = true;
 }
@@ -122,7 +145,7 @@ int traffic_apply(struct traffic *t, const struct traffic_params *p, struct err 
 	if (rc < 0)
 		return rc;
 	use_params(t, p, true);
-	return t->mode->apply(t, p, err);
+	return t->mode->ops->apply(t->mode, p, err);
 }
 
 int traffic_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
@@ -134,5 +157,5 @@ int traffic_check(struct traffic *t, const struct traffic_params *p, char *what,
 	if (rc < 0)
 		return rc;
 	use_params(t, p, false);
-	return t->mode->check(t, p, what, len, err);
+	return t->mode->ops->check(t->mode, p, what, len, err);
 }

@@ -3,10 +3,10 @@
 #define WEFT_NFT_TRAFFIC_INT_H
 
 /*
- * Inside the traffic module: the object traffic.c (the dispatcher) hands to
- * the two modes, and the ops table it calls them through. Each mode keeps
- * its own state behind its own pointer; the dispatcher never looks into it,
- * and the modes call nothing in traffic.c. Not for other modules.
+ * Inside the traffic module: the base both modes embed and the ops table
+ * traffic.c (the dispatcher) calls them through. A mode reaches its own
+ * state with container_of from the functions of its ops table; it calls
+ * nothing in traffic.c. Not for other modules.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,44 +14,36 @@
 #include "core/err.h"
 #include "nft/traffic.h"
 
-struct traffic;
+struct traffic_mode_ops;
 
-/* What the dispatcher asks of a mode; every call as in traffic.h. */
+/* Set by traffic.c once create returned. */
+struct traffic_mode {
+	const struct traffic_mode_ops *ops;
+	int cancel_fd;       /* -1, or readable when tool runs must stop */
+};
+
+/* What the dispatcher asks of a mode; the calls are those of traffic.h. */
 struct traffic_mode_ops {
-	/* At creation. The mode not in use is set up too (for
-	 * remove_leftovers); its failure does not count. */
-	int (*init)(struct traffic *t, struct err *err);
-	/* Frees the mode's state, also after a failed init or none. */
-	void (*fini)(struct traffic *t);
-	/* Drops what the mode kept about its last write (the parameters
-	 * changed). */
-	void (*forget)(struct traffic *t);
+	/* *ret embeds a struct traffic_mode. Both modes are created: the one
+	 * not in use (in_use false) only to remove what it left, and what it
+	 * cannot set up then is said by remove_leftovers, not here. */
+	int (*create)(bool in_use, struct traffic_mode **ret, struct err *err);
+	void (*destroy)(struct traffic_mode *m);
+	/* Drop what the mode kept about its last write (the parameters
+	 * changed, or a new write begins). */
+	void (*forget)(struct traffic_mode *m);
 	/* traffic_cleanup in the mode in use: what `now` no longer wants. */
-	int (*cleanup)(struct traffic *t, const struct traffic_params *now,
+	int (*cleanup)(struct traffic_mode *m, const struct traffic_params *now,
 		       const struct traffic_params *old, char *what, size_t len, struct err *err);
 	/* traffic_cleanup in the mode not in use: everything it may have
 	 * left. Never fails: what it could not do becomes a note. */
-	void (*remove_leftovers)(struct traffic *t, char *what, size_t len);
-	int (*apply)(struct traffic *t, const struct traffic_params *p, struct err *err);
-	int (*check)(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-		     struct err *err);
+	void (*remove_leftovers)(struct traffic_mode *m, char *what, size_t len);
+	int (*apply)(struct traffic_mode *m, const struct traffic_params *p, struct err *err);
+	int (*check)(struct traffic_mode *m, const struct traffic_params *p, char *what,
+		     size_t len, struct err *err);
 };
 
 extern const struct traffic_mode_ops traffic_ipt_ops; /* iptables.c */
 extern const struct traffic_mode_ops traffic_nft_ops; /* nftables.c */
-
-struct traffic {
-	const struct traffic_mode_ops *mode;  /* fixed at creation */
-	const struct traffic_mode_ops *other; /* the mode not in use */
-	int cancel_fd;       /* -1, or readable when tool runs must stop */
-
-	/* The parameters of the last apply or check; what the mode kept
-	 * about its write goes when they change. */
-	struct traffic_params applied;
-	bool has_applied;
-
-	struct ipt_state *ipt;   /* iptables.c's */
-	struct nftm_state *nftm; /* nftables.c's */
-};
 
 #endif
