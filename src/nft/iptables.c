@@ -16,489 +16,84 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/proc.h"
+#include "core/container_of.h"
 #include "core/xmalloc.h"
+#include "nft/iptables_int.h"
+#include "nft/rules.h"
+#include "nft/text.h"
 #include "nft/traffic_int.h"
 
-#define IPT_OUT_MAX	(1u << 20)  /* a listing larger than this is not ours */
-#define IPT_ERR_MAX	(64u << 10)
-/* A run is killed after IPT_TIMEOUT_MS; before that, the tools give up
- * waiting for the xtables lock after IPT_WAIT_S (where they take a limit:
- * iptables >= 1.4.22, iptables-restore >= 1.6.2), so that a lock held too
- * long is reported as such, not as a timeout. */
-#define IPT_TIMEOUT_MS	30000
-#define IPT_TIMEOUT_TEXT "30 s"
-#define IPT_WAIT_S	"10"
-#define IPT_EXIT_RESOURCE 4 /* iptables' RESOURCE_PROBLEM: the lock wait ran out */
-#define IPT_MAX_RULES	6
-#define IPT_RULE_MAX	256
+/* ---- the mode ---- */
 
-static const char *const tool_name[TRAFFIC_NFAM][2] = {
-	{ "iptables", "iptables-restore" },
-	{ "ip6tables", "ip6tables-restore" },
-};
-
-static const char *const fam_name[TRAFFIC_NFAM] = { "IPv4", "IPv6" };
-
-struct ipt_set_def {
-	const char *table, *builtin, *chain, *comment, *what;
-};
-
-static const struct ipt_set_def set_def[TRAFFIC_NSET] = {
-	[TRAFFIC_MASQ] = { "nat", "POSTROUTING", "FLANNEL-POSTRTG", "flanneld masq",
-			   "masquerading" },
-	[TRAFFIC_FORWARD] = { "filter", "FORWARD", "FLANNEL-FWD", "flanneld forward",
-			      "forwarding" },
-};
-
-/* One set's rules as rule specs (what follows "-A CHAIN "). */
-struct ipt_rules {
-	char jump[IPT_RULE_MAX];
-	char rule[IPT_MAX_RULES][IPT_RULE_MAX];
-	unsigned n;
-};
-
-/* ---- rule text ---- */
-
-static int ipt_build(const struct traffic_params *p, int fi, enum traffic_set set,
-		     bool random_fully, struct ipt_rules *r)
+static struct ipt_mode *to_ipt(struct traffic_mode *base)
 {
-	const struct ipt_set_def *d = &set_def[set];
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN], cm[64];
-	const char *mcast = fi ? "ff00::/8" : "224.0.0.0/4";
-	const char *rf = random_fully ? " --random-fully" : "";
+	return container_of(base, struct ipt_mode, base);
+}
 
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
-		return -EINVAL;
-	snprintf(cm, sizeof(cm), "-m comment --comment \"%s\"", d->comment);
-	memset(r, 0, sizeof(*r));
-	snprintf(r->jump, sizeof(r->jump), "%s -j %s", cm, d->chain);
-	if (set == TRAFFIC_MASQ) {
-		/* kube-proxy marks what it NATs itself: no double NAT */
-		snprintf(r->rule[0], IPT_RULE_MAX, "-m mark --mark 0x4000/0x4000 %s -j RETURN", cm);
-		/* no NAT pod -> cluster, cluster -> pod, or outside -> own pods */
-		snprintf(r->rule[1], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", pod, c, cm);
-		snprintf(r->rule[2], IPT_RULE_MAX, "-s %s -d %s %s -j RETURN", c, pod, cm);
-		snprintf(r->rule[3], IPT_RULE_MAX, "! -s %s -d %s %s -j RETURN", c, pod, cm);
-		/* pods leaving the cluster (not multicast), and host -> cluster */
-		snprintf(r->rule[4], IPT_RULE_MAX, "-s %s ! -d %s %s -j MASQUERADE%s", c, mcast,
-			 cm, rf);
-		snprintf(r->rule[5], IPT_RULE_MAX, "! -s %s -d %s %s -j MASQUERADE%s", c, c, cm,
-			 rf);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], IPT_RULE_MAX, "-s %s %s -j ACCEPT", c, cm);
-		snprintf(r->rule[1], IPT_RULE_MAX, "-d %s %s -j ACCEPT", c, cm);
-		r->n = 2;
-	}
+static int ipt_create(bool in_use, struct traffic_mode **ret, struct err *err)
+{
+	struct ipt_mode *m = xcalloc(1, sizeof(*m));
+
+	(void)in_use;
+	(void)err;
+	ipt_tools_find(m->bin);
+	*ret = &m->base;
 	return 0;
 }
 
-static int ipt_chain_text(const struct ipt_rules *r, enum traffic_set set, struct buf *out)
+static void ipt_forget(struct traffic_mode *base)
 {
-	const char *chain = set_def[set].chain;
-	unsigned i;
-	int rc;
-
-	rc = traffic_bprintf(out, "-N %s\n", chain);
-	for (i = 0; i < r->n && rc == 0; i++)
-		rc = traffic_bprintf(out, "-A %s %s\n", chain, r->rule[i]);
-	return rc;
-}
-
-/* Is this `-S` line a rule that jumps (or goes) to chain? */
-static bool is_jump_to(const char *line, size_t len, const char *chain)
-{
-	size_t cl = strlen(chain);
-
-	if (len < 3 || memcmp(line, "-A ", 3) != 0 || len < cl + 4)
-		return false;
-	if (memcmp(line + len - cl, chain, cl) != 0)
-		return false;
-	return memcmp(line + len - cl - 4, " -j ", 4) == 0 ||
-	       memcmp(line + len - cl - 4, " -g ", 4) == 0;
-}
-
-/* Append "-D<rest>" for every line of listing that jumps to chain; count them. */
-static int delete_jumps(const char *listing, const char *chain, struct buf *out, unsigned *n)
-{
-	const char *p = listing, *nl;
-	size_t l;
-	int rc = 0;
-
-	*n = 0;
-	while (p && *p && rc == 0) {
-		nl = strchr(p, '\n');
-		l = nl ? (size_t)(nl - p) : strlen(p);
-		if (is_jump_to(p, l, chain)) {
-			rc = traffic_bprintf(out, "-D%.*s\n", (int)(l - 2), p + 2);
-			(*n)++;
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return rc;
-}
-
-int traffic_ipt_jump_text(const struct traffic_params *p, int af, enum traffic_set set,
-			  struct buf *out)
-{
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af);
-
-	if (fi < 0 || ipt_build(p, fi, set, false, &r) < 0)
-		return -EINVAL;
-	return traffic_bprintf(out, "-A %s %s\n", set_def[set].builtin, r.jump);
-}
-
-int traffic_ipt_chain_text(const struct traffic_params *p, int af, enum traffic_set set,
-			   bool random_fully, struct buf *out)
-{
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af);
-
-	if (fi < 0 || ipt_build(p, fi, set, random_fully, &r) < 0)
-		return -EINVAL;
-	return ipt_chain_text(&r, set, out);
-}
-
-int traffic_ipt_restore_text(const struct traffic_params *p, int af, enum traffic_set set,
-			     bool random_fully, const char *builtin_listing, struct buf *out)
-{
-	const struct ipt_set_def *d = &set_def[set];
-	struct ipt_rules r;
-	int fi = traffic_fam_index(af), rc;
-	unsigned i, n;
-
-	if (fi < 0 || ipt_build(p, fi, set, random_fully, &r) < 0)
-		return -EINVAL;
-	rc = traffic_bprintf(out, "*%s\n:%s - [0:0]\n", d->table, d->chain);
-	if (rc == 0 && builtin_listing)
-		rc = delete_jumps(builtin_listing, d->chain, out, &n);
-	if (rc == 0)
-		rc = traffic_bprintf(out, "-A %s %s\n", d->builtin, r.jump);
-	for (i = 0; i < r.n && rc == 0; i++)
-		rc = traffic_bprintf(out, "-A %s %s\n", d->chain, r.rule[i]);
-	if (rc == 0)
-		rc = traffic_bprintf(out, "COMMIT\n");
-	return rc;
-}
-
-int ipt_parse_version(const char *s, unsigned v[3])
-{
-	const char *p;
-	char *end;
-	unsigned long x;
-	int i;
-
-	for (p = s; (p = strchr(p, 'v')) != NULL; p++) {
-		const char *q = p + 1;
-
-		for (i = 0; i < 3; i++) {
-			if (*q < '0' || *q > '9')
-				break;
-			errno = 0;
-			x = strtoul(q, &end, 10);
-			if (errno || x > 100000)
-				break;
-			v[i] = (unsigned)x;
-			q = end;
-			if (i < 2) {
-				if (*q != '.')
-					break;
-				q++;
-			}
-		}
-		if (i == 3)
-			return 0;
-	}
-	return -EINVAL;
-}
-
-static bool version_at_least(const unsigned v[3], unsigned a, unsigned b, unsigned c)
-{
-	if (v[0] != a)
-		return v[0] > a;
-	if (v[1] != b)
-		return v[1] > b;
-	return v[2] >= c;
-}
-
-/* ---- running the tools ---- */
-
-static char *find_in_path(const char *name)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	struct stat st;
-	char *full;
-	size_t l;
-
-	if (!path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path;; p = colon + 1) {
-		colon = strchr(p, ':');
-		l = colon ? (size_t)(colon - p) : strlen(p);
-		if (l == 0)
-			xasprintf(&full, "./%s", name);
-		else
-			xasprintf(&full, "%.*s/%s", (int)l, p, name);
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-			return full;
-		free(full);
-		if (!colon)
-			return NULL;
-	}
-}
-
-/* One tool run: bounded in time and output, stopped early once the
- * traffic object's cancel fd is readable (the daemon is shutting down). */
-static int run_tool(struct traffic *t, const char *const argv[], const char *in,
-		    struct buf *out, struct buf *errb)
-{
-	struct proc_spec spec = {
-		.argv = argv,
-		.in = in,
-		.inlen = in ? strlen(in) : 0,
-		.out = out,
-		.err = errb,
-		.timeout_ms = IPT_TIMEOUT_MS,
-		.cancel_fd = t->cancel_fd,
-	};
-
-	return proc_run(&spec);
-}
-
-/* Why a run failed, for a message. */
-static const char *run_strerror(int rc)
-{
-	switch (rc) {
-	case -ETIMEDOUT:
-		return "no answer within " IPT_TIMEOUT_TEXT ", killed";
-	case -E2BIG:
-		return "more output than expected, killed";
-	case -ECANCELED:
-		return "stopped (shutting down)";
-	default:
-		return strerror(-rc);
-	}
-}
-
-/* "iptables -t nat -S X" for messages. */
-static void argv_text(const char *const argv[], char *s, size_t len)
-{
-	const char *base = strrchr(argv[0], '/');
-	size_t used;
-	int i;
-
-	snprintf(s, len, "%s", base ? base + 1 : argv[0]);
-	for (i = 1; argv[i]; i++) {
-		used = strlen(s);
-		snprintf(s + used, len - used, " %s", argv[i]);
-	}
-}
-
-/* The tool's stderr on one line, for a message. */
-static void one_line(const struct buf *errb, char *s, size_t len)
-{
-	size_t i, j = 0;
-
-	for (i = 0; errb->data && i < errb->len && j + 1 < len; i++) {
-		char c = errb->data[i];
-
-		if (c == '\n' || c == '\r' || c == '\t')
-			c = ' ';
-		if (c == ' ' && (j == 0 || s[j - 1] == ' '))
-			continue;
-		s[j++] = c;
-	}
-	while (j > 0 && s[j - 1] == ' ')
-		j--;
-	s[j] = '\0';
-}
-
-/* Run and require exit status 0; err names the command and its complaint. */
-static int run_ok(struct traffic *t, const char *const argv[], const char *in, struct buf *out,
-		  struct err *err)
-{
-	char cmd[160], msg[200];
-	struct buf errb;
-	int rc;
-
-	buf_init(&errb, IPT_ERR_MAX);
-	rc = run_tool(t, argv, in, out, &errb);
-	if (rc != 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		one_line(&errb, msg, sizeof(msg));
-		if (rc < 0)
-			err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
-		else
-			err_set(err, -EIO, "%s: exit status %d%s%s", cmd, rc, msg[0] ? ": " : "",
-				msg);
-		rc = rc < 0 ? rc : -EIO;
-	}
-	buf_free(&errb);
-	return rc;
-}
-
-/* ---- binaries and their versions ---- */
-
-void ipt_init(struct traffic *t)
-{
-	int fi;
+	struct ipt_mode *m = to_ipt(base);
+	int fi, set;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		t->bin[fi].ipt = find_in_path(tool_name[fi][0]);
-		t->bin[fi].restore = find_in_path(tool_name[fi][1]);
+		for (set = 0; set < TRAFFIC_NSET; set++) {
+			free(m->ref[fi][set]);
+			free(m->ref_jump[fi][set]);
+			m->ref[fi][set] = m->ref_jump[fi][set] = NULL;
+		}
 	}
 }
 
-void ipt_fini(struct traffic *t)
+static void ipt_destroy(struct traffic_mode *base)
 {
-	int fi;
+	struct ipt_mode *m = to_ipt(base);
 
-	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		free(t->bin[fi].ipt);
-		free(t->bin[fi].restore);
-		t->bin[fi].ipt = t->bin[fi].restore = NULL;
-	}
-}
-
-/* Both tools of a family, looked up again if missing (installed since). */
-static int need_tools(struct traffic *t, int fi, const char *purpose, struct err *err)
-{
-	struct ipt_bin *b = &t->bin[fi];
-
-	if (!b->ipt)
-		b->ipt = find_in_path(tool_name[fi][0]);
-	if (!b->restore)
-		b->restore = find_in_path(tool_name[fi][1]);
-	if (!b->ipt || !b->restore)
-		return err_set(err, -ENOENT, "%s not found in PATH (needed for %s %s rules)",
-			       tool_name[fi][b->ipt ? 1 : 0], fam_name[fi], purpose);
-	return 0;
-}
-
-static int tool_version(struct traffic *t, const char *path, unsigned v[3])
-{
-	const char *argv[] = { path, "--version", NULL };
-	struct buf out;
-	int rc;
-
-	buf_init(&out, 4096);
-	rc = run_ok(t, argv, NULL, &out, NULL);
-	if (rc == 0)
-		rc = ipt_parse_version(out.data ? out.data : "", v);
-	buf_free(&out);
-	return rc;
-}
-
-/* Once per family, after the tools were found. A failed probe is retried
- * next time; until then the optional flags stay off. */
-static void probe(struct traffic *t, int fi)
-{
-	struct ipt_bin *b = &t->bin[fi];
-	unsigned v[3];
-
-	if (b->probed || !b->ipt)
-		return;
-	if (tool_version(t, b->ipt, v) == 0) {
-		b->wait = version_at_least(v, 1, 4, 20);
-		b->wait_limit = version_at_least(v, 1, 4, 22);
-		b->random_fully = version_at_least(v, 1, 6, 2);
-		b->probed = true;
-	}
-	if (b->restore && tool_version(t, b->restore, v) == 0)
-		b->restore_wait = version_at_least(v, 1, 6, 2);
-	else
-		b->probed = false;
-}
-
-static bool use_random_fully(const struct traffic *t, int fi, const struct traffic_params *p)
-{
-	return t->bin[fi].random_fully && !p->fully_random_disable;
-}
-
-/* `iptables [-w N] -t table -S [chain]`: the exit status (a missing chain
- * is not an error here), or -errno with err set. */
-static int list(struct traffic *t, int fi, const char *table, const char *chain,
-		struct buf *out, struct err *err)
-{
-	const char *argv[8];
-	char cmd[160], msg[200];
-	struct buf errb;
-	int n = 0, rc;
-
-	argv[n++] = t->bin[fi].ipt;
-	if (t->bin[fi].wait_limit) {
-		argv[n++] = "-w";
-		argv[n++] = IPT_WAIT_S;
-	} else if (t->bin[fi].wait) {
-		argv[n++] = "--wait";
-	}
-	argv[n++] = "-t";
-	argv[n++] = table;
-	argv[n++] = "-S";
-	if (chain)
-		argv[n++] = chain;
-	argv[n] = NULL;
-	buf_init(&errb, IPT_ERR_MAX);
-	buf_reset(out);
-	rc = run_tool(t, argv, NULL, out, &errb);
-	if (rc < 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		err_set(err, rc, "%s: %s", cmd, run_strerror(rc));
-	} else if (rc > 0) {
-		argv_text(argv, cmd, sizeof(cmd));
-		one_line(&errb, msg, sizeof(msg));
-		err_set(err, -EIO, "%s: exit status %d%s%s", cmd, rc, msg[0] ? ": " : "", msg);
-	}
-	buf_free(&errb);
-	return rc;
-}
-
-static int restore(struct traffic *t, int fi, const char *payload, struct err *err)
-{
-	const char *argv[] = { t->bin[fi].restore, "--noflush",
-			       t->bin[fi].restore_wait ? "-w" : NULL, IPT_WAIT_S, NULL };
-
-	return run_ok(t, argv, payload, NULL, err);
-}
-
-static const char *text(const struct buf *b)
-{
-	return b->data ? b->data : "";
+	ipt_forget(base);
+	ipt_tools_free(m->bin);
+	free(m);
 }
 
 /* ---- apply ---- */
 
 /* Keep what the kernel reports after our write, when it is not our text. */
-static void take_refs(struct traffic *t, int fi, enum traffic_set set,
+static void take_refs(struct ipt_mode *m, int fi, enum traffic_set set,
 		      const struct ipt_rules *r)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf got, want, jumps;
 	unsigned n;
 
-	free(t->ipt_ref[fi][set]);
-	free(t->ipt_ref_jump[fi][set]);
-	t->ipt_ref[fi][set] = t->ipt_ref_jump[fi][set] = NULL;
+	free(m->ref[fi][set]);
+	free(m->ref_jump[fi][set]);
+	m->ref[fi][set] = m->ref_jump[fi][set] = NULL;
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
-	if (list(t, fi, d->table, d->chain, &got, NULL) == 0 && ipt_chain_text(r, set, &want) == 0 &&
-	    strcmp(text(&got), text(&want)) != 0)
-		t->ipt_ref[fi][set] = xstrdup(text(&got));
+	if (ipt_list(m, fi, d->table, d->chain, &got, NULL) == 0 &&
+	    ipt_chain_text(r, set, &want) == 0 &&
+	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
+		m->ref[fi][set] = xstrdup(traffic_text(&got));
 	buf_reset(&want);
-	if (list(t, fi, d->table, d->builtin, &got, NULL) == 0 &&
+	if (ipt_list(m, fi, d->table, d->builtin, &got, NULL) == 0 &&
 	    traffic_bprintf(&want, "-A %s %s", d->builtin, r->jump) == 0 &&
-	    !traffic_has_line(text(&got), text(&want), want.len) &&
-	    delete_jumps(text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
+	    !traffic_has_line(traffic_text(&got), traffic_text(&want), want.len) &&
+	    ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n) == 0 && n == 1) {
 		/* "-D..." back to the "-A..." the listing shows, without "\n" */
 		jumps.data[1] = 'A';
 		jumps.data[jumps.len - 1] = '\0';
-		t->ipt_ref_jump[fi][set] = xstrdup(jumps.data);
+		m->ref_jump[fi][set] = xstrdup(jumps.data);
 	}
 	buf_free(&got);
 	buf_free(&want);
@@ -506,32 +101,32 @@ static void take_refs(struct traffic *t, int fi, enum traffic_set set,
 }
 
 /* The rules one set should hold, once the tools are known to be there. */
-static int wanted_rules(struct traffic *t, const struct traffic_params *p, int fi,
+static int wanted_rules(struct ipt_mode *m, const struct traffic_params *p, int fi,
 			enum traffic_set set, struct ipt_rules *ret, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	int rc;
 
-	rc = need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(m, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
-	rc = ipt_build(p, fi, set, use_random_fully(t, fi, p), ret);
+	ipt_probe(m, fi);
+	rc = ipt_build(p, fi, set, ipt_random_fully(m, fi, p), ret);
 	if (rc < 0)
-		return err_set(err, rc, "%s %s rules: bad network or subnet", fam_name[fi],
+		return err_set(err, rc, "%s %s rules: bad network or subnet", ipt_fam_name[fi],
 			       d->what);
 	return 0;
 }
 
-static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
+static int apply_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		     enum traffic_set set, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf listing, payload;
 	struct ipt_rules r;
 	int rc, attempt;
 
-	rc = wanted_rules(t, p, fi, set, &r, err);
+	rc = wanted_rules(m, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
 	buf_init(&listing, IPT_OUT_MAX);
@@ -539,40 +134,43 @@ static int apply_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* A jump deleted by someone else between our listing and the restore
 	 * fails the transaction; one more round settles it. */
 	for (attempt = 0; attempt < 2; attempt++) {
-		rc = list(t, fi, d->table, d->builtin, &listing, err);
+		rc = ipt_list(m, fi, d->table, d->builtin, &listing, err);
 		if (rc > 0)
 			rc = -EIO;
 		if (rc < 0)
 			goto out;
 		buf_reset(&payload);
 		rc = traffic_ipt_restore_text(p, fi ? AF_INET6 : AF_INET, set,
-					      use_random_fully(t, fi, p), text(&listing), &payload);
+					      ipt_random_fully(m, fi, p), traffic_text(&listing),
+					      &payload);
 		if (rc < 0) {
-			err_set(err, rc, "%s %s rules: payload too large", fam_name[fi], d->what);
+			err_set(err, rc, "%s %s rules: payload too large", ipt_fam_name[fi],
+				d->what);
 			goto out;
 		}
-		rc = restore(t, fi, payload.data, err);
+		rc = ipt_restore(m, fi, payload.data, err);
 		if (rc == 0)
 			break;
 	}
 	if (rc < 0)
 		goto out;
-	take_refs(t, fi, set, &r);
+	take_refs(m, fi, set, &r);
 out:
 	buf_free(&listing);
 	buf_free(&payload);
 	return rc;
 }
 
-int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int ipt_apply(struct traffic_mode *base, const struct traffic_params *p, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	int fi, set, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		for (set = 0; set < TRAFFIC_NSET; set++) {
 			if (!traffic_set_on(p, fi, (enum traffic_set)set))
 				continue;
-			rc = apply_set(t, p, fi, (enum traffic_set)set, err);
+			rc = apply_set(m, p, fi, (enum traffic_set)set, err);
 			if (rc < 0)
 				return rc;
 		}
@@ -583,11 +181,11 @@ int ipt_apply(struct traffic *t, const struct traffic_params *p, struct err *err
 /* ---- check ---- */
 
 /* 0: as expected; 1: not (what says how); -errno. */
-static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
+static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		     enum traffic_set set, char *what, size_t len, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
-	const char *tool = tool_name[fi][0];
+	const struct ipt_set_def *d = &ipt_sets[set];
+	const char *tool = ipt_tool_name[fi][0], *ref;
 	struct buf got, want, jumps;
 	struct ipt_rules r;
 	struct err e = { { 0 } };
@@ -595,7 +193,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	int rc, bad = 0;
 	unsigned n;
 
-	rc = wanted_rules(t, p, fi, set, &r, err);
+	rc = wanted_rules(m, p, fi, set, &r, err);
 	if (rc < 0)
 		return rc;
 	buf_init(&got, IPT_OUT_MAX);
@@ -605,7 +203,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	/* The chain: a listing that fails means there is no such chain (the
 	 * message differs between legacy and nft back ends), unless the tool
 	 * says it could not get the xtables lock in time. */
-	rc = list(t, fi, d->table, d->chain, &got, &e);
+	rc = ipt_list(m, fi, d->table, d->chain, &got, &e);
 	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
 		rc = rc < 0 ? rc : -EAGAIN;
 		if (err)
@@ -619,10 +217,9 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		rc = ipt_chain_text(&r, set, &want);
 		if (rc < 0)
 			goto out;
-		if (t->ipt_ref[fi][set] ? strcmp(text(&got), t->ipt_ref[fi][set]) != 0
-					: strcmp(text(&got), text(&want)) != 0) {
-			traffic_describe_diff(t->ipt_ref[fi][set] ? t->ipt_ref[fi][set] : text(&want),
-					      text(&got), diff, sizeof(diff));
+		ref = m->ref[fi][set] ? m->ref[fi][set] : traffic_text(&want);
+		if (strcmp(traffic_text(&got), ref) != 0) {
+			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "%s %s chain %s altered (%s)", tool, d->table,
 				     d->chain, diff);
 			bad = 1;
@@ -630,17 +227,17 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 	}
 
 	/* The jump: exactly one, ours. */
-	rc = list(t, fi, d->table, d->builtin, &got, err);
+	rc = ipt_list(m, fi, d->table, d->builtin, &got, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
 		goto out;
-	rc = delete_jumps(text(&got), d->chain, &jumps, &n);
+	rc = ipt_delete_jumps(traffic_text(&got), d->chain, &jumps, &n);
 	if (rc < 0)
 		goto out;
 	buf_reset(&want);
-	if (t->ipt_ref_jump[fi][set])
-		rc = traffic_bprintf(&want, "%s", t->ipt_ref_jump[fi][set]);
+	if (m->ref_jump[fi][set])
+		rc = traffic_bprintf(&want, "%s", m->ref_jump[fi][set]);
 	else
 		rc = traffic_bprintf(&want, "-A %s %s", d->builtin, r.jump);
 	if (rc < 0)
@@ -653,7 +250,7 @@ static int check_set(struct traffic *t, const struct traffic_params *p, int fi,
 		traffic_note(what, len, "%s %s %s has %u jumps to %s", tool, d->table, d->builtin,
 			     n, d->chain);
 		bad = 1;
-	} else if (!traffic_has_line(text(&got), want.data, want.len)) {
+	} else if (!traffic_has_line(traffic_text(&got), want.data, want.len)) {
 		traffic_note(what, len, "%s %s %s jump to %s altered", tool, d->table, d->builtin,
 			     d->chain);
 		bad = 1;
@@ -666,18 +263,19 @@ out:
 	return rc;
 }
 
-int ipt_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	      struct err *err)
+static int ipt_check(struct traffic_mode *base, const struct traffic_params *p, char *what,
+		     size_t len, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	int fi, set, rc, restored = 0;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		for (set = 0; set < TRAFFIC_NSET; set++) {
 			if (!traffic_set_on(p, fi, (enum traffic_set)set))
 				continue;
-			rc = check_set(t, p, fi, (enum traffic_set)set, what, len, err);
+			rc = check_set(m, p, fi, (enum traffic_set)set, what, len, err);
 			if (rc == 1)
-				rc = apply_set(t, p, fi, (enum traffic_set)set, err);
+				rc = apply_set(m, p, fi, (enum traffic_set)set, err);
 			else if (rc == 0)
 				continue;
 			if (rc < 0)
@@ -696,9 +294,9 @@ int ipt_check(struct traffic *t, const struct traffic_params *p, char *what, siz
  * referenced cannot be deleted; upstream's cleanup trips on exactly that).
  * 0 nothing there, 1 removed, -errno.
  */
-static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct err *err)
+static int remove_chain(struct ipt_mode *m, int fi, enum traffic_set set, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct buf listing, payload;
 	char decl[64];
 	bool has_chain;
@@ -707,31 +305,31 @@ static int remove_chain(struct traffic *t, int fi, enum traffic_set set, struct 
 
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = list(t, fi, d->table, NULL, &listing, err);
+	rc = ipt_list(m, fi, d->table, NULL, &listing, err);
 	if (rc > 0)
 		rc = -EIO;
 	if (rc < 0)
 		goto out;
 	snprintf(decl, sizeof(decl), "-N %s", d->chain);
-	has_chain = traffic_has_line(text(&listing), decl, strlen(decl));
+	has_chain = traffic_has_line(traffic_text(&listing), decl, strlen(decl));
 	rc = traffic_bprintf(&payload, "*%s\n", d->table);
 	if (rc == 0)
-		rc = delete_jumps(text(&listing), d->chain, &payload, &n);
+		rc = ipt_delete_jumps(traffic_text(&listing), d->chain, &payload, &n);
 	if (rc == 0 && has_chain)
 		rc = traffic_bprintf(&payload, "-F %s\n-X %s\n", d->chain, d->chain);
 	if (rc == 0)
 		rc = traffic_bprintf(&payload, "COMMIT\n");
 	if (rc < 0) {
-		err_set(err, rc, "%s %s: too many rules", tool_name[fi][0], d->table);
+		err_set(err, rc, "%s %s: too many rules", ipt_tool_name[fi][0], d->table);
 		goto out;
 	}
 	if (!has_chain && n == 0)
 		goto out;
-	if (!t->bin[fi].restore) {
-		rc = err_set(err, -ENOENT, "%s not found in PATH", tool_name[fi][1]);
+	if (!m->bin[fi].restore) {
+		rc = err_set(err, -ENOENT, "%s not found in PATH", ipt_tool_name[fi][1]);
 		goto out;
 	}
-	rc = restore(t, fi, payload.data, err);
+	rc = ipt_restore(m, fi, payload.data, err);
 	if (rc == 0)
 		rc = 1;
 out:
@@ -740,25 +338,25 @@ out:
 	return rc;
 }
 
-void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
+static void ipt_remove_leftovers(struct traffic_mode *base, char *what, size_t len)
 {
+	struct ipt_mode *m = to_ipt(base);
 	struct err e = { { 0 } };
 	int fi, set, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		if (!t->bin[fi].ipt) {
-			traffic_note(what, len,
-				     "%s not found in PATH, not looking for iptables-mode leftovers",
-				     tool_name[fi][0]);
+		if (!m->bin[fi].ipt) {
+			traffic_note(what, len, "%s not found in PATH, not looking for "
+				     "iptables-mode leftovers", ipt_tool_name[fi][0]);
 			continue;
 		}
-		probe(t, fi);
+		ipt_probe(m, fi);
 		for (set = 0; set < TRAFFIC_NSET; set++) {
-			rc = remove_chain(t, fi, (enum traffic_set)set, &e);
+			rc = remove_chain(m, fi, (enum traffic_set)set, &e);
 			if (rc == 1)
 				traffic_note(what, len, "removed %s %s chain %s and its jumps "
-					     "(left by iptables mode)", tool_name[fi][0],
-					     set_def[set].table, set_def[set].chain);
+					     "(left by iptables mode)", ipt_tool_name[fi][0],
+					     ipt_sets[set].table, ipt_sets[set].chain);
 			else if (rc < 0)
 				traffic_note(what, len, "could not remove iptables-mode leftovers "
 					     "(%s), ignoring", e.msg);
@@ -768,10 +366,10 @@ void ipt_remove_leftovers(struct traffic *t, char *what, size_t len)
 
 /* Delete the rules `old` computed that its chain still holds (with either
  * MASQUERADE form, since the random-fully choice may have changed). */
-static int delete_old_rules(struct traffic *t, const struct traffic_params *old, int fi,
+static int delete_old_rules(struct ipt_mode *m, const struct traffic_params *old, int fi,
 			    enum traffic_set set, char *what, size_t len, struct err *err)
 {
-	const struct ipt_set_def *d = &set_def[set];
+	const struct ipt_set_def *d = &ipt_sets[set];
 	struct ipt_rules r[2];
 	struct buf listing, payload;
 	char line[IPT_RULE_MAX + 32], net[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
@@ -780,13 +378,13 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 
 	if (ipt_build(old, fi, set, false, &r[0]) < 0 || ipt_build(old, fi, set, true, &r[1]) < 0)
 		return 0;
-	rc = need_tools(t, fi, d->what, err);
+	rc = ipt_need_tools(m, fi, d->what, err);
 	if (rc < 0)
 		return rc;
-	probe(t, fi);
+	ipt_probe(m, fi);
 	buf_init(&listing, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = list(t, fi, d->table, d->chain, &listing, NULL);
+	rc = ipt_list(m, fi, d->table, d->chain, &listing, NULL);
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : rc; /* no chain, nothing to delete */
 		goto out;
@@ -797,7 +395,7 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 			if (v == 1 && strcmp(r[0].rule[i], r[1].rule[i]) == 0)
 				break;
 			snprintf(line, sizeof(line), "-A %s %s", d->chain, r[v].rule[i]);
-			if (!traffic_has_line(text(&listing), line, strlen(line)))
+			if (!traffic_has_line(traffic_text(&listing), line, strlen(line)))
 				continue;
 			rc = traffic_bprintf(&payload, "-D %s %s\n", d->chain, r[v].rule[i]);
 			n++;
@@ -807,19 +405,19 @@ static int delete_old_rules(struct traffic *t, const struct traffic_params *old,
 		rc = traffic_bprintf(&payload, "COMMIT\n");
 	if (rc < 0 || n == 0)
 		goto out;
-	rc = restore(t, fi, payload.data, err);
+	rc = ipt_restore(m, fi, payload.data, err);
 	if (rc < 0) {
 		err_prefix(err, rc, "deleting the rules of the previous %s network",
-			   fam_name[fi]);
+			   ipt_fam_name[fi]);
 		goto out;
 	}
 	traffic_prefixes(old, fi, set, net, pod);
 	if (set == TRAFFIC_MASQ)
 		traffic_note(what, len, "deleted %u %s rule%s for the previous network %s, "
-			     "subnet %s", n, tool_name[fi][0], n == 1 ? "" : "s", net, pod);
+			     "subnet %s", n, ipt_tool_name[fi][0], n == 1 ? "" : "s", net, pod);
 	else
 		traffic_note(what, len, "deleted %u %s rule%s for the previous network %s", n,
-			     tool_name[fi][0], n == 1 ? "" : "s", net);
+			     ipt_tool_name[fi][0], n == 1 ? "" : "s", net);
 out:
 	buf_free(&listing);
 	buf_free(&payload);
@@ -837,9 +435,10 @@ static bool set_params_differ(const struct traffic_params *a, const struct traff
 	return strcmp(na, nb) != 0 || (set == TRAFFIC_MASQ && strcmp(pa, pb) != 0);
 }
 
-int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
-		    const struct traffic_params *old, char *what, size_t len, struct err *err)
+static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *now,
+		       const struct traffic_params *old, char *what, size_t len, struct err *err)
 {
+	struct ipt_mode *m = to_ipt(base);
 	struct err e = { { 0 } };
 	int fi, set, rc;
 
@@ -850,28 +449,34 @@ int ipt_cleanup_old(struct traffic *t, const struct traffic_params *now,
 			if (!traffic_set_on(now, fi, s)) {
 				/* Off now: our chain, if any, goes entirely. Without
 				 * the tools there can be nothing of ours. */
-				if (!t->bin[fi].ipt)
+				if (!m->bin[fi].ipt)
 					continue;
-				probe(t, fi);
-				rc = remove_chain(t, fi, s, &e);
+				ipt_probe(m, fi);
+				rc = remove_chain(m, fi, s, &e);
 				if (rc < 0)
 					traffic_note(what, len, "could not check for %s %s rules "
-						     "to remove (%s), ignoring", fam_name[fi],
-						     set_def[s].what, e.msg);
+						     "to remove (%s), ignoring", ipt_fam_name[fi],
+						     ipt_sets[s].what, e.msg);
 				else if (rc == 1)
 					traffic_note(what, len, "removed %s %s chain %s and its "
-						     "jumps (%s %s is off)", tool_name[fi][0],
-						     set_def[s].table, set_def[s].chain,
-						     fam_name[fi], set_def[s].what);
+						     "jumps (%s %s is off)", ipt_tool_name[fi][0],
+						     ipt_sets[s].table, ipt_sets[s].chain,
+						     ipt_fam_name[fi], ipt_sets[s].what);
 				continue;
 			}
 			if (!old || !traffic_set_on(old, fi, s) ||
 			    !set_params_differ(now, old, fi, s))
 				continue;
-			rc = delete_old_rules(t, old, fi, s, what, len, err);
+			rc = delete_old_rules(m, old, fi, s, what, len, err);
 			if (rc < 0)
 				return rc;
 		}
 	}
 	return 0;
 }
+
+const struct traffic_mode_ops traffic_ipt_ops = {
+	.create = ipt_create, .destroy = ipt_destroy, .forget = ipt_forget,
+	.cleanup = ipt_cleanup, .remove_leftovers = ipt_remove_leftovers,
+	.apply = ipt_apply, .check = ipt_check,
+};

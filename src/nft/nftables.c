@@ -22,138 +22,24 @@
 
 #include <nftables/libnftables.h>
 
+#include "core/container_of.h"
 #include "core/xmalloc.h"
+#include "nft/nftables_int.h"
+#include "nft/rules.h"
+#include "nft/text.h"
 #include "nft/traffic_int.h"
 
 #define NFTM_OUT_MAX (1u << 20)
 
-static const char *const nft_family[TRAFFIC_NFAM] = { "ip", "ip6" };
-static const char *const nft_table[TRAFFIC_NFAM] = { "flannel-ipv4", "flannel-ipv6" };
-static const char *const nft_mcast[TRAFFIC_NFAM] = { "224.0.0.0/4", "ff00::/8" };
-
-#define POSTRTG_COMMENT "chain to manage traffic masquerading by flannel"
-#define POSTRTG_SPEC	"type nat hook postrouting priority srcnat"
-#define FORWARD_COMMENT "chain to accept flannel traffic"
-#define FORWARD_SPEC	"type filter hook forward priority filter"
-
-#define NFTM_MAX_RULES 6
-#define NFTM_RULE_MAX 192
-
-struct nftm_rules {
-	char rule[NFTM_MAX_RULES][NFTM_RULE_MAX];
-	unsigned n;
+struct nftm_mode {
+	struct traffic_mode base;
+	struct nft_ctx *ctx; /* NULL when libnftables failed, or was released */
+	bool probed[TRAFFIC_NFAM];
+	bool fully_random[TRAFFIC_NFAM];
+	/* What the table read back as after our write, when that is not our
+	 * text (see above). */
+	char *ref[TRAFFIC_NFAM];
 };
-
-/* The rules as `nft list` prints them; nft parses the same text back. */
-static int nftm_build(const struct traffic_params *p, int fi, enum traffic_set set,
-		      bool fully_random, struct nftm_rules *r)
-{
-	const char *a = nft_family[fi], *masq = fully_random ? "masquerade fully-random"
-							      : "masquerade";
-	char c[IP_PREFIX_STRLEN], pod[IP_PREFIX_STRLEN];
-
-	memset(r, 0, sizeof(*r));
-	if (!traffic_set_on(p, fi, set))
-		return 0;
-	if (traffic_prefixes(p, fi, set, c, pod) < 0)
-		return -EINVAL;
-	if (set == TRAFFIC_MASQ) {
-		/* An exact match, as upstream: kube-proxy's mark is not masked. */
-		snprintf(r->rule[0], NFTM_RULE_MAX, "meta mark 0x00004000 return");
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, pod, a, c);
-		snprintf(r->rule[2], NFTM_RULE_MAX, "%s saddr %s %s daddr %s return", a, c, a, pod);
-		/* upstream's rule 4 says != POD here, where iptables says ! -s CLUSTER */
-		snprintf(r->rule[3], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s return", a, pod, a,
-			 c);
-		snprintf(r->rule[4], NFTM_RULE_MAX, "%s saddr %s %s daddr != %s %s", a, c, a,
-			 nft_mcast[fi], masq);
-		snprintf(r->rule[5], NFTM_RULE_MAX, "%s saddr != %s %s daddr %s %s", a, c, a, c,
-			 masq);
-		r->n = 6;
-	} else {
-		snprintf(r->rule[0], NFTM_RULE_MAX, "%s saddr %s accept", a, c);
-		snprintf(r->rule[1], NFTM_RULE_MAX, "%s daddr %s accept", a, c);
-		r->n = 2;
-	}
-	return 0;
-}
-
-static int both_sets(const struct traffic_params *p, int fi, bool fully_random,
-		     struct nftm_rules r[TRAFFIC_NSET])
-{
-	if (fi < 0 || nftm_build(p, fi, TRAFFIC_MASQ, fully_random, &r[TRAFFIC_MASQ]) < 0 ||
-	    nftm_build(p, fi, TRAFFIC_FORWARD, fully_random, &r[TRAFFIC_FORWARD]) < 0)
-		return -EINVAL;
-	return 0;
-}
-
-static const char *chain_name(int set)
-{
-	return set == TRAFFIC_MASQ ? "postrtg" : "forward";
-}
-
-int traffic_nft_table_text(const struct traffic_params *p, int af, bool fully_random,
-			   struct buf *out)
-{
-	struct nftm_rules r[TRAFFIC_NSET];
-	int fi = traffic_fam_index(af), set, rc, chains = 0;
-	unsigned i;
-
-	if (both_sets(p, fi, fully_random, r) < 0)
-		return -EINVAL;
-	rc = traffic_bprintf(out, "table %s %s {\n\tcomment \"rules for %s\"\n", nft_family[fi],
-			     nft_table[fi], nft_table[fi]);
-	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
-		if (!traffic_set_on(p, fi, (enum traffic_set)set))
-			continue;
-		rc = traffic_bprintf(out, "%s\tchain %s {\n\t\tcomment \"%s\"\n\t\t%s; policy accept;\n",
-				     chains++ ? "\n" : "", chain_name(set),
-				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
-				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
-		for (i = 0; i < r[set].n && rc == 0; i++)
-			rc = traffic_bprintf(out, "\t\t%s\n", r[set].rule[i]);
-		if (rc == 0)
-			rc = traffic_bprintf(out, "\t}\n");
-	}
-	if (rc == 0)
-		rc = traffic_bprintf(out, "}\n");
-	return rc;
-}
-
-int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_random,
-			   bool recreate, struct buf *out)
-{
-	struct nftm_rules r[TRAFFIC_NSET];
-	int fi = traffic_fam_index(af), set, rc;
-	const char *f, *tb;
-	unsigned i;
-
-	if (both_sets(p, fi, fully_random, r) < 0)
-		return -EINVAL;
-	f = nft_family[fi];
-	tb = nft_table[fi];
-	/* `add` never fails on an existing table; the delete after it then
-	 * always has something to delete. A comment only sticks on creation. */
-	rc = traffic_bprintf(out, "add table %s %s { comment \"rules for %s\" ; }\n", f, tb, tb);
-	if (rc == 0 && recreate)
-		rc = traffic_bprintf(out, "delete table %s %s\n"
-				     "add table %s %s { comment \"rules for %s\" ; }\n",
-				     f, tb, f, tb, tb);
-	else if (rc == 0)
-		rc = traffic_bprintf(out, "flush table %s %s\n", f, tb);
-	for (set = 0; set < TRAFFIC_NSET && rc == 0; set++) {
-		if (!traffic_set_on(p, fi, (enum traffic_set)set))
-			continue;
-		rc = traffic_bprintf(out, "add chain %s %s %s { comment \"%s\" ; %s ; policy accept ; }\n",
-				     f, tb, chain_name(set),
-				     set == TRAFFIC_MASQ ? POSTRTG_COMMENT : FORWARD_COMMENT,
-				     set == TRAFFIC_MASQ ? POSTRTG_SPEC : FORWARD_SPEC);
-		for (i = 0; i < r[set].n && rc == 0; i++)
-			rc = traffic_bprintf(out, "add rule %s %s %s %s\n", f, tb, chain_name(set),
-					     r[set].rule[i]);
-	}
-	return rc;
-}
 
 /* ---- libnftables ---- */
 
@@ -217,34 +103,76 @@ static void api_unload(void)
 	}
 }
 
-int nftm_init(struct traffic *t, struct err *err)
+static int open_ctx(struct nftm_mode *m, struct err *err)
 {
 	int rc = api_load(err);
 
 	if (rc < 0)
 		return rc;
-	t->nft = api.ctx_new(NFT_CTX_DEFAULT);
-	if (!t->nft) {
+	m->ctx = api.ctx_new(NFT_CTX_DEFAULT);
+	if (!m->ctx) {
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot create a context");
 	}
 	/* Buffered: nothing of libnftables reaches our stdout or stderr. */
-	if (api.ctx_buffer_output(t->nft) < 0 || api.ctx_buffer_error(t->nft) < 0) {
-		api.ctx_free(t->nft);
-		t->nft = NULL;
+	if (api.ctx_buffer_output(m->ctx) < 0 || api.ctx_buffer_error(m->ctx) < 0) {
+		api.ctx_free(m->ctx);
+		m->ctx = NULL;
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
 	}
 	return 0;
 }
 
-void nftm_fini(struct traffic *t)
+/* Unloads libnftables once no object uses it. */
+static void release_ctx(struct nftm_mode *m)
 {
-	if (!t->nft)
+	if (!m->ctx)
 		return;
-	api.ctx_free(t->nft);
-	t->nft = NULL;
+	api.ctx_free(m->ctx);
+	m->ctx = NULL;
 	api_unload();
+}
+
+static struct nftm_mode *to_nftm(struct traffic_mode *base)
+{
+	return container_of(base, struct nftm_mode, base);
+}
+
+static int nftm_create(bool in_use, struct traffic_mode **ret, struct err *err)
+{
+	struct nftm_mode *m = xcalloc(1, sizeof(*m));
+	int rc;
+
+	rc = open_ctx(m, in_use ? err : NULL);
+	/* iptables mode only needs libnftables to remove nftables-mode
+	 * leftovers, and says so when it cannot. */
+	if (rc < 0 && in_use) {
+		free(m);
+		return rc;
+	}
+	*ret = &m->base;
+	return 0;
+}
+
+static void nftm_forget(struct traffic_mode *base)
+{
+	struct nftm_mode *m = to_nftm(base);
+	int fi;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		free(m->ref[fi]);
+		m->ref[fi] = NULL;
+	}
+}
+
+static void nftm_destroy(struct traffic_mode *base)
+{
+	struct nftm_mode *m = to_nftm(base);
+
+	nftm_forget(base);
+	release_ctx(m);
+	free(m);
 }
 
 /* The error text on one line, without nft's caret lines. */
@@ -271,18 +199,18 @@ static void error_line(const char *e, char *s, size_t len)
  * is not NULL. On failure err holds nft's first error line and the code is
  * -ENOENT for "No such file or directory", else -EPERM or -EIO.
  */
-static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct err *err)
+static int nftm_run(struct nftm_mode *m, const char *cmd, struct buf *out, struct err *err)
 {
 	const char *o, *e;
 	char msg[200];
 	int rc;
 
-	if (!t->nft)
+	if (!m->ctx)
 		return err_set(err, -ENOTSUP, "libnftables unavailable");
-	rc = api.run_cmd_from_buffer(t->nft, cmd);
+	rc = api.run_cmd_from_buffer(m->ctx, cmd);
 	/* Fetching a buffer also rewinds it for the next command. */
-	o = api.ctx_get_output_buffer(t->nft);
-	e = api.ctx_get_error_buffer(t->nft);
+	o = api.ctx_get_output_buffer(m->ctx);
+	e = api.ctx_get_error_buffer(m->ctx);
 	if (rc == 0) {
 		if (out && o && buf_append(out, o, strlen(o)) < 0)
 			return err_set(err, -E2BIG, "nft output larger than %u bytes",
@@ -303,72 +231,68 @@ static int nftm_run(struct traffic *t, const char *cmd, struct buf *out, struct 
  * Does the kernel take `masquerade fully-random`? Asked as upstream does,
  * with a check-only transaction (nothing is committed), once per family.
  */
-static bool fully_random(struct traffic *t, int fi, const struct traffic_params *p)
+static bool fully_random(struct nftm_mode *m, int fi, const struct traffic_params *p)
 {
 	char cmd[320];
-	const char *f = nft_family[fi];
+	const char *f = nftm_family[fi];
 
-	if (p->fully_random_disable || !t->nft)
+	if (p->fully_random_disable || !m->ctx)
 		return false;
-	if (t->nft_probed[fi])
-		return t->nft_fully_random[fi];
+	if (m->probed[fi])
+		return m->fully_random[fi];
 	snprintf(cmd, sizeof(cmd),
 		 "add table %s weft-probe\n"
-		 "add chain %s weft-probe masqueradeTest { " POSTRTG_SPEC " ; }\n"
+		 "add chain %s weft-probe masqueradeTest { " NFTM_POSTRTG_SPEC " ; }\n"
 		 "add rule %s weft-probe masqueradeTest masquerade fully-random\n", f, f, f);
-	api.ctx_set_dry_run(t->nft, true);
-	t->nft_fully_random[fi] = nftm_run(t, cmd, NULL, NULL) == 0;
-	api.ctx_set_dry_run(t->nft, false);
-	t->nft_probed[fi] = true;
-	return t->nft_fully_random[fi];
+	api.ctx_set_dry_run(m->ctx, true);
+	m->fully_random[fi] = nftm_run(m, cmd, NULL, NULL) == 0;
+	api.ctx_set_dry_run(m->ctx, false);
+	m->probed[fi] = true;
+	return m->fully_random[fi];
 }
 
-static int list_table(struct traffic *t, int fi, struct buf *out, struct err *err)
+static int list_table(struct nftm_mode *m, int fi, struct buf *out, struct err *err)
 {
 	char cmd[64];
 
-	snprintf(cmd, sizeof(cmd), "list table %s %s", nft_family[fi], nft_table[fi]);
+	snprintf(cmd, sizeof(cmd), "list table %s %s", nftm_family[fi], nftm_table[fi]);
 	buf_reset(out);
-	return nftm_run(t, cmd, out, err);
+	return nftm_run(m, cmd, out, err);
 }
 
-static const char *text(const struct buf *b)
-{
-	return b->data ? b->data : "";
-}
-
-static int apply_family(struct traffic *t, const struct traffic_params *p, int fi,
+static int apply_family(struct nftm_mode *m, const struct traffic_params *p, int fi,
 			struct err *err)
 {
 	int af = fi ? AF_INET6 : AF_INET, rc, round;
-	bool fr = fully_random(t, fi, p);
+	bool fr = fully_random(m, fi, p);
 	struct buf cmd, want, got;
 
-	free(t->nft_ref[fi]);
-	t->nft_ref[fi] = NULL;
+	free(m->ref[fi]);
+	m->ref[fi] = NULL;
 	buf_init(&cmd, NFTM_OUT_MAX);
 	buf_init(&want, NFTM_OUT_MAX);
 	buf_init(&got, NFTM_OUT_MAX);
 	rc = traffic_nft_table_text(p, af, fr, &want);
 	if (rc < 0) {
-		err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+		err_set(err, rc, "nft table %s: bad network or subnet", nftm_table[fi]);
 		goto out;
 	}
 	for (round = 0; round < 2; round++) {
 		buf_reset(&cmd);
 		rc = traffic_nft_apply_text(p, af, fr, round == 1, &cmd);
 		if (rc == 0)
-			rc = nftm_run(t, cmd.data, NULL, err);
+			rc = nftm_run(m, cmd.data, NULL, err);
 		if (rc < 0) {
-			err_prefix(err, rc, "writing table %s %s", nft_family[fi], nft_table[fi]);
+			err_prefix(err, rc, "writing table %s %s", nftm_family[fi], nftm_table[fi]);
 			goto out;
 		}
 		/* A failed read-back is not a failed write: keep no reference,
 		 * the next check will tell. */
-		if (list_table(t, fi, &got, NULL) < 0 || strcmp(text(&got), text(&want)) == 0)
+		if (list_table(m, fi, &got, NULL) < 0 ||
+		    strcmp(traffic_text(&got), traffic_text(&want)) == 0)
 			goto out;
 	}
-	t->nft_ref[fi] = xstrdup(text(&got));
+	m->ref[fi] = xstrdup(traffic_text(&got));
 out:
 	buf_free(&cmd);
 	buf_free(&want);
@@ -376,23 +300,25 @@ out:
 	return rc;
 }
 
-int nftm_apply(struct traffic *t, const struct traffic_params *p, struct err *err)
+static int nftm_apply(struct traffic_mode *base, const struct traffic_params *p, struct err *err)
 {
+	struct nftm_mode *m = to_nftm(base);
 	int fi, rc;
 
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		if (!(fi == 0 ? p->ipv4 : p->ipv6))
 			continue;
-		rc = apply_family(t, p, fi, err);
+		rc = apply_family(m, p, fi, err);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
 }
 
-int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
-	       struct err *err)
+static int nftm_check(struct traffic_mode *base, const struct traffic_params *p, char *what,
+		      size_t len, struct err *err)
 {
+	struct nftm_mode *m = to_nftm(base);
 	struct buf want, got;
 	struct err e;
 	char diff[96];
@@ -404,29 +330,29 @@ int nftm_check(struct traffic *t, const struct traffic_params *p, char *what, si
 		if (!(fi == 0 ? p->ipv4 : p->ipv6))
 			continue;
 		buf_reset(&want);
-		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(t, fi, p),
+		rc = traffic_nft_table_text(p, fi ? AF_INET6 : AF_INET, fully_random(m, fi, p),
 					    &want);
 		if (rc < 0) {
-			err_set(err, rc, "nft table %s: bad network or subnet", nft_table[fi]);
+			err_set(err, rc, "nft table %s: bad network or subnet", nftm_table[fi]);
 			goto out;
 		}
-		rc = list_table(t, fi, &got, &e);
+		rc = list_table(m, fi, &got, &e);
 		if (rc == -ENOENT) {
-			traffic_note(what, len, "nft table %s %s missing", nft_family[fi],
-				     nft_table[fi]);
+			traffic_note(what, len, "nft table %s %s missing", nftm_family[fi],
+				     nftm_table[fi]);
 		} else if (rc < 0) {
-			traffic_note(what, len, "nft table %s %s unreadable (%s)", nft_family[fi],
-				     nft_table[fi], e.msg);
+			traffic_note(what, len, "nft table %s %s unreadable (%s)", nftm_family[fi],
+				     nftm_table[fi], e.msg);
 		} else {
-			const char *ref = t->nft_ref[fi] ? t->nft_ref[fi] : text(&want);
+			const char *ref = m->ref[fi] ? m->ref[fi] : traffic_text(&want);
 
-			if (strcmp(text(&got), ref) == 0)
+			if (strcmp(traffic_text(&got), ref) == 0)
 				continue;
-			traffic_describe_diff(ref, text(&got), diff, sizeof(diff));
-			traffic_note(what, len, "nft table %s %s altered (%s)", nft_family[fi],
-				     nft_table[fi], diff);
+			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
+			traffic_note(what, len, "nft table %s %s altered (%s)", nftm_family[fi],
+				     nftm_table[fi], diff);
 		}
-		rc = apply_family(t, p, fi, err);
+		rc = apply_family(m, p, fi, err);
 		if (rc < 0)
 			goto out;
 		restored = 1;
@@ -438,8 +364,10 @@ out:
 	return rc;
 }
 
-void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const char *why,
-			char *what, size_t len)
+/* Delete the tables flannel-ipv4 (fam[0]) / flannel-ipv6 (fam[1]) when
+ * present. Never fails: what it could not do becomes a note. */
+static void remove_tables(struct nftm_mode *m, const bool fam[TRAFFIC_NFAM], const char *why,
+			  char *what, size_t len)
 {
 	struct buf tables;
 	struct err e;
@@ -449,7 +377,7 @@ void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const c
 	if (!fam[0] && !fam[1])
 		return;
 	buf_init(&tables, NFTM_OUT_MAX);
-	if (nftm_run(t, "list tables", &tables, &e) < 0) {
+	if (nftm_run(m, "list tables", &tables, &e) < 0) {
 		traffic_note(what, len, "nftables unavailable (%s), not looking for "
 			     "nftables-mode leftovers", e.msg);
 		goto out;
@@ -457,17 +385,46 @@ void nftm_remove_tables(struct traffic *t, const bool fam[TRAFFIC_NFAM], const c
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
 		if (!fam[fi])
 			continue;
-		snprintf(line, sizeof(line), "table %s %s", nft_family[fi], nft_table[fi]);
-		if (!traffic_has_line(text(&tables), line, strlen(line)))
+		snprintf(line, sizeof(line), "table %s %s", nftm_family[fi], nftm_table[fi]);
+		if (!traffic_has_line(traffic_text(&tables), line, strlen(line)))
 			continue;
-		snprintf(cmd, sizeof(cmd), "delete table %s %s", nft_family[fi], nft_table[fi]);
-		if (nftm_run(t, cmd, NULL, &e) < 0)
+		snprintf(cmd, sizeof(cmd), "delete table %s %s", nftm_family[fi], nftm_table[fi]);
+		if (nftm_run(m, cmd, NULL, &e) < 0)
 			traffic_note(what, len, "could not delete nft table %s %s (%s), ignoring",
-				     nft_family[fi], nft_table[fi], e.msg);
+				     nftm_family[fi], nftm_table[fi], e.msg);
 		else
-			traffic_note(what, len, "deleted nft table %s %s (%s)", nft_family[fi],
-				     nft_table[fi], why);
+			traffic_note(what, len, "deleted nft table %s %s (%s)", nftm_family[fi],
+				     nftm_table[fi], why);
 	}
 out:
 	buf_free(&tables);
 }
+
+/* Our own table of a family that is now off. */
+static int nftm_cleanup(struct traffic_mode *base, const struct traffic_params *now,
+			const struct traffic_params *old, char *what, size_t len, struct err *err)
+{
+	struct nftm_mode *m = to_nftm(base);
+	bool fam[TRAFFIC_NFAM] = { !now->ipv4, !now->ipv6 };
+
+	(void)old;
+	(void)err;
+	remove_tables(m, fam, "family disabled", what, len);
+	return 0;
+}
+
+static void nftm_remove_leftovers(struct traffic_mode *base, char *what, size_t len)
+{
+	struct nftm_mode *m = to_nftm(base);
+	static const bool fam[TRAFFIC_NFAM] = { true, true };
+
+	remove_tables(m, fam, "left by nftables mode", what, len);
+	/* Done with libnftables for good in iptables mode: unload it. */
+	release_ctx(m);
+}
+
+const struct traffic_mode_ops traffic_nft_ops = {
+	.create = nftm_create, .destroy = nftm_destroy, .forget = nftm_forget,
+	.cleanup = nftm_cleanup, .remove_leftovers = nftm_remove_leftovers,
+	.apply = nftm_apply, .check = nftm_check,
+};

@@ -25,8 +25,9 @@
 
 #include "core/buf.h"
 #include "core/ipnet.h"
+#include "nft/iptables_int.h"
+#include "nft/text.h"
 #include "nft/traffic.h"
-#include "nft/traffic_int.h"
 
 static struct ip_prefix pfx(const char *s)
 {
