@@ -476,7 +476,11 @@ static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *n
 }
 
 const struct traffic_mode_ops traffic_ipt_ops = {
-	.create = ipt_create, .destroy = ipt_destroy, .forget = ipt_forget,
-	.cleanup = ipt_cleanup, .remove_leftovers = ipt_remove_leftovers,
-	.apply = ipt_apply, .check = ipt_check,
+	.create = ipt_create,
+	.destroy = ipt_destroy,
+	.forget = ipt_forget,
+	.cleanup = ipt_cleanup,
+	.remove_leftovers = ipt_remove_leftovers,
+	.apply = ipt_apply,
+	.check = ipt_check,
 };

@@ -424,7 +424,11 @@ static void nftm_remove_leftovers(struct traffic_mode *base, char *what, size_t 
 }
 
 const struct traffic_mode_ops traffic_nft_ops = {
-	.create = nftm_create, .destroy = nftm_destroy, .forget = nftm_forget,
-	.cleanup = nftm_cleanup, .remove_leftovers = nftm_remove_leftovers,
-	.apply = nftm_apply, .check = nftm_check,
+	.create = nftm_create,
+	.destroy = nftm_destroy,
+	.forget = nftm_forget,
+	.cleanup = nftm_cleanup,
+	.remove_leftovers = nftm_remove_leftovers,
+	.apply = nftm_apply,
+	.check = nftm_check,
 };
