@@ -9,17 +9,6 @@
 
 static void config_fetch(struct etcd_mgr *m);
 
-static int64_t config_retry(struct loop *loop, int64_t id, void *arg)
-{
-	struct etcd_mgr *m = arg;
-
-	(void)loop;
-	(void)id;
-	m->timer = 0;
-	config_fetch(m);
-	return LOOP_TIMER_STOP;
-}
-
 static void config_got(void *arg, int rc, const struct etcd_range_result *res)
 {
 	struct etcd_mgr *m = arg;
@@ -47,13 +36,13 @@ static void config_got(void *arg, int rc, const struct etcd_range_result *res)
 		m->base.cbs.config(m->base.cbs.arg, &m->nc);
 	return;
 retry:
-	etcd_mgr_schedule(m, CONFIG_RETRY_MS, config_retry);
+	etcd_mgr_schedule(m, CONFIG_RETRY_MS, config_fetch);
 }
 
 static void config_fetch(struct etcd_mgr *m)
 {
 	if (etcd_get(m->etcd, m->config_key, config_got, m) < 0)
-		etcd_mgr_schedule(m, CONFIG_RETRY_MS, config_retry);
+		etcd_mgr_schedule(m, CONFIG_RETRY_MS, config_fetch);
 }
 
 int etcd_mgr_start(struct subnet_mgr *base)

@@ -70,6 +70,7 @@ struct etcd_mgr {
 	bool need_relist; /* the retry timer must re-list, not just resume */
 
 	int64_t timer; /* config / acquire retry */
+	void (*timer_fn)(struct etcd_mgr *m); /* what it calls */
 	bool gone;     /* revoked: report once */
 	struct subnet_mgr_stats stats;
 };
@@ -97,8 +98,12 @@ int etcd_mgr_key_subnet(const struct etcd_mgr *m, const char *key, size_t len,
 			struct subnet_key *ret, char name[SUBNET_KEY_STRLEN], struct err *err);
 /* One stored lease decoded: 0, -ENOENT (not under subnets/) or -EINVAL (noted). */
 int etcd_mgr_lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *ret);
-/* (Re)arms the config / acquire retry timer. */
-void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, loop_timer_cb *cb);
+/* (Re)arms one of the timers below with cb(m). */
+void etcd_mgr_timer_set(struct etcd_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb);
+/* Stops one of the timers, if armed. */
+void etcd_mgr_timer_clear(struct etcd_mgr *m, int64_t *timer);
+/* (Re)arms the config / acquire retry timer to call fn(m). */
+void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mgr *m));
 
 /* ---- etcd_mgr_config.c ---- */
 

@@ -22,23 +22,12 @@
 
 static void acquire_list(struct etcd_mgr *m);
 
-static int64_t acquire_retry(struct loop *loop, int64_t id, void *arg)
-{
-	struct etcd_mgr *m = arg;
-
-	(void)loop;
-	(void)id;
-	m->timer = 0;
-	acquire_list(m);
-	return LOOP_TIMER_STOP;
-}
-
 /* A transient failure: log, back off, start over from the listing. */
 static void acquire_again(struct etcd_mgr *m, const char *what)
 {
 	log_warnx("acquiring a lease: %s: %s; retrying in %lldms", what, etcd_strerror(m->etcd),
 		  (long long)m->acquire_backoff_ms);
-	etcd_mgr_schedule(m, m->acquire_backoff_ms, acquire_retry);
+	etcd_mgr_schedule(m, m->acquire_backoff_ms, acquire_list);
 	m->acquire_backoff_ms *= 2;
 	if (m->acquire_backoff_ms > ACQUIRE_RETRY_MAX_MS)
 		m->acquire_backoff_ms = ACQUIRE_RETRY_MAX_MS;
@@ -160,7 +149,7 @@ static void acquire_allocate(struct etcd_mgr *m)
 		/* Leases expire and nodes leave: keep trying rather than exit. */
 		log_warnx("out of subnets: every subnet between SubnetMin and SubnetMax is leased; "
 			  "retrying in %dms", ACQUIRE_RETRY_MAX_MS);
-		etcd_mgr_schedule(m, ACQUIRE_RETRY_MAX_MS, acquire_retry);
+		etcd_mgr_schedule(m, ACQUIRE_RETRY_MAX_MS, acquire_list);
 		return;
 	}
 	create_pick(m);
@@ -330,10 +319,7 @@ void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why)
 		return;
 	m->gone = true;
 	log_warnx("lease %s revoked: %s", m->own.name, why);
-	if (m->renew_timer) {
-		loop_del_timer(m->loop, m->renew_timer);
-		m->renew_timer = 0;
-	}
+	etcd_mgr_timer_clear(m, &m->renew_timer);
 	etcd_watch_cancel(m->watch);
 	m->watch = NULL;
 	if (m->base.cbs.revoked)
@@ -351,10 +337,7 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l)
 	m->own.store_lease = l->store_lease;
 	if (l->store_lease == 0) {
 		m->own.expiration = 0;
-		if (m->renew_timer) {
-			loop_del_timer(m->loop, m->renew_timer);
-			m->renew_timer = 0;
-		}
+		etcd_mgr_timer_clear(m, &m->renew_timer);
 		log_info("lease %s is now a reservation: no more renewals", m->own.name);
 	} else if (was_reserved) {
 		/* Someone attached a TTL: keep it alive from now on. */
@@ -461,9 +444,7 @@ static int64_t renew_fire(struct loop *loop, int64_t id, void *arg)
 
 void etcd_mgr_renew_schedule(struct etcd_mgr *m, int64_t delay_s)
 {
-	if (m->renew_timer)
-		loop_del_timer(m->loop, m->renew_timer);
 	if (delay_s < 0)
 		delay_s = 0;
-	m->renew_timer = loop_add_timer(m->loop, delay_s * 1000, renew_fire, m);
+	etcd_mgr_timer_set(m, &m->renew_timer, delay_s * 1000, renew_fire);
 }
