@@ -101,16 +101,86 @@ static bool peer_usable(struct etcd_mgr *m, const struct lease *l)
 	return ok;
 }
 
+/*
+ * The events one listing or watch response makes, and the leases they point
+ * at, kept until the backend has seen them.
+ */
+struct batch {
+	struct lease *leases; /* decoded, one per key-value of the response */
+	struct lease *gone;   /* removed peers, as events see them */
+	size_t n_gone;
+	struct lease_event *evs;
+	size_t n_evs;
+};
+
+static void batch_init(struct batch *b, size_t n_kvs, size_t max_gone)
+{
+	b->leases = xcalloc(n_kvs + 1, sizeof(*b->leases));
+	b->gone = xcalloc(max_gone + 1, sizeof(*b->gone));
+	b->n_gone = 0;
+	b->evs = xcalloc(n_kvs + max_gone + 1, sizeof(*b->evs));
+	b->n_evs = 0;
+}
+
+static void batch_free(struct batch *b, size_t n_kvs)
+{
+	for (size_t i = 0; i < n_kvs; i++)
+		etcd_mgr_lease_clear(&b->leases[i]);
+	free(b->leases);
+	free(b->gone);
+	free(b->evs);
+}
+
+/* A peer's lease as listed or watched: false when refused; an event when new or changed. */
+static bool peer_take(struct etcd_mgr *m, const struct lease *l, struct lease_event *evs,
+		      size_t *n_evs)
+{
+	if (!peer_usable(m, l))
+		return false;
+	if (peer_upsert(m, l))
+		evs[(*n_evs)++] = (struct lease_event){ LEASE_ADDED, l };
+	return true;
+}
+
+/* A peer's record, already out of m->peers, freed into a removal event. */
+static void peer_gone(struct hmap_node *n, struct batch *b)
+{
+	struct lease *l = &b->gone[b->n_gone++];
+
+	lease_of_rec(hmap_entry(n, struct peer_rec, node), l);
+	peer_free_node(n);
+	b->evs[b->n_evs++] = (struct lease_event){ LEASE_REMOVED, l };
+}
+
+enum kv_kind { KV_SKIPPED, KV_OWN, KV_PEER };
+
+/*
+ * A key-value as listed or watched, decoded into l: ours updates our lease, a
+ * peer's is taken (peer_take). What it was, for the re-list's bookkeeping.
+ */
+static enum kv_kind kv_take(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *l,
+			    struct batch *b)
+{
+	if (etcd_mgr_lease_from_kv(m, kv, l) < 0)
+		return KV_SKIPPED;
+	if (is_own(m, l)) {
+		etcd_mgr_forget_bad(m, kv->key, kv->key_len);
+		etcd_mgr_own_update(m, l);
+		return KV_OWN;
+	}
+	return peer_take(m, l, b->evs, &b->n_evs) ? KV_PEER : KV_SKIPPED;
+}
+
 static void watch_start(struct etcd_mgr *m);
 static void watch_backoff(struct etcd_mgr *m);
 
 static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 {
 	struct etcd_mgr *m = arg;
-	struct lease_event *evs;
+	struct batch b;
 	struct hmap seen;
 	struct hmap_node *nodes, *n, *next;
-	size_t nev = 0, iter;
+	size_t iter;
 	bool own_seen = false;
 
 	m->relisting = false;
@@ -124,45 +194,33 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 	m->need_relist = false;
 	hmap_init(&seen);
 	nodes = xcalloc(res->n + 1, sizeof(*nodes));
-	evs = xcalloc(res->n + m->peers.count + 1, sizeof(*evs));
-	struct lease *tmp = xcalloc(res->n + 1, sizeof(*tmp));
+	batch_init(&b, res->n, m->peers.count);
 	for (size_t i = 0; i < res->n; i++) {
-		if (etcd_mgr_lease_from_kv(m, &res->kvs[i], &tmp[i]) < 0)
-			continue;
-		if (is_own(m, &tmp[i])) {
-			etcd_mgr_forget_bad(m, res->kvs[i].key, res->kvs[i].key_len);
+		switch (kv_take(m, &res->kvs[i], &b.leases[i], &b)) {
+		case KV_OWN:
 			own_seen = true;
-			etcd_mgr_own_update(m, &tmp[i]);
-			continue;
+			break;
+		case KV_PEER:
+			nodes[i].key = b.leases[i].name;
+			hmap_put(&seen, &nodes[i]);
+			break;
+		case KV_SKIPPED:
+			break;
 		}
-		if (!peer_usable(m, &tmp[i]))
-			continue;
-		nodes[i].key = tmp[i].name;
-		hmap_put(&seen, &nodes[i]);
-		if (peer_upsert(m, &tmp[i]))
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
 	}
 	/* Removed while we were not looking: known before, absent now. */
-	struct lease *gone = xcalloc(m->peers.count + 1, sizeof(*gone));
-	size_t ngone = 0;
 	for (n = hmap_first(&m->peers, &iter); n; n = next) {
 		next = hmap_next(&m->peers, n, &iter);
 		if (hmap_get(&seen, n->key))
 			continue;
-		lease_of_rec(hmap_entry(n, struct peer_rec, node), &gone[ngone]);
 		hmap_remove(&m->peers, n->key);
-		peer_free_node(n);
-		evs[nev++] = (struct lease_event){ LEASE_REMOVED, &gone[ngone++] };
+		peer_gone(n, &b);
 	}
 	m->watch_rev = res->revision + 1;
 	log_info("re-listed %zu leases at revision %lld: %zu changes", res->n,
-		 (long long)res->revision, nev);
-	emit(m, evs, nev);
-	for (size_t i = 0; i < res->n; i++)
-		etcd_mgr_lease_clear(&tmp[i]);
-	free(tmp);
-	free(gone);
-	free(evs);
+		 (long long)res->revision, b.n_evs);
+	emit(m, b.evs, b.n_evs);
+	batch_free(&b, res->n);
 	free(nodes);
 	hmap_destroy(&seen);
 	if (m->have_own && !own_seen) {
@@ -206,9 +264,7 @@ static void watch_backoff(struct etcd_mgr *m)
 static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 {
 	struct etcd_mgr *m = arg;
-	struct lease_event *evs;
-	struct lease *tmp, *gone;
-	size_t nev = 0, ngone = 0;
+	struct batch b;
 
 	if (rc < 0) {
 		m->watch = NULL;
@@ -233,57 +289,35 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 	m->stats.watch_healthy = true;
 	if (res->created)
 		return;
-	evs = xcalloc(res->n + 1, sizeof(*evs));
-	tmp = xcalloc(res->n + 1, sizeof(*tmp));
-	gone = xcalloc(res->n + 1, sizeof(*gone));
+	batch_init(&b, res->n, res->n);
 	for (size_t i = 0; i < res->n; i++) {
 		const struct etcd_event *ev = &res->events[i];
+		struct lease *l = &b.leases[i];
+		struct hmap_node *n;
 
 		if (!ev->kv.key)
 			continue;
-		if (ev->type == ETCD_EVENT_DELETE) {
-			struct hmap_node *n;
-
-			etcd_mgr_forget_bad(m, ev->kv.key, ev->kv.key_len);
-			/* Only the exact key of a lease removes it. */
-			if (etcd_mgr_key_subnet(m, ev->kv.key, ev->kv.key_len, &tmp[i].subnet, tmp[i].name,
-				       NULL) < 0)
-				continue;
-			if (is_own(m, &tmp[i])) {
-				free(evs);
-				free(tmp);
-				free(gone);
-				etcd_mgr_own_lost(m, "our lease was deleted from etcd");
-				return;
-			}
-			n = hmap_remove(&m->peers, tmp[i].name);
-			if (n) {
-				lease_of_rec(hmap_entry(n, struct peer_rec, node), &gone[ngone]);
-				peer_free_node(n);
-				evs[nev++] = (struct lease_event){ LEASE_REMOVED, &gone[ngone++] };
-			}
+		if (ev->type != ETCD_EVENT_DELETE) {
+			kv_take(m, &ev->kv, l, &b);
 			continue;
 		}
-		if (etcd_mgr_lease_from_kv(m, &ev->kv, &tmp[i]) < 0)
+		etcd_mgr_forget_bad(m, ev->kv.key, ev->kv.key_len);
+		/* Only the exact key of a lease removes it. */
+		if (etcd_mgr_key_subnet(m, ev->kv.key, ev->kv.key_len, &l->subnet, l->name, NULL) < 0)
 			continue;
-		if (is_own(m, &tmp[i])) {
-			etcd_mgr_forget_bad(m, ev->kv.key, ev->kv.key_len);
-			etcd_mgr_own_update(m, &tmp[i]);
-			continue;
+		if (is_own(m, l)) {
+			batch_free(&b, res->n);
+			etcd_mgr_own_lost(m, "our lease was deleted from etcd");
+			return;
 		}
-		if (!peer_usable(m, &tmp[i]))
-			continue;
-		if (peer_upsert(m, &tmp[i]))
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, &tmp[i] };
+		n = hmap_remove(&m->peers, l->name);
+		if (n)
+			peer_gone(n, &b);
 	}
 	if (res->revision >= m->watch_rev)
 		m->watch_rev = res->revision + 1;
-	emit(m, evs, nev);
-	for (size_t i = 0; i < res->n; i++)
-		etcd_mgr_lease_clear(&tmp[i]);
-	free(gone);
-	free(tmp);
-	free(evs);
+	emit(m, b.evs, b.n_evs);
+	batch_free(&b, res->n);
 }
 
 static void watch_start(struct etcd_mgr *m)
@@ -313,10 +347,7 @@ int etcd_mgr_watch(struct subnet_mgr *base)
 		/* Occupied-only entries (unreadable values) are not peers. */
 		if (is_own(m, &m->snapshot[i]) || !m->snapshot[i].attrs.public_ip.family)
 			continue;
-		if (!peer_usable(m, &m->snapshot[i]))
-			continue;
-		if (peer_upsert(m, &m->snapshot[i]))
-			evs[nev++] = (struct lease_event){ LEASE_ADDED, &m->snapshot[i] };
+		peer_take(m, &m->snapshot[i], evs, &nev);
 	}
 	m->watch_rev = m->snapshot_rev + 1;
 	emit(m, evs, nev);
