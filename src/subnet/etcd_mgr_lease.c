@@ -49,6 +49,14 @@ static void revoke_done(void *arg, int rc, int64_t rev, bool ok)
 	(void)ok;
 }
 
+/* Our write of the key lost to a change made since the listing: let its etcd lease go. */
+static void acquire_drop_granted(struct etcd_mgr *m)
+{
+	if (m->granted)
+		etcd_lease_revoke(m->etcd, m->granted, revoke_done, m);
+	m->granted = 0;
+}
+
 static void acquire_finish(struct etcd_mgr *m, const struct lease *own)
 {
 	m->acquiring = false;
@@ -91,8 +99,7 @@ static void acquire_created(void *arg, int rc, int64_t rev, bool ok)
 		return;
 	}
 	if (!ok) {
-		etcd_lease_revoke(m->etcd, m->granted, revoke_done, m);
-		m->granted = 0;
+		acquire_drop_granted(m);
 		if (++m->races >= ACQUIRE_MAX_RACES) {
 			log_warnx("lost %d creation races in a row; giving up", m->races);
 			acquire_fail(m, -EBUSY);
@@ -166,9 +173,7 @@ static void acquire_reused(void *arg, int rc, int64_t rev, bool ok)
 	}
 	if (!ok) {
 		/* Changed under us since the listing: look again. */
-		if (m->granted)
-			etcd_lease_revoke(m->etcd, m->granted, revoke_done, m);
-		m->granted = 0;
+		acquire_drop_granted(m);
 		acquire_list(m);
 		return;
 	}
