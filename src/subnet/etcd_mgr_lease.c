@@ -49,6 +49,14 @@ static void revoke_done(void *arg, int rc, int64_t rev, bool ok)
 	(void)ok;
 }
 
+/* A deep copy: the backend data is owned by each copy. */
+static void attrs_copy(struct lease_attrs *dst, const struct lease_attrs *src)
+{
+	*dst = *src;
+	dst->backend_data = src->backend_data ? xstrdup(src->backend_data) : NULL;
+	dst->backend_v6_data = src->backend_v6_data ? xstrdup(src->backend_v6_data) : NULL;
+}
+
 /* Our write of the key lost to a change made since the listing: let its etcd lease go. */
 static void acquire_drop_granted(struct etcd_mgr *m)
 {
@@ -63,10 +71,7 @@ static void acquire_finish(struct etcd_mgr *m, const struct lease *own)
 	etcd_mgr_lease_clear(&m->own);
 	m->own = *own;
 	/* want stays ours too: both point at the same backend data. */
-	m->own.attrs.backend_data = own->attrs.backend_data ? xstrdup(own->attrs.backend_data)
-							    : NULL;
-	m->own.attrs.backend_v6_data =
-		own->attrs.backend_v6_data ? xstrdup(own->attrs.backend_v6_data) : NULL;
+	attrs_copy(&m->own.attrs, &own->attrs);
 	m->own.node.key = m->own.name;
 	m->have_own = true;
 	if (m->base.cbs.acquired)
@@ -303,9 +308,7 @@ int etcd_mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 	lease_attrs_free(&m->want);
 	free(m->want_json);
 	m->want_json = NULL;
-	m->want = *attrs;
-	m->want.backend_data = attrs->backend_data ? xstrdup(attrs->backend_data) : NULL;
-	m->want.backend_v6_data = attrs->backend_v6_data ? xstrdup(attrs->backend_v6_data) : NULL;
+	attrs_copy(&m->want, attrs);
 	rc = lease_attrs_encode(&m->want, &m->want_json);
 	if (rc < 0)
 		return rc;
