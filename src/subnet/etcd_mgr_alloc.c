@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The etcd manager's allocation: which subnets fit the network config and
- * which one to take, from the leases the acquire attempt listed.
+ * The etcd manager's allocation (flannel.md §4.5): which subnets fit the
+ * network config and which one to take, from the leases the acquire attempt
+ * listed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,8 +14,6 @@
 #include "subnet/etcd_mgr_int.h"
 
 #define MAX_CANDIDATES 100
-
-/* ---- compatibility and allocation (flannel.md §4.5) ---- */
 
 static bool v4_in_range(const struct netconf *nc, const struct ip_prefix *p)
 {

@@ -4,7 +4,7 @@
 
 /*
  * The etcd manager's state, shared by the files of src/subnet/etcd_mgr*.c
- * (not a public header): etcd_mgr.c (object, key layout), _config.c,
+ * (not a public header): etcd_mgr.c (object, key layout, timers), _config.c,
  * _alloc.c, _lease.c (acquire and renew), _watch.c (peers), _bad.c.
  */
 #include <stdbool.h>
@@ -14,7 +14,6 @@
 
 #include "core/hmap.h"
 #include "core/loop.h"
-#include "subnet/etcd_mgr.h"
 #include "subnet/netconf.h"
 #include "subnet/subnet_env.h"
 #include "subnet/subnet_key.h"
@@ -69,9 +68,9 @@ struct etcd_mgr {
 	bool relisting;
 	bool need_relist; /* the retry timer must re-list, not just resume */
 
-	int64_t timer; /* config / acquire retry */
-	void (*timer_fn)(struct etcd_mgr *m); /* what it calls */
-	bool gone;     /* revoked: report once */
+	int64_t timer;			      /* config / acquire retry */
+	void (*timer_fn)(struct etcd_mgr *m); /* the step it retries */
+	bool gone;			      /* revoked: report once */
 	struct subnet_mgr_stats stats;
 };
 
@@ -85,7 +84,7 @@ static inline int64_t etcd_mgr_now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* ---- etcd_mgr.c: keys and lease records ---- */
+/* ---- etcd_mgr.c: keys, lease records, timers ---- */
 
 /* Frees the attributes and empties *l. */
 void etcd_mgr_lease_clear(struct lease *l);
@@ -98,9 +97,9 @@ int etcd_mgr_key_subnet(const struct etcd_mgr *m, const char *key, size_t len,
 			struct subnet_key *ret, char name[SUBNET_KEY_STRLEN], struct err *err);
 /* One stored lease decoded: 0, -ENOENT (not under subnets/) or -EINVAL (noted). */
 int etcd_mgr_lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *ret);
-/* (Re)arms one of the timers below with cb(m). */
+/* (Re)arms one of m's timers (renew_timer, watch_timer, timer) with cb(m). */
 void etcd_mgr_timer_set(struct etcd_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb);
-/* Stops one of the timers, if armed. */
+/* Stops one of m's timers, if armed. */
 void etcd_mgr_timer_clear(struct etcd_mgr *m, int64_t *timer);
 /* (Re)arms the config / acquire retry timer to call fn(m). */
 void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mgr *m));

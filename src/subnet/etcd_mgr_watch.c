@@ -303,7 +303,8 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 		}
 		etcd_mgr_forget_bad(m, ev->kv.key, ev->kv.key_len);
 		/* Only the exact key of a lease removes it. */
-		if (etcd_mgr_key_subnet(m, ev->kv.key, ev->kv.key_len, &l->subnet, l->name, NULL) < 0)
+		if (etcd_mgr_key_subnet(m, ev->kv.key, ev->kv.key_len, &l->subnet, l->name,
+					NULL) < 0)
 			continue;
 		if (is_own(m, l)) {
 			batch_free(&b, res->n);
