@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef WEFT_SUBNET_ETCD_MGR_INT_H
+#define WEFT_SUBNET_ETCD_MGR_INT_H
+
+/*
+ * The etcd manager's state, shared by the files of src/subnet/etcd_mgr*.c
+ * (not a public header): etcd_mgr.c (object, key layout, timers), _config.c,
+ * _alloc.c, _lease.c (acquire and renew), _watch.c (peers), _bad.c.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/hmap.h"
+#include "core/loop.h"
+#include "subnet/netconf.h"
+#include "subnet/subnet_env.h"
+#include "subnet/subnet_key.h"
+#include "subnet/subnet_mgr.h"
+
+struct err;
+struct etcd;
+struct etcd_kv;
+struct etcd_watch;
+
+struct etcd_mgr {
+	struct subnet_mgr base;
+	struct loop *loop;
+	struct etcd *etcd;
+	char *config_key;
+	char *subnets_prefix; /* "<prefix>/subnets/" */
+	struct netconf nc;
+	bool have_config;
+	struct subnet_env prev;
+	bool have_prev;
+	int64_t ttl_s, margin_s, retry_s;
+
+	/* acquire */
+	struct lease_attrs want;
+	char *want_json;
+	struct lease *snapshot; /* leases listed by the current attempt */
+	size_t n_snapshot;
+	int64_t snapshot_rev;
+	char pick_name[SUBNET_KEY_STRLEN];
+	struct subnet_key pick;
+	int64_t granted;
+	int64_t reuse_rev;	 /* mod_revision of our old lease being reused */
+	int64_t reuse_old_lease; /* its etcd lease, revoked once replaced */
+	int races;
+	int64_t acquire_backoff_ms;
+	bool acquiring;
+
+	/* our lease */
+	struct lease own;
+	bool have_own;
+	int64_t renew_timer;
+	bool renewing;
+
+	/* peers */
+	struct hmap peers;
+	struct hmap bad_keys;
+	struct etcd_watch *watch;
+	int64_t watch_rev; /* next revision the watch must deliver */
+	int64_t watch_backoff_ms;
+	int64_t watch_timer;
+	bool watching;
+	bool relisting;
+	bool need_relist; /* the retry timer must re-list, not just resume */
+
+	int64_t timer;			      /* config / acquire retry */
+	void (*timer_fn)(struct etcd_mgr *m); /* the step it retries */
+	bool gone;			      /* revoked: report once */
+	struct subnet_mgr_stats stats;
+};
+
+static inline struct etcd_mgr *etcd_mgr_of(struct subnet_mgr *base)
+{
+	return (struct etcd_mgr *)base;
+}
+
+static inline int64_t etcd_mgr_now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- etcd_mgr.c: keys, lease records, timers ---- */
+
+/* Frees the attributes and empties *l. */
+void etcd_mgr_lease_clear(struct lease *l);
+/* Frees the leases listed by the current acquire attempt. */
+void etcd_mgr_snapshot_free(struct etcd_mgr *m);
+/* "<prefix>/subnets/<name>", freed by the caller. */
+char *etcd_mgr_key_of(const struct etcd_mgr *m, const char *name);
+/* The lease a key names (subnet_key_from_lease_key), with its canonical name. */
+int etcd_mgr_key_subnet(const struct etcd_mgr *m, const char *key, size_t len,
+			struct subnet_key *ret, char name[SUBNET_KEY_STRLEN], struct err *err);
+/* One stored lease decoded: 0, -ENOENT (not under subnets/) or -EINVAL (noted). */
+int etcd_mgr_lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *ret);
+/* (Re)arms one of m's timers (renew_timer, watch_timer, timer) with cb(m). */
+void etcd_mgr_timer_set(struct etcd_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb);
+/* Stops one of m's timers, if armed. */
+void etcd_mgr_timer_clear(struct etcd_mgr *m, int64_t *timer);
+/* (Re)arms the config / acquire retry timer to call fn(m). */
+void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mgr *m));
+
+/* ---- etcd_mgr_config.c ---- */
+
+/* ops->start: fetch the network config, retrying until it is valid. */
+int etcd_mgr_start(struct subnet_mgr *base);
+
+/* ---- etcd_mgr_alloc.c ---- */
+
+/* Does the subnet fit the network config (family, length, range)? */
+bool etcd_mgr_compatible(const struct netconf *nc, const struct subnet_key *k);
+/* m->pick: the previous subnet if it is free, else a random free one; -ENOSPC. */
+int etcd_mgr_alloc_pick(struct etcd_mgr *m);
+
+/* ---- etcd_mgr_lease.c: acquire and renew ---- */
+
+/* ops->acquire: list, pick or reuse, write our key. */
+int etcd_mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs);
+/* Our key changed in etcd (our own renewal, or an operator's edit). */
+void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l);
+/* Our lease is gone: stop renewing and watching, report once. */
+void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why);
+/* Renew our lease in delay_s seconds (now when negative). */
+void etcd_mgr_renew_schedule(struct etcd_mgr *m, int64_t delay_s);
+
+/* ---- etcd_mgr_watch.c: peers ---- */
+
+/* ops->watch: the acquire listing as first peers, then the prefix watch. */
+int etcd_mgr_watch(struct subnet_mgr *base);
+/* ops->peer_count and ops->peers_foreach. */
+size_t etcd_mgr_peer_count(const struct subnet_mgr *base);
+void etcd_mgr_peers_foreach(const struct subnet_mgr *base,
+			    void (*fn)(void *arg, const struct lease *l), void *arg);
+/* Frees every peer record. */
+void etcd_mgr_peers_clear(struct etcd_mgr *m);
+
+/* ---- etcd_mgr_bad.c: the bad-key log ---- */
+
+/* Log a key or value we cannot use, once per key and revision. */
+void etcd_mgr_note_bad(struct etcd_mgr *m, const char *key, size_t len, int64_t rev,
+		       const char *why);
+/* The key is usable again: a later refusal is logged anew. */
+void etcd_mgr_forget_bad(struct etcd_mgr *m, const char *key, size_t len);
+/* Frees every note. */
+void etcd_mgr_bad_clear(struct etcd_mgr *m);
+
+#endif
