@@ -84,9 +84,9 @@ struct status_patch {
 	struct kube_mgr *m;
 	/* The patch to send; NULL: nothing to send now. */
 	char *(*body)(struct kube_mgr *m);
-	/* Log the outcome (failed: why, and when it is tried again). */
-	void (*ok)(struct kube_mgr *m);
-	void (*failed)(struct kube_mgr *m, const char *why, int64_t retry_ms);
+	/* Log the outcome: why NULL when it went through, else why it failed
+	 * and when it is tried again. */
+	void (*done)(struct kube_mgr *m, const char *why, int64_t retry_ms);
 	int64_t timer, backoff_ms;
 	struct http_req *req;
 };
@@ -189,11 +189,12 @@ static int64_t backoff_next(int64_t *cur, int64_t min, int64_t max)
 	return now * 8 / 10 + (int64_t)(r % (uint32_t)(now * 4 / 10 + 1));
 }
 
-static void timer_set(struct kube_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb)
+static void timer_set(struct kube_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb,
+		      void *arg)
 {
 	if (*timer)
 		loop_del_timer(m->loop, *timer);
-	*timer = loop_add_timer(m->loop, ms, cb, m);
+	*timer = loop_add_timer(m->loop, ms, cb, arg);
 	if (*timer < 0)
 		*timer = 0;
 }
@@ -217,6 +218,17 @@ static void describe(int err, long status, const char *body, size_t len, const c
 	}
 	kube_status_describe(body, len, st, sizeof(st));
 	snprintf(buf, n, "HTTP %ld%s%s%s", status, st[0] ? " (" : "", st, st[0] ? ")" : "");
+}
+
+/* GET path; a request that cannot start is answered at once, as a transport
+ * error. */
+static void unary_get(struct kube_mgr *m, const char *path, http_done_cb *done,
+		      struct http_req **req)
+{
+	struct kube_req_opts o = { .timeout_ms = UNARY_TIMEOUT_MS, .path = path };
+
+	if (kube_request(m->client, &o, done, NULL, m, req) < 0)
+		done(m, -EIO, 0, "", 0, "cannot start the request");
 }
 
 static char *url_escape(const char *s)
@@ -325,6 +337,17 @@ static void note_bad(struct kube_mgr *m, const char *name, const char *why)
 	k->why_hash = h;
 	m->stats.bad_entries++;
 	log_warnx("ignoring node %s: %s", name, why);
+}
+
+/* A node whose object does not decode (name NULL: without one): say why, and
+ * stop programming it. */
+static void node_refused(struct kube_mgr *m, const char *name, const char *why, struct batch *b)
+{
+	struct hmap_node *hn = name ? hmap_get(&m->nodes, name) : NULL;
+
+	note_bad(m, name ? name : "(without a name)", why);
+	if (hn)
+		peer_remove(m, hmap_entry(hn, struct kpeer, node), b);
 }
 
 static void own_node_seen(struct kube_mgr *m, struct kube_node *kn);
@@ -443,11 +466,7 @@ static int64_t status_patch_fire(struct loop *loop, int64_t id, void *arg)
 
 static void status_patch_schedule(struct status_patch *p, int64_t ms)
 {
-	if (p->timer)
-		loop_del_timer(p->m->loop, p->timer);
-	p->timer = loop_add_timer(p->m->loop, ms, status_patch_fire, p);
-	if (p->timer < 0)
-		p->timer = 0;
+	timer_set(p->m, &p->timer, ms, status_patch_fire, p);
 }
 
 static void status_patch_done(void *arg, int err, long status, const char *body, size_t len,
@@ -460,13 +479,13 @@ static void status_patch_done(void *arg, int err, long status, const char *body,
 	p->req = NULL;
 	if (err == 0 && status == 200) {
 		p->backoff_ms = 0;
-		p->ok(p->m);
+		p->done(p->m, NULL, 0);
 		return;
 	}
 	kube_client_note_error(p->m->client);
 	describe(err, status, body, len, errmsg, why, sizeof(why));
 	ms = backoff_next(&p->backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
-	p->failed(p->m, why, ms);
+	p->done(p->m, why, ms);
 	status_patch_schedule(p, ms);
 }
 
@@ -503,15 +522,13 @@ static char *repatch_body(struct kube_mgr *m)
 	return body;
 }
 
-static void repatch_ok(struct kube_mgr *m)
+static void repatch_done(struct kube_mgr *m, const char *why, int64_t retry_ms)
 {
-	log_info("annotations of node %s written again", m->node_name);
-}
-
-static void repatch_failed(struct kube_mgr *m, const char *why, int64_t retry_ms)
-{
-	log_warnx("writing the annotations of node %s again: %s; retrying in %lldms", m->node_name,
-		  why, (long long)retry_ms);
+	if (!why)
+		log_info("annotations of node %s written again", m->node_name);
+	else
+		log_warnx("writing the annotations of node %s again: %s; retrying in %lldms",
+			  m->node_name, why, (long long)retry_ms);
 }
 
 /* Our node as the API shows it now. Takes kn. */
@@ -568,6 +585,12 @@ static void list_start(struct kube_mgr *m);
 static void watch_start(struct kube_mgr *m);
 static void acquire_complete(struct kube_mgr *m);
 
+/* metadata.<key> of an object, if it is a string. */
+static const char *meta_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
+}
+
 static int64_t lw_fire(struct loop *loop, int64_t id, void *arg)
 {
 	struct kube_mgr *m = arg;
@@ -588,7 +611,7 @@ static int64_t lw_retry(struct kube_mgr *m, bool relist)
 
 	m->need_list = m->need_list || relist;
 	m->stats.watch_healthy = false;
-	timer_set(m, &m->lw_timer, ms, lw_fire);
+	timer_set(m, &m->lw_timer, ms, lw_fire, m);
 	return ms;
 }
 
@@ -613,7 +636,7 @@ static void list_page_done(void *arg, int err, long status, const char *body, si
 		log_warnx("a page of %zu nodes exceeds %u MiB; listing %zu at a time", m->list_page * 2,
 			  LIST_MAX_BODY >> 20, m->list_page);
 		m->need_list = true;
-		timer_set(m, &m->lw_timer, 0, lw_fire);
+		timer_set(m, &m->lw_timer, 0, lw_fire, m);
 		return;
 	}
 	if (err < 0 || status != 200) {
@@ -646,16 +669,7 @@ static void list_page_done(void *arg, int err, long status, const char *body, si
 
 		m->list_items++;
 		if (kube_node_from_json(it, &m->an, &kn, &e) < 0) {
-			const char *nm = json_string_value(
-				json_object_get(json_object_get(it, "metadata"), "name"));
-
-			note_bad(m, nm ? nm : "(without a name)", e.msg);
-			if (nm) {
-				struct hmap_node *hn = hmap_get(&m->nodes, nm);
-
-				if (hn)
-					peer_remove(m, hmap_entry(hn, struct kpeer, node), &b);
-			}
+			node_refused(m, meta_str(it, "name"), e.msg, &b);
 			continue;
 		}
 		node_upsert(m, &kn, &b);
@@ -746,8 +760,7 @@ static void list_start(struct kube_mgr *m)
 
 static void set_rv(struct kube_mgr *m, const json_t *obj)
 {
-	const char *rv = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+	const char *rv = meta_str(obj, "resourceVersion");
 
 	if (rv && *rv && (!m->rv || strcmp(rv, m->rv))) {
 		free(m->rv);
@@ -801,17 +814,12 @@ static void watch_line(void *arg, const char *line, size_t len)
 
 		set_rv(m, obj);
 		if (kube_node_from_json(obj, &m->an, &kn, &e) < 0) {
-			const char *nm = json_string_value(
-				json_object_get(json_object_get(obj, "metadata"), "name"));
-			struct hmap_node *hn = nm ? hmap_get(&m->nodes, nm) : NULL;
+			const char *nm = meta_str(obj, "name");
 
-			if (nm && !strcmp(type, "DELETED")) {
+			if (nm && !strcmp(type, "DELETED"))
 				node_deleted(m, nm, &b);
-				goto out;
-			}
-			note_bad(m, nm ? nm : "(without a name)", e.msg);
-			if (hn)
-				peer_remove(m, hmap_entry(hn, struct kpeer, node), &b);
+			else
+				node_refused(m, nm, e.msg, &b);
 			goto out;
 		}
 		if (!strcmp(type, "DELETED")) {
@@ -929,7 +937,7 @@ static void start_retry(struct kube_mgr *m, const char *why)
 	int64_t ms = backoff_next(&m->start_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
 
 	log_warnx("%s; retrying in %lldms", why, (long long)ms);
-	timer_set(m, &m->start_timer, ms, start_fire);
+	timer_set(m, &m->start_timer, ms, start_fire, m);
 }
 
 static int read_netconf(struct kube_mgr *m, struct err *err)
@@ -1057,7 +1065,6 @@ static void node_done(void *arg, int err, long status, const char *body, size_t 
 
 static void start_step(struct kube_mgr *m)
 {
-	struct kube_req_opts o = { .timeout_ms = UNARY_TIMEOUT_MS };
 	struct err err = { 0 };
 	char *path;
 
@@ -1071,16 +1078,12 @@ static void start_step(struct kube_mgr *m)
 	}
 	if (!m->node_name) {
 		xasprintf(&path, "/api/v1/namespaces/%s/pods/%s", m->pod_ns, m->pod_name);
-		o.path = path;
-		if (kube_request(m->client, &o, pod_done, NULL, m, &m->start_req) < 0)
-			pod_done(m, -EIO, 0, "", 0, "cannot start the request");
+		unary_get(m, path, pod_done, &m->start_req);
 		free(path);
 		return;
 	}
 	xasprintf(&path, "/api/v1/nodes/%s", m->node_name);
-	o.path = path;
-	if (kube_request(m->client, &o, node_done, NULL, m, &m->start_req) < 0)
-		node_done(m, -EIO, 0, "", 0, "cannot start the request");
+	unary_get(m, path, node_done, &m->start_req);
 	free(path);
 }
 
@@ -1104,7 +1107,6 @@ static void own_get_done(void *arg, int err, long status, const char *body, size
 static int64_t acquire_fire(struct loop *loop, int64_t id, void *arg)
 {
 	struct kube_mgr *m = arg;
-	struct kube_req_opts o = { .timeout_ms = UNARY_TIMEOUT_MS };
 	char *path;
 
 	(void)loop;
@@ -1117,9 +1119,7 @@ static int64_t acquire_fire(struct loop *loop, int64_t id, void *arg)
 	/* Our node as it is now (the watch may not have shown it yet). */
 	m->acq_refetch = false;
 	xasprintf(&path, "/api/v1/nodes/%s", m->node_name);
-	o.path = path;
-	if (kube_request(m->client, &o, own_get_done, NULL, m, &m->acq_req) < 0)
-		own_get_done(m, -EIO, 0, "", 0, "cannot start the request");
+	unary_get(m, path, own_get_done, &m->acq_req);
 	free(path);
 	return LOOP_TIMER_STOP;
 }
@@ -1134,57 +1134,55 @@ static void acquire_retry(struct kube_mgr *m, const char *why, bool refetch)
 		log_error("cannot take our subnet: %s; retrying in %lldms", why, (long long)ms);
 	snprintf(m->last_acq_err, sizeof(m->last_acq_err), "%s", why);
 	m->acq_refetch = refetch;
-	timer_set(m, &m->acq_timer, ms, acquire_fire);
+	timer_set(m, &m->acq_timer, ms, acquire_fire, m);
+}
+
+/*
+ * The answer to our GET or PATCH of our node: 0 with the node it shows taken,
+ * or -EAGAIN with the failure ("<what> <node>: <why>") logged and the next
+ * attempt scheduled (refetch: see acquire_retry).
+ */
+static int own_answer(struct kube_mgr *m, const char *what, bool refetch, int err, long status,
+		      const char *body, size_t len, const char *errmsg)
+{
+	struct kube_node kn;
+	char why[512];
+	json_t *o;
+
+	m->acq_req = NULL;
+	if (err < 0 || status != 200) {
+		char d[400];
+
+		kube_client_note_error(m->client);
+		describe(err, status, body, len, errmsg, d, sizeof(d));
+		snprintf(why, sizeof(why), "%s %s: %s", what, m->node_name, d);
+		acquire_retry(m, why, refetch);
+		return -EAGAIN;
+	}
+	o = json_loadb(body, len, 0, NULL);
+	if (kube_node_from_json(o, &m->an, &kn, NULL) == 0)
+		own_node_seen(m, &kn);
+	json_decref(o);
+	return 0;
 }
 
 static void own_get_done(void *arg, int err, long status, const char *body, size_t len,
 			 const char *errmsg)
 {
 	struct kube_mgr *m = arg;
-	struct kube_node kn;
-	char why[512];
-	json_t *o;
 
-	m->acq_req = NULL;
-	if (err < 0 || status != 200) {
-		char d[400];
-
-		kube_client_note_error(m->client);
-		describe(err, status, body, len, errmsg, d, sizeof(d));
-		snprintf(why, sizeof(why), "cannot get node %s: %s", m->node_name, d);
-		acquire_retry(m, why, true);
-		return;
-	}
-	o = json_loadb(body, len, 0, NULL);
-	if (kube_node_from_json(o, &m->an, &kn, NULL) == 0)
-		own_node_seen(m, &kn);
-	json_decref(o);
-	acquire_step(m);
+	if (own_answer(m, "cannot get node", true, err, status, body, len, errmsg) == 0)
+		acquire_step(m);
 }
 
 static void own_patch_done(void *arg, int err, long status, const char *body, size_t len,
 			   const char *errmsg)
 {
 	struct kube_mgr *m = arg;
-	struct kube_node kn;
-	char why[512];
-	json_t *o;
 
-	m->acq_req = NULL;
-	if (err < 0 || status != 200) {
-		char d[400];
-
-		kube_client_note_error(m->client);
-		describe(err, status, body, len, errmsg, d, sizeof(d));
-		snprintf(why, sizeof(why), "patching the annotations of node %s: %s", m->node_name,
-			 d);
-		acquire_retry(m, why, status == 404);
+	if (own_answer(m, "patching the annotations of node", status == 404, err, status, body,
+		       len, errmsg) < 0)
 		return;
-	}
-	o = json_loadb(body, len, 0, NULL);
-	if (kube_node_from_json(o, &m->an, &kn, NULL) == 0)
-		own_node_seen(m, &kn);
-	json_decref(o);
 	log_info("annotated node %s with our lease (%s)", m->node_name, m->an.prefix);
 	m->patched = true;
 	acquire_step(m);
@@ -1348,15 +1346,14 @@ static char *cond_body(struct kube_mgr *m)
 	return kube_condition_patch(time(NULL));
 }
 
-static void cond_ok(struct kube_mgr *m)
+static void cond_done(struct kube_mgr *m, const char *why, int64_t retry_ms)
 {
-	log_info("node %s: condition NetworkUnavailable=False (FlannelIsUp) set", m->node_name);
-}
-
-static void cond_failed(struct kube_mgr *m, const char *why, int64_t retry_ms)
-{
-	log_warnx("setting NetworkUnavailable=False on node %s: %s; retrying in %lldms",
-		  m->node_name, why, (long long)retry_ms);
+	if (!why)
+		log_info("node %s: condition NetworkUnavailable=False (FlannelIsUp) set",
+			 m->node_name);
+	else
+		log_warnx("setting NetworkUnavailable=False on node %s: %s; retrying in %lldms",
+			  m->node_name, why, (long long)retry_ms);
 }
 
 static int mgr_watch(struct subnet_mgr *base)
@@ -1492,10 +1489,8 @@ int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *c
 	m->loop = p->loop;
 	m->set_nnu = p->set_node_network_unavailable;
 	m->list_page = LIST_PAGE;
-	m->repatch = (struct status_patch){ .m = m, .body = repatch_body, .ok = repatch_ok,
-					    .failed = repatch_failed };
-	m->cond = (struct status_patch){ .m = m, .body = cond_body, .ok = cond_ok,
-					 .failed = cond_failed };
+	m->repatch = (struct status_patch){ .m = m, .body = repatch_body, .done = repatch_done };
+	m->cond = (struct status_patch){ .m = m, .body = cond_body, .done = cond_done };
 	hmap_init(&m->nodes);
 	hmap_init(&m->leases);
 	hmap_init(&m->bad);
