@@ -55,13 +55,10 @@ static void acquire_retry(struct kube_mgr *m, const char *why, bool refetch)
 	kube_mgr_timer_set(m, &m->acq_timer, ms, acquire_fire, m);
 }
 
-/*
- * The answer to our GET or PATCH of our node: 0 with the node it shows taken,
- * or -EAGAIN with the failure ("<what> <node>: <why>") logged and the next
- * attempt scheduled (refetch: see acquire_retry).
- */
-static int own_answer(struct kube_mgr *m, const char *what, bool refetch, int err, long status,
-		      const char *body, size_t len, const char *errmsg)
+/* The answer to our GET (patch false) or PATCH of our node: the node it shows
+ * is taken, then the next step; a failure is retried. */
+static void own_answer(struct kube_mgr *m, bool patch, int err, long status, const char *body,
+		       size_t len, const char *errmsg)
 {
 	struct kube_node kn;
 	char why[512];
@@ -73,37 +70,54 @@ static int own_answer(struct kube_mgr *m, const char *what, bool refetch, int er
 
 		kube_client_note_error(m->client);
 		kube_mgr_describe(err, status, body, len, errmsg, d, sizeof(d));
-		snprintf(why, sizeof(why), "%s %s: %s", what, m->node_name, d);
-		acquire_retry(m, why, refetch);
-		return -EAGAIN;
+		if (patch) {
+			snprintf(why, sizeof(why), "patching the annotations of node %s: %s",
+				 m->node_name, d);
+			acquire_retry(m, why, status == 404);
+		} else {
+			snprintf(why, sizeof(why), "cannot get node %s: %s", m->node_name, d);
+			acquire_retry(m, why, true);
+		}
+		return;
 	}
 	o = json_loadb(body, len, 0, NULL);
 	if (kube_node_from_json(o, &m->an, &kn, NULL) == 0)
 		kube_mgr_own_node_seen(m, &kn);
 	json_decref(o);
-	return 0;
+	if (patch) {
+		log_info("annotated node %s with our lease (%s)", m->node_name, m->an.prefix);
+		m->patched = true;
+	}
+	kube_mgr_acquire_step(m);
 }
 
 static void own_get_done(void *arg, int err, long status, const char *body, size_t len,
 			 const char *errmsg)
 {
-	struct kube_mgr *m = arg;
-
-	if (own_answer(m, "cannot get node", true, err, status, body, len, errmsg) == 0)
-		kube_mgr_acquire_step(m);
+	own_answer(arg, false, err, status, body, len, errmsg);
 }
 
 static void own_patch_done(void *arg, int err, long status, const char *body, size_t len,
 			   const char *errmsg)
 {
-	struct kube_mgr *m = arg;
+	own_answer(arg, true, err, status, body, len, errmsg);
+}
 
-	if (own_answer(m, "patching the annotations of node", status == 404, err, status, body, len,
-		       errmsg) < 0)
-		return;
-	log_info("annotated node %s with our lease (%s)", m->node_name, m->an.prefix);
-	m->patched = true;
-	kube_mgr_acquire_step(m);
+/* One family's podCIDR: there, and inside the network of the config. */
+static int pod_cidr_check(const struct kube_mgr *m, bool v6, bool have,
+			  const struct ip_prefix *cidr, const struct ip_prefix *net, struct err *err)
+{
+	char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+
+	if (!have)
+		return err_set(err, -EINVAL, "node \"%s\" has no IPv%c podCIDR", m->node_name,
+			       v6 ? '6' : '4');
+	if (!ip_prefix_contains_prefix(net, cidr))
+		return err_set(err, -EINVAL, "subnet \"%s\" specified in the flannel net config "
+			       "doesn't contain \"%s\" %sPodCIDR of the \"%s\" node",
+			       ip_prefix_format(net, a), ip_prefix_format(cidr, b),
+			       v6 ? "IPv6 " : "", m->node_name);
+	return 0;
 }
 
 /* Our subnet(s) from the node, checked against the config. */
@@ -111,7 +125,7 @@ static int own_subnet(struct kube_mgr *m, struct subnet_key *ret, struct err *er
 {
 	struct ip_prefix v4, v6;
 	bool h4, h6;
-	char a[IP_PREFIX_STRLEN], b[IP_PREFIX_STRLEN];
+	char a[IP_PREFIX_STRLEN];
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
@@ -119,27 +133,17 @@ static int own_subnet(struct kube_mgr *m, struct subnet_key *ret, struct err *er
 	if (rc < 0)
 		return rc;
 	if (m->nc.enable_ipv4) {
-		if (!h4)
-			return err_set(err, -EINVAL, "node \"%s\" has no IPv4 podCIDR",
-				       m->node_name);
-		if (!ip_prefix_contains_prefix(&m->nc.network, &v4))
-			return err_set(err, -EINVAL, "subnet \"%s\" specified in the flannel net "
-				       "config doesn't contain \"%s\" PodCIDR of the \"%s\" node",
-				       ip_prefix_format(&m->nc.network, a),
-				       ip_prefix_format(&v4, b), m->node_name);
+		rc = pod_cidr_check(m, false, h4, &v4, &m->nc.network, err);
+		if (rc < 0)
+			return rc;
 		ret->v4 = v4;
 	} else {
 		ip_prefix_parse("0.0.0.0/0", &ret->v4);
 	}
 	if (m->nc.enable_ipv6) {
-		if (!h6)
-			return err_set(err, -EINVAL, "node \"%s\" has no IPv6 podCIDR",
-				       m->node_name);
-		if (!ip_prefix_contains_prefix(&m->nc.ipv6_network, &v6))
-			return err_set(err, -EINVAL, "subnet \"%s\" specified in the flannel net "
-				       "config doesn't contain \"%s\" IPv6 PodCIDR of the \"%s\" "
-				       "node", ip_prefix_format(&m->nc.ipv6_network, a),
-				       ip_prefix_format(&v6, b), m->node_name);
+		rc = pod_cidr_check(m, true, h6, &v6, &m->nc.ipv6_network, err);
+		if (rc < 0)
+			return rc;
 		ret->v6 = v6;
 		ret->has_v6 = true;
 	}
