@@ -127,7 +127,7 @@ static void check_node(const json_t *obj)
 	}
 }
 
-/* kube_mgr.c's watch_line. */
+/* kube_mgr_watch.c's watch_line. */
 static void watch_line(const char *line, size_t len)
 {
 	json_t *ev = json_loadb(line, len, 0, NULL);
