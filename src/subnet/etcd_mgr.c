@@ -156,7 +156,7 @@ void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mg
 
 static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *ret)
 {
-	const struct etcd_mgr *m = (const struct etcd_mgr *)base;
+	const struct etcd_mgr *m = container_of(base, const struct etcd_mgr, base);
 	const struct etcd_stats *es = etcd_stats(m->etcd);
 
 	*ret = m->stats;

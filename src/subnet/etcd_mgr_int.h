@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/container_of.h"
 #include "core/hmap.h"
 #include "core/loop.h"
 #include "subnet/netconf.h"
@@ -76,7 +77,7 @@ struct etcd_mgr {
 
 static inline struct etcd_mgr *etcd_mgr_of(struct subnet_mgr *base)
 {
-	return (struct etcd_mgr *)base;
+	return container_of(base, struct etcd_mgr, base);
 }
 
 static inline int64_t etcd_mgr_now_s(void)

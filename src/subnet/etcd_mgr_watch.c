@@ -366,13 +366,13 @@ int etcd_mgr_watch(struct subnet_mgr *base)
 
 size_t etcd_mgr_peer_count(const struct subnet_mgr *base)
 {
-	return ((const struct etcd_mgr *)base)->peers.count;
+	return container_of(base, const struct etcd_mgr, base)->peers.count;
 }
 
 void etcd_mgr_peers_foreach(const struct subnet_mgr *base,
 			    void (*fn)(void *arg, const struct lease *l), void *arg)
 {
-	const struct etcd_mgr *m = (const struct etcd_mgr *)base;
+	const struct etcd_mgr *m = container_of(base, const struct etcd_mgr, base);
 	const struct hmap_node *n;
 	size_t iter;
 

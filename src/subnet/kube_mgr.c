@@ -48,7 +48,7 @@ static const struct subnet_mgr_ops kube_mgr_ops;
 
 static struct kube_mgr *to_mgr(struct subnet_mgr *m)
 {
-	return (struct kube_mgr *)m;
+	return container_of(m, struct kube_mgr, base);
 }
 
 int64_t kube_mgr_backoff_next(int64_t *cur, int64_t min, int64_t max)
@@ -154,13 +154,13 @@ static int mgr_watch(struct subnet_mgr *base)
 
 static size_t mgr_peer_count(const struct subnet_mgr *base)
 {
-	return ((const struct kube_mgr *)base)->nodes.count;
+	return container_of(base, const struct kube_mgr, base)->nodes.count;
 }
 
 static void mgr_peers_foreach(const struct subnet_mgr *base,
 			      void (*fn)(void *arg, const struct lease *l), void *arg)
 {
-	const struct kube_mgr *m = (const struct kube_mgr *)base;
+	const struct kube_mgr *m = container_of(base, const struct kube_mgr, base);
 	const struct hmap_node *n;
 	size_t iter;
 
@@ -170,7 +170,7 @@ static void mgr_peers_foreach(const struct subnet_mgr *base,
 
 static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *ret)
 {
-	const struct kube_mgr *m = (const struct kube_mgr *)base;
+	const struct kube_mgr *m = container_of(base, const struct kube_mgr, base);
 	const struct kube_client_stats *cs = kube_client_stats(m->client);
 
 	*ret = m->stats;
@@ -184,7 +184,7 @@ static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *re
  * the backend type and data our previous run published on it. */
 static void mgr_node_hints(const struct subnet_mgr *base, struct subnet_node_hints *ret)
 {
-	const struct kube_mgr *m = (const struct kube_mgr *)base;
+	const struct kube_mgr *m = container_of(base, const struct kube_mgr, base);
 	const char *v;
 
 	memset(ret, 0, sizeof(*ret));

@@ -84,10 +84,8 @@ static void own_answer(struct kube_mgr *m, bool patch, int err, long status, con
 	if (kube_node_from_json(o, &m->an, &kn, NULL) == 0)
 		kube_mgr_own_node_seen(m, &kn);
 	json_decref(o);
-	if (patch) {
+	if (patch)
 		log_info("annotated node %s with our lease (%s)", m->node_name, m->an.prefix);
-		m->patched = true;
-	}
 	kube_mgr_acquire_step(m);
 }
 

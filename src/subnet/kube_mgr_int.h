@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/container_of.h"
 #include "core/hmap.h"
 #include "core/loop.h"
 #include "http/client.h"
@@ -79,14 +80,13 @@ struct kube_mgr {
 	bool configured; /* cbs.config was called */
 	int64_t start_timer, start_backoff_ms;
 	struct http_req *start_req;
-	char last_start_err[256];
 
 	struct kube_node own_node; /* latest version seen */
 	bool have_own_node;
 
 	/* acquire */
 	struct lease_attrs want;
-	bool acquiring, patched, wait_sync, acq_refetch;
+	bool acquiring, wait_sync, acq_refetch;
 	int64_t acq_timer, acq_backoff_ms;
 	struct http_req *acq_req;
 	char last_acq_err[256];
