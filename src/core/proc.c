@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/loop.h"
+#include "core/clock.h"
 
 #define PROC_TICK_MS  20
 #define PROC_CHUNK    4096
@@ -148,7 +148,7 @@ int proc_run(const struct proc_spec *s)
 		rc = -errno;
 		goto out;
 	}
-	deadline = loop_now_ms() + s->timeout_ms;
+	deadline = clock_now_ms() + s->timeout_ms;
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -166,7 +166,7 @@ int proc_run(const struct proc_spec *s)
 	for (;;) {
 		struct pollfd pfd[5];
 		int n = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1, i_cancel = -1;
-		int64_t left = deadline - loop_now_ms();
+		int64_t left = deadline - clock_now_ms();
 		pid_t w;
 
 		if (left <= 0) {
