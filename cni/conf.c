@@ -19,6 +19,7 @@
 
 #include "core/json_ci.h"
 #include "core/xmalloc.h"
+#include "subnet/subnet_env_keys.h"
 #include "gojson.h"
 #include "result.h"
 
@@ -148,17 +149,6 @@ void cni_conf_free(struct cni_conf *c)
 
 /* ---- subnet.env ---- */
 
-enum env_key { K_NETWORK, K_SUBNET, K_IPV6_NETWORK, K_IPV6_SUBNET, K_MTU, K_IPMASQ, K_COUNT };
-
-static const char *const env_keys[K_COUNT] = {
-	[K_NETWORK] = "FLANNEL_NETWORK",
-	[K_SUBNET] = "FLANNEL_SUBNET",
-	[K_IPV6_NETWORK] = "FLANNEL_IPV6_NETWORK",
-	[K_IPV6_SUBNET] = "FLANNEL_IPV6_SUBNET",
-	[K_MTU] = "FLANNEL_MTU",
-	[K_IPMASQ] = "FLANNEL_IPMASQ",
-};
-
 /* net.ParseCIDR: the network, host bits dropped. why gets Go's message. */
 static int parse_cidr(const char *s, size_t n, struct ip_prefix *ret, char *why, size_t whylen)
 {
@@ -238,36 +228,34 @@ static int parse_line(const char *path, unsigned lineno, const char *s, size_t n
 	const char *eq = memchr(s, '=', n);
 	size_t klen = eq ? (size_t)(eq - s) : n, vlen;
 	const char *v = eq ? eq + 1 : NULL;
-	int key;
+	int key = subnet_env_key(s, klen);
 
-	for (key = 0; key < K_COUNT; key++)
-		if (strlen(env_keys[key]) == klen && !memcmp(env_keys[key], s, klen))
-			break;
-	if (key == K_COUNT)
+	if (key < 0)
 		return 0;
 	if (!eq) {
-		snprintf(why, whylen, "%s: line %u: %s has no value", path, lineno, env_keys[key]);
+		snprintf(why, whylen, "%s: line %u: %s has no value", path, lineno,
+			 subnet_env_keys[key]);
 		return -EINVAL;
 	}
 	vlen = n - klen - 1;
 	switch (key) {
-	case K_NETWORK:
+	case SUBNET_ENV_NETWORK:
 		return parse_list(v, vlen, &env->nws, &env->n_nws, why, whylen);
-	case K_IPV6_NETWORK:
+	case SUBNET_ENV_IPV6_NETWORK:
 		return parse_list(v, vlen, &env->ip6_nws, &env->n_ip6_nws, why, whylen);
-	case K_SUBNET:
+	case SUBNET_ENV_SUBNET:
 		env->has_sn = false;
 		if (parse_cidr(v, vlen, &env->sn, why, whylen) < 0)
 			return -EINVAL;
 		env->has_sn = true;
 		return 0;
-	case K_IPV6_SUBNET:
+	case SUBNET_ENV_IPV6_SUBNET:
 		env->has_ip6_sn = false;
 		if (parse_cidr(v, vlen, &env->ip6_sn, why, whylen) < 0)
 			return -EINVAL;
 		env->has_ip6_sn = true;
 		return 0;
-	case K_MTU:
+	case SUBNET_ENV_MTU:
 		if (parse_mtu(v, vlen, &env->mtu, why, whylen) < 0)
 			return -EINVAL;
 		env->has_mtu = true;

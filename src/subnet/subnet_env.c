@@ -27,12 +27,14 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/xmalloc.h"
+#include "subnet/subnet_env_keys.h"
 
 /* ---- writing ---- */
 
-static int put_prefix(char *out, size_t outlen, size_t *pos, const char *key,
+static int put_prefix(char *out, size_t outlen, size_t *pos, enum subnet_env_key k,
 		      const struct ip_prefix *p, int family, bool first_host, struct err *err)
 {
+	const char *key = subnet_env_keys[k];
 	char a[IP_ADDR_STRLEN];
 	struct ip_prefix m;
 	struct ip_addr host;
@@ -60,26 +62,27 @@ static int format_env(const struct subnet_env *e, char *out, size_t outlen, size
 
 	out[0] = '\0';
 	if (e->has_network)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_NETWORK", &e->network, AF_INET, false,
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_NETWORK, &e->network, AF_INET, false,
 			       err);
 	if (r == 0 && e->has_subnet)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_SUBNET", &e->subnet, AF_INET, true, err);
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_SUBNET, &e->subnet, AF_INET, true, err);
 	if (r == 0 && e->has_ipv6_network)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_NETWORK", &e->ipv6_network,
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_NETWORK, &e->ipv6_network,
 			       AF_INET6, false, err);
 	if (r == 0 && e->has_ipv6_subnet)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_SUBNET", &e->ipv6_subnet, AF_INET6,
-			       true, err);
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_SUBNET, &e->ipv6_subnet,
+			       AF_INET6, true, err);
 	if (r < 0)
 		return r;
 	if (e->has_mtu) {
-		n = snprintf(out + pos, outlen - pos, "FLANNEL_MTU=%u\n", e->mtu);
+		n = snprintf(out + pos, outlen - pos, "%s=%u\n", subnet_env_keys[SUBNET_ENV_MTU],
+			     e->mtu);
 		if (n < 0 || (size_t)n >= outlen - pos)
 			return err_set(err, -ENOSPC, "subnet file content too long");
 		pos += (size_t)n;
 	}
 	if (e->has_ipmasq) {
-		n = snprintf(out + pos, outlen - pos, "FLANNEL_IPMASQ=%s\n",
+		n = snprintf(out + pos, outlen - pos, "%s=%s\n", subnet_env_keys[SUBNET_ENV_IPMASQ],
 			     e->ipmasq ? "true" : "false");
 		if (n < 0 || (size_t)n >= outlen - pos)
 			return err_set(err, -ENOSPC, "subnet file content too long");
@@ -120,17 +123,6 @@ int subnet_env_write(const char *path, const struct subnet_env *e, struct err *e
 
 /* ---- reading ---- */
 
-enum env_key { K_NETWORK, K_SUBNET, K_IPV6_NETWORK, K_IPV6_SUBNET, K_MTU, K_IPMASQ, K_COUNT };
-
-static const char *const env_keys[K_COUNT] = {
-	[K_NETWORK] = "FLANNEL_NETWORK",
-	[K_SUBNET] = "FLANNEL_SUBNET",
-	[K_IPV6_NETWORK] = "FLANNEL_IPV6_NETWORK",
-	[K_IPV6_SUBNET] = "FLANNEL_IPV6_SUBNET",
-	[K_MTU] = "FLANNEL_MTU",
-	[K_IPMASQ] = "FLANNEL_IPMASQ",
-};
-
 struct env_val {
 	const char *p;
 	size_t n;
@@ -152,6 +144,7 @@ static bool is_key_char(char c)
 static void parse_line(const char *s, size_t n, struct env_val *vals)
 {
 	size_t i = 0, k, klen, vs, ve;
+	int key;
 
 	while (i < n && is_space(s[i]))
 		i++;
@@ -196,12 +189,9 @@ static void parse_line(const char *s, size_t n, struct env_val *vals)
 		while (ve > vs && is_space(s[ve - 1]))
 			ve--;
 	}
-	for (int key = 0; key < K_COUNT; key++) {
-		if (strlen(env_keys[key]) == klen && memcmp(env_keys[key], s + k, klen) == 0) {
-			vals[key] = (struct env_val){.p = s + vs, .n = ve - vs, .set = true};
-			return;
-		}
-	}
+	key = subnet_env_key(s + k, klen);
+	if (key >= 0)
+		vals[key] = (struct env_val){.p = s + vs, .n = ve - vs, .set = true};
 }
 
 /* net.ParseCIDR of one piece, keeping the address as written. */
@@ -255,7 +245,8 @@ static unsigned parse_cidr_list(const struct env_val *v, int family, struct ip_p
 
 int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct err *err)
 {
-	struct env_val vals[K_COUNT] = {0};
+	struct env_val vals[SUBNET_ENV_NKEYS] = {0};
+	const struct env_val *mtu = &vals[SUBNET_ENV_MTU], *ipmasq = &vals[SUBNET_ENV_IPMASQ];
 	struct subnet_env e = {0};
 	struct ip_addr unused;
 	size_t pos = 0;
@@ -272,14 +263,15 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 		pos += n + 1;
 	}
 
-	e.has_network = parse_cidr_list(&vals[K_NETWORK], AF_INET, &e.network, &unused, e.networks,
-					&e.n_networks) == 1;
-	e.has_subnet = parse_cidr_list(&vals[K_SUBNET], AF_INET, &e.subnet, &e.subnet_addr, NULL,
-				       NULL) == 1;
-	e.has_ipv6_network = parse_cidr_list(&vals[K_IPV6_NETWORK], AF_INET6, &e.ipv6_network,
-					     &unused, e.ipv6_networks, &e.n_ipv6_networks) == 1;
-	e.has_ipv6_subnet = parse_cidr_list(&vals[K_IPV6_SUBNET], AF_INET6, &e.ipv6_subnet,
-					    &e.ipv6_subnet_addr, NULL, NULL) == 1;
+	e.has_network = parse_cidr_list(&vals[SUBNET_ENV_NETWORK], AF_INET, &e.network, &unused,
+					e.networks, &e.n_networks) == 1;
+	e.has_subnet = parse_cidr_list(&vals[SUBNET_ENV_SUBNET], AF_INET, &e.subnet,
+				       &e.subnet_addr, NULL, NULL) == 1;
+	e.has_ipv6_network = parse_cidr_list(&vals[SUBNET_ENV_IPV6_NETWORK], AF_INET6,
+					     &e.ipv6_network, &unused, e.ipv6_networks,
+					     &e.n_ipv6_networks) == 1;
+	e.has_ipv6_subnet = parse_cidr_list(&vals[SUBNET_ENV_IPV6_SUBNET], AF_INET6,
+					    &e.ipv6_subnet, &e.ipv6_subnet_addr, NULL, NULL) == 1;
 	if (!e.has_network)
 		e.network = (struct ip_prefix){0};
 	if (!e.has_subnet) {
@@ -293,27 +285,27 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 		e.ipv6_subnet_addr = (struct ip_addr){0};
 	}
 
-	if (vals[K_MTU].set && vals[K_MTU].n > 0) {
-		uint64_t mtu = 0;
+	if (mtu->set && mtu->n > 0) {
+		uint64_t x = 0;
 		size_t i;
 
-		for (i = 0; i < vals[K_MTU].n; i++) {
-			char c = vals[K_MTU].p[i];
+		for (i = 0; i < mtu->n; i++) {
+			char c = mtu->p[i];
 
 			if (c < '0' || c > '9')
 				break;
-			mtu = mtu * 10 + (uint64_t)(c - '0');
-			if (mtu > UINT32_MAX)
+			x = x * 10 + (uint64_t)(c - '0');
+			if (x > UINT32_MAX)
 				break;
 		}
-		if (i == vals[K_MTU].n) {
+		if (i == mtu->n) {
 			e.has_mtu = true;
-			e.mtu = (unsigned)mtu;
+			e.mtu = (unsigned)x;
 		}
 	}
-	if (vals[K_IPMASQ].set) {
+	if (ipmasq->set) {
 		e.has_ipmasq = true;
-		e.ipmasq = vals[K_IPMASQ].n == 4 && memcmp(vals[K_IPMASQ].p, "true", 4) == 0;
+		e.ipmasq = ipmasq->n == 4 && memcmp(ipmasq->p, "true", 4) == 0;
 	}
 	*ret = e;
 	return 0;
