@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/buf.h"
+#include "core/file.h"
 #include "core/json_ci.h"
 #include "core/xmalloc.h"
 #include "subnet/subnet_env_keys.h"
@@ -324,53 +324,25 @@ static void go_errno(char *buf, size_t size, const char *op, const char *path, i
 
 int flannel_env_load(const char *path, struct flannel_env *ret, struct cni_error *e)
 {
-	char why[1024], *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, r;
+	const char *op;
+	char why[1024];
+	struct buf b;
+	int r;
 
 	*ret = (struct flannel_env){0};
-	/* O_NONBLOCK: a FIFO planted at the path must not hang the plugin. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		go_errno(why, sizeof(why), "open", path, errno);
-		return fail_env(e, CNI_ERR_IO, why);
-	}
-	if (fstat(fd, &st) < 0) {
-		go_errno(why, sizeof(why), "stat", path, errno);
-		r = fail_env(e, CNI_ERR_IO, why);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		go_errno(why, sizeof(why), "read", path, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
-		r = fail_env(e, CNI_ERR_IO, why);
-		goto out;
-	}
-	buf = xmalloc(FLANNEL_ENV_MAX_SIZE + 1);
-	while (len < FLANNEL_ENV_MAX_SIZE + 1) {
-		ssize_t n = read(fd, buf + len, FLANNEL_ENV_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			go_errno(why, sizeof(why), "read", path, errno);
-			r = fail_env(e, CNI_ERR_IO, why);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > FLANNEL_ENV_MAX_SIZE) {
+	buf_init(&b, FLANNEL_ENV_MAX_SIZE);
+	r = file_read_bounded(AT_FDCWD, path, 0, &b, &op);
+	if (r == -E2BIG) {
 		snprintf(why, sizeof(why), "%s is larger than %d bytes", path,
 			 FLANNEL_ENV_MAX_SIZE);
 		r = fail_env(e, CNI_ERR_INVALID_CONFIG, why);
-		goto out;
+	} else if (r < 0) {
+		go_errno(why, sizeof(why), op, path, -r);
+		r = fail_env(e, CNI_ERR_IO, why);
+	} else {
+		r = flannel_env_parse(path, b.data, b.len, ret, e);
 	}
-	r = flannel_env_parse(path, buf, len, ret, e);
-out:
-	free(buf);
-	close(fd);
+	buf_free(&b);
 	return r;
 }
 

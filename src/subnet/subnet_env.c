@@ -19,14 +19,11 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/file.h"
-#include "core/xmalloc.h"
 #include "subnet/subnet_env_keys.h"
 
 /* ---- writing ---- */
@@ -243,6 +240,12 @@ static unsigned parse_cidr_list(const struct env_val *v, int family, struct ip_p
 	return valid;
 }
 
+static int too_large(struct err *err, size_t len)
+{
+	return err_set(err, -EFBIG, "subnet file too large (%zu bytes, max %d)", len,
+		       SUBNET_ENV_MAX_SIZE);
+}
+
 int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct err *err)
 {
 	struct env_val vals[SUBNET_ENV_NKEYS] = {0};
@@ -253,8 +256,7 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 
 	*ret = e;
 	if (len > SUBNET_ENV_MAX_SIZE)
-		return err_set(err, -EFBIG, "subnet file too large (%zu bytes, max %d)", len,
-			       SUBNET_ENV_MAX_SIZE);
+		return too_large(err, len);
 	while (pos < len) {
 		const char *eol = memchr(buf + pos, '\n', len - pos);
 		size_t n = eol ? (size_t)(eol - (buf + pos)) : len - pos;
@@ -313,42 +315,21 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 
 int subnet_env_read(const char *path, struct subnet_env *ret, struct err *err)
 {
-	size_t len = 0;
-	struct stat st;
-	char *buf = NULL;
-	int fd, r;
+	const char *op;
+	struct buf b;
+	int r;
 
 	*ret = (struct subnet_env){0};
-	/* O_NONBLOCK so that a FIFO planted at the path cannot hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return err_set(err, -errno, "open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		r = err_set(err, -errno, "stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	buf_init(&b, SUBNET_ENV_MAX_SIZE);
+	r = file_read_bounded(AT_FDCWD, path, 0, &b, &op);
+	if (r == -E2BIG)
+		r = too_large(err, SUBNET_ENV_MAX_SIZE + 1); /* one byte past is all we read */
+	else if (r == -EISDIR || r == -EINVAL)
 		r = err_set(err, -EINVAL, "%s is not a regular file", path);
-		goto out;
-	}
-	/* Read one byte past the limit to tell "too large" from "exactly full". */
-	buf = xmalloc(SUBNET_ENV_MAX_SIZE + 1);
-	while (len < SUBNET_ENV_MAX_SIZE + 1) {
-		ssize_t n = read(fd, buf + len, SUBNET_ENV_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = err_set(err, -errno, "read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	r = subnet_env_parse(buf, len, ret, err);
-out:
-	free(buf);
-	close(fd);
+	else if (r < 0)
+		r = err_set(err, r, "%s %s: %s", op, path, strerror(-r));
+	else
+		r = subnet_env_parse(b.data, b.len, ret, err);
+	buf_free(&b);
 	return r;
 }
