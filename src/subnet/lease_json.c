@@ -105,6 +105,17 @@ static size_t scan_literal(const unsigned char *s, size_t n, size_t i)
 	return 0;
 }
 
+/* An object member's key and colon at s[i]: the index of its value, or 0. */
+static size_t scan_key(const unsigned char *s, size_t n, size_t i)
+{
+	if (i >= n || s[i] != '"' || !(i = lease_json_scan_string(s, n, i)))
+		return 0;
+	i = lease_json_skip_ws(s, n, i);
+	if (i >= n || s[i] != ':')
+		return 0;
+	return lease_json_skip_ws(s, n, i + 1);
+}
+
 /*
  * One value starting at s[i] (no leading whitespace), already inside `depth`
  * containers. Iterative so hostile nesting cannot exhaust the C stack; one bit
@@ -138,14 +149,8 @@ size_t lease_json_scan_value(const unsigned char *s, size_t n, size_t i, unsigne
 				closed = true;
 				break;
 			}
-			if (obj) {
-				if (i >= n || s[i] != '"' || !(i = lease_json_scan_string(s, n, i)))
-					return 0;
-				i = lease_json_skip_ws(s, n, i);
-				if (i >= n || s[i] != ':')
-					return 0;
-				i = lease_json_skip_ws(s, n, i + 1);
-			}
+			if (obj && !(i = scan_key(s, n, i)))
+				return 0;
 			continue;
 		case '"':
 			i = lease_json_scan_string(s, n, i);
@@ -177,14 +182,8 @@ size_t lease_json_scan_value(const unsigned char *s, size_t n, size_t i, unsigne
 			if (s[i] != ',')
 				return 0;
 			i = lease_json_skip_ws(s, n, i + 1);
-			if (obj) {
-				if (i >= n || s[i] != '"' || !(i = lease_json_scan_string(s, n, i)))
-					return 0;
-				i = lease_json_skip_ws(s, n, i);
-				if (i >= n || s[i] != ':')
-					return 0;
-				i = lease_json_skip_ws(s, n, i + 1);
-			}
+			if (obj && !(i = scan_key(s, n, i)))
+				return 0;
 			break;
 		}
 	}
