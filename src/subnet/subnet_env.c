@@ -62,13 +62,14 @@ static int format_env(const struct subnet_env *e, char *out, size_t outlen, size
 		r = put_prefix(out, outlen, &pos, SUBNET_ENV_NETWORK, &e->network, AF_INET, false,
 			       err);
 	if (r == 0 && e->has_subnet)
-		r = put_prefix(out, outlen, &pos, SUBNET_ENV_SUBNET, &e->subnet, AF_INET, true, err);
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_SUBNET, &e->subnet, AF_INET, true,
+			       err);
 	if (r == 0 && e->has_ipv6_network)
 		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_NETWORK, &e->ipv6_network,
 			       AF_INET6, false, err);
 	if (r == 0 && e->has_ipv6_subnet)
-		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_SUBNET, &e->ipv6_subnet,
-			       AF_INET6, true, err);
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_SUBNET, &e->ipv6_subnet, AF_INET6,
+			       true, err);
 	if (r < 0)
 		return r;
 	if (e->has_mtu) {
@@ -267,13 +268,13 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 
 	e.has_network = parse_cidr_list(&vals[SUBNET_ENV_NETWORK], AF_INET, &e.network, &unused,
 					e.networks, &e.n_networks) == 1;
-	e.has_subnet = parse_cidr_list(&vals[SUBNET_ENV_SUBNET], AF_INET, &e.subnet,
-				       &e.subnet_addr, NULL, NULL) == 1;
-	e.has_ipv6_network = parse_cidr_list(&vals[SUBNET_ENV_IPV6_NETWORK], AF_INET6,
-					     &e.ipv6_network, &unused, e.ipv6_networks,
-					     &e.n_ipv6_networks) == 1;
-	e.has_ipv6_subnet = parse_cidr_list(&vals[SUBNET_ENV_IPV6_SUBNET], AF_INET6,
-					    &e.ipv6_subnet, &e.ipv6_subnet_addr, NULL, NULL) == 1;
+	e.has_subnet = parse_cidr_list(&vals[SUBNET_ENV_SUBNET], AF_INET, &e.subnet, &e.subnet_addr,
+				       NULL, NULL) == 1;
+	e.has_ipv6_network =
+		parse_cidr_list(&vals[SUBNET_ENV_IPV6_NETWORK], AF_INET6, &e.ipv6_network, &unused,
+				e.ipv6_networks, &e.n_ipv6_networks) == 1;
+	e.has_ipv6_subnet = parse_cidr_list(&vals[SUBNET_ENV_IPV6_SUBNET], AF_INET6, &e.ipv6_subnet,
+					    &e.ipv6_subnet_addr, NULL, NULL) == 1;
 	if (!e.has_network)
 		e.network = (struct ip_prefix){0};
 	if (!e.has_subnet) {
