@@ -252,6 +252,7 @@ static int get_u4(const unsigned char *s, size_t n, size_t i)
 
 int lease_json_unquote(struct buf *b, const unsigned char *s, size_t n)
 {
+	static const char esc_from[] = "bfnrt", esc_to[] = "\b\f\n\r\t";
 	size_t i = 1, end = n - 1;
 	int r = buf_append(b, "", 0);
 
@@ -278,25 +279,10 @@ int lease_json_unquote(struct buf *b, const unsigned char *s, size_t n)
 			}
 			len = utf8_encode(rune, tmp);
 		} else if (c == '\\') {
-			switch (s[i + 1]) {
-			case 'b':
-				tmp[0] = '\b';
-				break;
-			case 'f':
-				tmp[0] = '\f';
-				break;
-			case 'n':
-				tmp[0] = '\n';
-				break;
-			case 'r':
-				tmp[0] = '\r';
-				break;
-			case 't':
-				tmp[0] = '\t';
-				break;
-			default: /* " \ / */
-				tmp[0] = s[i + 1];
-			}
+			/* validated: one of " \ / b f n r t */
+			const char *e = strchr(esc_from, s[i + 1]);
+
+			tmp[0] = e ? (unsigned char)esc_to[e - esc_from] : s[i + 1];
 			i += 2;
 		} else if (c < 0x80) {
 			tmp[0] = c;
