@@ -18,11 +18,6 @@
 #include "core/json_go.h"
 #include "core/xmalloc.h"
 
-static int put(struct buf *out, const char *s)
-{
-	return buf_append(out, s, strlen(s));
-}
-
 int gojson_format_float(double f, char *buf, size_t size)
 {
 	char tmp[40], digits[24], *e;
@@ -129,17 +124,17 @@ static int encode_object(const json_t *v, struct buf *out, const struct gojson_o
 	}
 	qsort(keys + first_sorted, k - first_sorted, sizeof(*keys), key_cmp);
 
-	r = put(out, "{");
+	r = buf_puts(out, "{");
 	for (size_t i = 0; r == 0 && i < k; i++) {
-		if (i && (r = put(out, ",")) < 0)
+		if (i && (r = buf_puts(out, ",")) < 0)
 			break;
 		if ((r = json_go_put_string(out, keys[i], strlen(keys[i]))) < 0 ||
-		    (r = put(out, ":")) < 0)
+		    (r = buf_puts(out, ":")) < 0)
 			break;
 		r = gojson_encode(json_object_get(v, keys[i]), out, opts);
 	}
 	if (r == 0)
-		r = put(out, "}");
+		r = buf_puts(out, "}");
 	free(keys);
 	return r;
 }
@@ -153,30 +148,30 @@ int gojson_encode(const json_t *v, struct buf *out, const struct gojson_opts *op
 	case JSON_OBJECT:
 		return encode_object(v, out, opts);
 	case JSON_ARRAY:
-		if ((r = put(out, "[")) < 0)
+		if ((r = buf_puts(out, "[")) < 0)
 			return r;
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			if (i && (r = put(out, ",")) < 0)
+			if (i && (r = buf_puts(out, ",")) < 0)
 				return r;
 			if ((r = gojson_encode(json_array_get(v, i), out, opts)) < 0)
 				return r;
 		}
-		return put(out, "]");
+		return buf_puts(out, "]");
 	case JSON_STRING:
 		return json_go_put_string(out, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return put(out, num);
+		return buf_puts(out, num);
 	case JSON_REAL:
 		if ((r = gojson_format_float(json_real_value(v), num, sizeof(num))) < 0)
 			return r;
-		return put(out, num);
+		return buf_puts(out, num);
 	case JSON_TRUE:
-		return put(out, "true");
+		return buf_puts(out, "true");
 	case JSON_FALSE:
-		return put(out, "false");
+		return buf_puts(out, "false");
 	case JSON_NULL:
-		return put(out, "null");
+		return buf_puts(out, "null");
 	}
 	return -EINVAL;
 }

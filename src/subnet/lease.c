@@ -268,11 +268,6 @@ out:
 	return r;
 }
 
-static int put(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
 int lease_attrs_encode(const struct lease_attrs *a, char **ret_json)
 {
 	char ip[IP_ADDR_STRLEN] = "0.0.0.0", ip6[IP_ADDR_STRLEN];
@@ -293,29 +288,29 @@ int lease_attrs_encode(const struct lease_attrs *a, char **ret_json)
 	if (a->public_ip.family)
 		ip_addr_format(&a->public_ip, ip);
 	buf_init(&b, LEASE_JSON_BUF_MAX);
-	if ((r = put(&b, "{\"PublicIP\":\"")) < 0 || (r = put(&b, ip)) < 0 ||
-	    (r = put(&b, "\",\"PublicIPv6\":")) < 0)
+	if ((r = buf_puts(&b, "{\"PublicIP\":\"")) < 0 || (r = buf_puts(&b, ip)) < 0 ||
+	    (r = buf_puts(&b, "\",\"PublicIPv6\":")) < 0)
 		goto out;
 	if (a->public_ipv6.family) {
-		if ((r = put(&b, "\"")) < 0 ||
-		    (r = put(&b, ip_addr_format(&a->public_ipv6, ip6))) < 0 ||
-		    (r = put(&b, "\"")) < 0)
+		if ((r = buf_puts(&b, "\"")) < 0 ||
+		    (r = buf_puts(&b, ip_addr_format(&a->public_ipv6, ip6))) < 0 ||
+		    (r = buf_puts(&b, "\"")) < 0)
 			goto out;
-	} else if ((r = put(&b, "null")) < 0) {
+	} else if ((r = buf_puts(&b, "null")) < 0) {
 		goto out;
 	}
-	if (tlen && ((r = put(&b, ",\"BackendType\":")) < 0 ||
+	if (tlen && ((r = buf_puts(&b, ",\"BackendType\":")) < 0 ||
 		     (r = json_go_put_string(&b, a->backend_type, tlen)) < 0))
 		goto out;
 	if (a->backend_data && *a->backend_data &&
-	    ((r = put(&b, ",\"BackendData\":")) < 0 ||
+	    ((r = buf_puts(&b, ",\"BackendData\":")) < 0 ||
 	     (r = lease_json_compact(&b, a->backend_data, strlen(a->backend_data))) < 0))
 		goto out;
 	if (a->backend_v6_data && *a->backend_v6_data &&
-	    ((r = put(&b, ",\"BackendV6Data\":")) < 0 ||
+	    ((r = buf_puts(&b, ",\"BackendV6Data\":")) < 0 ||
 	     (r = lease_json_compact(&b, a->backend_v6_data, strlen(a->backend_v6_data))) < 0))
 		goto out;
-	if ((r = put(&b, "}")) < 0)
+	if ((r = buf_puts(&b, "}")) < 0)
 		goto out;
 	*ret_json = b.data;
 	return 0;

@@ -189,11 +189,6 @@ size_t lease_json_scan_value(const unsigned char *s, size_t n, size_t i, unsigne
 	}
 }
 
-static int put(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
 int lease_json_compact(struct buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -231,7 +226,7 @@ int lease_json_compact(struct buf *b, const char *str, size_t n)
 		} else if (c == 0xe2 && end - i > 2 && s[i + 1] == 0x80 &&
 			   (s[i + 2] & ~1) == 0xa8) {
 			if ((r = buf_append(b, s + start, i - start)) == 0)
-				r = put(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+				r = buf_puts(b, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
 			i += 2;
 			start = i + 1;
 		}
