@@ -14,11 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/buf.h"
+#include "core/file.h"
 #include "core/json_ci.h"
 #include "core/xmalloc.h"
+#include "subnet/subnet_env_keys.h"
 #include "gojson.h"
 #include "result.h"
 
@@ -148,17 +149,6 @@ void cni_conf_free(struct cni_conf *c)
 
 /* ---- subnet.env ---- */
 
-enum env_key { K_NETWORK, K_SUBNET, K_IPV6_NETWORK, K_IPV6_SUBNET, K_MTU, K_IPMASQ, K_COUNT };
-
-static const char *const env_keys[K_COUNT] = {
-	[K_NETWORK] = "FLANNEL_NETWORK",
-	[K_SUBNET] = "FLANNEL_SUBNET",
-	[K_IPV6_NETWORK] = "FLANNEL_IPV6_NETWORK",
-	[K_IPV6_SUBNET] = "FLANNEL_IPV6_SUBNET",
-	[K_MTU] = "FLANNEL_MTU",
-	[K_IPMASQ] = "FLANNEL_IPMASQ",
-};
-
 /* net.ParseCIDR: the network, host bits dropped. why gets Go's message. */
 static int parse_cidr(const char *s, size_t n, struct ip_prefix *ret, char *why, size_t whylen)
 {
@@ -238,36 +228,34 @@ static int parse_line(const char *path, unsigned lineno, const char *s, size_t n
 	const char *eq = memchr(s, '=', n);
 	size_t klen = eq ? (size_t)(eq - s) : n, vlen;
 	const char *v = eq ? eq + 1 : NULL;
-	int key;
+	int key = subnet_env_key(s, klen);
 
-	for (key = 0; key < K_COUNT; key++)
-		if (strlen(env_keys[key]) == klen && !memcmp(env_keys[key], s, klen))
-			break;
-	if (key == K_COUNT)
+	if (key < 0)
 		return 0;
 	if (!eq) {
-		snprintf(why, whylen, "%s: line %u: %s has no value", path, lineno, env_keys[key]);
+		snprintf(why, whylen, "%s: line %u: %s has no value", path, lineno,
+			 subnet_env_keys[key]);
 		return -EINVAL;
 	}
 	vlen = n - klen - 1;
 	switch (key) {
-	case K_NETWORK:
+	case SUBNET_ENV_NETWORK:
 		return parse_list(v, vlen, &env->nws, &env->n_nws, why, whylen);
-	case K_IPV6_NETWORK:
+	case SUBNET_ENV_IPV6_NETWORK:
 		return parse_list(v, vlen, &env->ip6_nws, &env->n_ip6_nws, why, whylen);
-	case K_SUBNET:
+	case SUBNET_ENV_SUBNET:
 		env->has_sn = false;
 		if (parse_cidr(v, vlen, &env->sn, why, whylen) < 0)
 			return -EINVAL;
 		env->has_sn = true;
 		return 0;
-	case K_IPV6_SUBNET:
+	case SUBNET_ENV_IPV6_SUBNET:
 		env->has_ip6_sn = false;
 		if (parse_cidr(v, vlen, &env->ip6_sn, why, whylen) < 0)
 			return -EINVAL;
 		env->has_ip6_sn = true;
 		return 0;
-	case K_MTU:
+	case SUBNET_ENV_MTU:
 		if (parse_mtu(v, vlen, &env->mtu, why, whylen) < 0)
 			return -EINVAL;
 		env->has_mtu = true;
@@ -336,53 +324,25 @@ static void go_errno(char *buf, size_t size, const char *op, const char *path, i
 
 int flannel_env_load(const char *path, struct flannel_env *ret, struct cni_error *e)
 {
-	char why[1024], *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, r;
+	const char *op;
+	char why[1024];
+	struct buf b;
+	int r;
 
 	*ret = (struct flannel_env){0};
-	/* O_NONBLOCK: a FIFO planted at the path must not hang the plugin. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		go_errno(why, sizeof(why), "open", path, errno);
-		return fail_env(e, CNI_ERR_IO, why);
-	}
-	if (fstat(fd, &st) < 0) {
-		go_errno(why, sizeof(why), "stat", path, errno);
-		r = fail_env(e, CNI_ERR_IO, why);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		go_errno(why, sizeof(why), "read", path, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
-		r = fail_env(e, CNI_ERR_IO, why);
-		goto out;
-	}
-	buf = xmalloc(FLANNEL_ENV_MAX_SIZE + 1);
-	while (len < FLANNEL_ENV_MAX_SIZE + 1) {
-		ssize_t n = read(fd, buf + len, FLANNEL_ENV_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			go_errno(why, sizeof(why), "read", path, errno);
-			r = fail_env(e, CNI_ERR_IO, why);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > FLANNEL_ENV_MAX_SIZE) {
+	buf_init(&b, FLANNEL_ENV_MAX_SIZE);
+	r = file_read_bounded(AT_FDCWD, path, 0, &b, &op);
+	if (r == -E2BIG) {
 		snprintf(why, sizeof(why), "%s is larger than %d bytes", path,
 			 FLANNEL_ENV_MAX_SIZE);
 		r = fail_env(e, CNI_ERR_INVALID_CONFIG, why);
-		goto out;
+	} else if (r < 0) {
+		go_errno(why, sizeof(why), op, path, -r);
+		r = fail_env(e, CNI_ERR_IO, why);
+	} else {
+		r = flannel_env_parse(path, b.data, b.len, ret, e);
 	}
-	r = flannel_env_parse(path, buf, len, ret, e);
-out:
-	free(buf);
-	close(fd);
+	buf_free(&b);
 	return r;
 }
 

@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * fork + execve with four close-on-exec pipes: stdin, stdout, stderr and one
- * that carries execve's errno back when it fails (it closes unread on
- * success). One poll loop feeds stdin and drains both outputs, so a plugin
- * that writes a lot before reading cannot deadlock us; each output is capped
- * and a plugin exceeding the cap is killed.
+ * The run itself is core/proc's: stdin fed and both outputs drained in one
+ * poll loop, so a plugin that writes a lot before reading cannot deadlock us;
+ * each output capped, a plugin exceeding the cap killed; execve's errno
+ * carried back when it fails. What is the CNI's here: the search in CNI_PATH,
+ * the environment, the ETXTBSY retries and libcni's messages.
  */
 #include "exec.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "core/proc.h"
 #include "core/xmalloc.h"
 #include "result.h"
 
@@ -67,172 +65,23 @@ int exec_find(const char *type, const char *cni_path, char **ret_path, struct cn
 			type, dirs);
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-struct child {
-	pid_t pid;
-	int in, out, err; /* our ends */
-};
-
-/* Start the plugin; -errno of pipe/fork/execve on failure (nothing left). */
-static int spawn(const char *path, char *const envp[], struct child *c)
-{
-	int p[4][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
-	char *argv[2] = {xstrdup(path), NULL};
-	int r = 0, child_errno = 0;
-	ssize_t n;
-
-	for (int i = 0; i < 4; i++) {
-		if (pipe2(p[i], O_CLOEXEC) < 0) {
-			r = -errno;
-			goto out;
-		}
-	}
-	c->pid = fork();
-	if (c->pid < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (c->pid == 0) {
-		struct sigaction dfl = {.sa_handler = SIG_DFL};
-		sigset_t none;
-		int err;
-
-		/* Ignored signals stay ignored across execve: undo ours. */
-		sigaction(SIGPIPE, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(p[0][0], 0) >= 0 && dup2(p[1][1], 1) >= 0 && dup2(p[2][1], 2) >= 0)
-			execve(argv[0], argv, envp);
-		err = errno;
-		n = write(p[3][1], &err, sizeof(err));
-		_exit(n == sizeof(err) ? 127 : 126);
-	}
-	close_fd(&p[0][0]);
-	close_fd(&p[1][1]);
-	close_fd(&p[2][1]);
-	close_fd(&p[3][1]);
-	do {
-		n = read(p[3][0], &child_errno, sizeof(child_errno));
-	} while (n < 0 && errno == EINTR);
-	if (n == sizeof(child_errno)) {
-		int status;
-
-		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		r = -child_errno;
-		goto out;
-	}
-	c->in = p[0][1];
-	c->out = p[1][0];
-	c->err = p[2][0];
-	p[0][1] = p[1][0] = p[2][0] = -1;
-	fcntl(c->in, F_SETFL, O_NONBLOCK);
-	fcntl(c->out, F_SETFL, O_NONBLOCK);
-	fcntl(c->err, F_SETFL, O_NONBLOCK);
-out:
-	for (int i = 0; i < 4; i++) {
-		close_fd(&p[i][0]);
-		close_fd(&p[i][1]);
-	}
-	free(argv[0]);
-	return r;
-}
-
-/* Read what fd has; closes it on EOF or error. */
-static void drain(int *fd, struct buf *b, struct exec_result *res, pid_t pid)
-{
-	char tmp[16384];
-
-	for (;;) {
-		ssize_t n = read(*fd, tmp, sizeof(tmp));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			close_fd(fd);
-			return;
-		}
-		if (!res->overflow && buf_append(b, tmp, (size_t)n) < 0) {
-			res->overflow = true;
-			kill(pid, SIGKILL);
-		}
-	}
-}
-
-static void talk(struct child *c, const char *input, size_t len, struct exec_result *res)
-{
-	bool reaped = false;
-	size_t off = 0;
-
-	if (len == 0)
-		close_fd(&c->in);
-	while (c->in >= 0 || c->out >= 0 || c->err >= 0) {
-		struct pollfd pfd[3];
-		int n = 0, k;
-
-		if (c->in >= 0)
-			pfd[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
-		if (c->out >= 0)
-			pfd[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
-		if (c->err >= 0)
-			pfd[n++] = (struct pollfd){.fd = c->err, .events = POLLIN};
-		k = poll(pfd, (nfds_t)n, 200);
-		if (k < 0 && errno != EINTR)
-			break;
-		if (k == 0 && !reaped) {
-			/* The plugin is gone but something it started keeps the
-			 * pipes open: take what is there and stop waiting. */
-			if (waitpid(c->pid, &res->status, WNOHANG) == c->pid) {
-				reaped = true;
-				close_fd(&c->in);
-				if (c->out >= 0)
-					drain(&c->out, &res->out, res, c->pid);
-				if (c->err >= 0)
-					drain(&c->err, &res->err, res, c->pid);
-				close_fd(&c->out);
-				close_fd(&c->err);
-			}
-			continue;
-		}
-		for (int i = 0; i < n && k > 0; i++) {
-			if (!pfd[i].revents)
-				continue;
-			if (pfd[i].fd == c->in) {
-				ssize_t w = write(c->in, input + off, len - off);
-
-				if (w > 0)
-					off += (size_t)w;
-				if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == len)
-					close_fd(&c->in); /* done, or EPIPE: it stopped reading */
-			} else if (pfd[i].fd == c->out) {
-				drain(&c->out, &res->out, res, c->pid);
-			} else {
-				drain(&c->err, &res->err, res, c->pid);
-			}
-		}
-	}
-	close_fd(&c->in);
-	close_fd(&c->out);
-	close_fd(&c->err);
-	while (!reaped && waitpid(c->pid, &res->status, 0) < 0 && errno == EINTR)
-		;
-}
-
 int exec_run(const char *path, const char *command, const char *input, size_t len,
 	     struct exec_result *ret)
 {
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-	struct child c = {.pid = -1, .in = -1, .out = -1, .err = -1};
-	char **envp, *cmdvar;
+	const char *argv[2] = {path, NULL}, **envp;
+	struct proc_spec spec = {
+		.argv = argv,
+		.in = input,
+		.inlen = len,
+		.out = &ret->out,
+		.err = &ret->err,
+		.timeout_ms = PROC_NO_TIMEOUT, /* libcni sets none either */
+		.cancel_fd = -1,
+		.exec_errno = true,
+		.wait_status = &ret->status,
+	};
 	size_t n = 0, k = 0;
+	char *cmdvar;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -247,18 +96,19 @@ int exec_run(const char *path, const char *command, const char *input, size_t le
 			envp[k++] = *p;
 	xasprintf(&cmdvar, "CNI_COMMAND=%s", command);
 	envp[k++] = cmdvar;
+	spec.envp = envp;
 
 	for (int attempt = 0;; attempt++) {
-		r = spawn(path, envp, &c);
+		r = proc_run(&spec);
 		if (r != -ETXTBSY || attempt == EXEC_TXTBSY_RETRIES)
 			break;
 		sleep(1);
 	}
-	if (r == 0) {
-		/* A plugin that exits without reading its stdin must not kill us. */
-		sigaction(SIGPIPE, &ign, &old);
-		talk(&c, input, len, ret);
-		sigaction(SIGPIPE, &old, NULL);
+	if (r == -E2BIG) {
+		ret->overflow = true; /* and killed */
+		r = 0;
+	} else if (r > 0) {
+		r = 0; /* the status is in ret->status */
 	}
 	free(cmdvar);
 	free(envp);

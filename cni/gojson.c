@@ -15,126 +15,8 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/json_go.h"
 #include "core/xmalloc.h"
-
-static int put(struct buf *out, const char *s)
-{
-	return buf_append(out, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at s (Go's utf8.DecodeRune rules), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *ret_rune)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-	uint32_t r;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 2;
-		r = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		r = s[0] & 0x0f;
-		if (s[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (s[0] == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		r = s[0] & 0x07;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if (i > 1 && (s[i] < 0x80 || s[i] > 0xbf))
-			return 0;
-		r = r << 6 | (s[i] & 0x3f);
-	}
-	*ret_rune = r;
-	return need;
-}
-
-int gojson_encode_string(struct buf *out, const char *str, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, start = 0;
-	int r;
-
-	if ((r = put(out, "\"")) < 0)
-		return r;
-	while (i < len) {
-		char esc[8];
-		const char *rep = NULL;
-		size_t adv = 1;
-		uint32_t rune;
-
-		if (s[i] < 0x80) {
-			unsigned char c = s[i];
-
-			if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' &&
-			    c != '&') {
-				i++;
-				continue;
-			}
-			switch (c) {
-			case '"':
-				rep = "\\\"";
-				break;
-			case '\\':
-				rep = "\\\\";
-				break;
-			case '\b':
-				rep = "\\b";
-				break;
-			case '\f':
-				rep = "\\f";
-				break;
-			case '\n':
-				rep = "\\n";
-				break;
-			case '\r':
-				rep = "\\r";
-				break;
-			case '\t':
-				rep = "\\t";
-				break;
-			default:
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 0xf];
-				esc[6] = '\0';
-				rep = esc;
-			}
-		} else {
-			adv = utf8_seq(s + i, len - i, &rune);
-			if (adv == 0) {
-				rep = "\\ufffd";
-				adv = 1;
-			} else if (rune == 0x2028) {
-				rep = "\\u2028";
-			} else if (rune == 0x2029) {
-				rep = "\\u2029";
-			} else {
-				i += adv;
-				continue;
-			}
-		}
-		if ((r = buf_append(out, s + start, i - start)) < 0 || (r = put(out, rep)) < 0)
-			return r;
-		i += adv;
-		start = i;
-	}
-	if ((r = buf_append(out, s + start, len - start)) < 0)
-		return r;
-	return put(out, "\"");
-}
 
 int gojson_format_float(double f, char *buf, size_t size)
 {
@@ -242,17 +124,17 @@ static int encode_object(const json_t *v, struct buf *out, const struct gojson_o
 	}
 	qsort(keys + first_sorted, k - first_sorted, sizeof(*keys), key_cmp);
 
-	r = put(out, "{");
+	r = buf_puts(out, "{");
 	for (size_t i = 0; r == 0 && i < k; i++) {
-		if (i && (r = put(out, ",")) < 0)
+		if (i && (r = buf_puts(out, ",")) < 0)
 			break;
-		if ((r = gojson_encode_string(out, keys[i], strlen(keys[i]))) < 0 ||
-		    (r = put(out, ":")) < 0)
+		if ((r = json_go_put_string(out, keys[i], strlen(keys[i]))) < 0 ||
+		    (r = buf_puts(out, ":")) < 0)
 			break;
 		r = gojson_encode(json_object_get(v, keys[i]), out, opts);
 	}
 	if (r == 0)
-		r = put(out, "}");
+		r = buf_puts(out, "}");
 	free(keys);
 	return r;
 }
@@ -266,30 +148,30 @@ int gojson_encode(const json_t *v, struct buf *out, const struct gojson_opts *op
 	case JSON_OBJECT:
 		return encode_object(v, out, opts);
 	case JSON_ARRAY:
-		if ((r = put(out, "[")) < 0)
+		if ((r = buf_puts(out, "[")) < 0)
 			return r;
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			if (i && (r = put(out, ",")) < 0)
+			if (i && (r = buf_puts(out, ",")) < 0)
 				return r;
 			if ((r = gojson_encode(json_array_get(v, i), out, opts)) < 0)
 				return r;
 		}
-		return put(out, "]");
+		return buf_puts(out, "]");
 	case JSON_STRING:
-		return gojson_encode_string(out, json_string_value(v), json_string_length(v));
+		return json_go_put_string(out, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return put(out, num);
+		return buf_puts(out, num);
 	case JSON_REAL:
 		if ((r = gojson_format_float(json_real_value(v), num, sizeof(num))) < 0)
 			return r;
-		return put(out, num);
+		return buf_puts(out, num);
 	case JSON_TRUE:
-		return put(out, "true");
+		return buf_puts(out, "true");
 	case JSON_FALSE:
-		return put(out, "false");
+		return buf_puts(out, "false");
 	case JSON_NULL:
-		return put(out, "null");
+		return buf_puts(out, "null");
 	}
 	return -EINVAL;
 }

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "core/json_go.h"
+
 struct buf;
 
 struct gojson_opts {
@@ -29,7 +31,10 @@ struct gojson_opts {
 int gojson_encode(const json_t *v, struct buf *out, const struct gojson_opts *opts);
 
 /* Append s (len bytes, any content) as a Go JSON string literal. */
-int gojson_encode_string(struct buf *out, const char *s, size_t len);
+static inline int gojson_encode_string(struct buf *out, const char *s, size_t len)
+{
+	return json_go_put_string(out, s, len);
+}
 
 /* Go's strconv.AppendFloat(f, 'f' or 'e', -1, 64) as encoding/json uses it;
  * buf must hold 32 bytes. -EINVAL for NaN and infinities. */

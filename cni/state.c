@@ -73,42 +73,23 @@ int state_store(struct state *s, const char *id, const char *data, size_t len, s
 
 int state_read(struct state *s, const char *id, struct buf *out, struct cni_error *e)
 {
-	char chunk[16384];
-	struct stat st;
-	int fd, r = 0;
+	const char *op;
+	int r;
 
 	if (s->dfd < 0)
 		return -ENOENT;
-	fd = openat(s->dfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return cni_fail(e, CNI_ERR_IO, "open %s/%s: %s", s->dir, id, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = cni_fail(e, CNI_ERR_IO, "%s/%s is not a regular file", s->dir, id);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = cni_fail(e, CNI_ERR_IO, "read %s/%s: %s", s->dir, id, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (buf_append(out, chunk, (size_t)n) < 0) {
-			r = cni_fail(e, CNI_ERR_IO, "%s/%s exceeds %zu bytes", s->dir, id,
-				     out->max);
-			goto out;
-		}
-	}
-out:
-	close(fd);
-	return r;
+	r = file_read_bounded(s->dfd, id, O_NOFOLLOW, out, &op);
+	if (r == 0)
+		return 0;
+	if (!strcmp(op, "open") && r == -ENOENT)
+		return r;
+	if (!strcmp(op, "open"))
+		return cni_fail(e, CNI_ERR_IO, "open %s/%s: %s", s->dir, id, strerror(-r));
+	if (!strcmp(op, "stat") || r == -EISDIR || r == -EINVAL)
+		return cni_fail(e, CNI_ERR_IO, "%s/%s is not a regular file", s->dir, id);
+	if (r == -E2BIG)
+		return cni_fail(e, CNI_ERR_IO, "%s/%s exceeds %zu bytes", s->dir, id, out->max);
+	return cni_fail(e, CNI_ERR_IO, "read %s/%s: %s", s->dir, id, strerror(-r));
 }
 
 int state_remove(struct state *s, const char *id)

@@ -37,6 +37,11 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
+int buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {

@@ -18,6 +18,8 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 /* -E2BIG when the result would exceed max; the buffer is then unchanged. */
 int buf_append(struct buf *b, const void *data, size_t len);
+/* buf_append of the string s, without its NUL. */
+int buf_puts(struct buf *b, const char *s);
 /* Drop the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 int file_mkdir_p(const char *dir, mode_t mode, struct err *err)
@@ -124,5 +125,52 @@ out:
 		unlink(tmp);
 	if (dfd >= 0)
 		close(dfd);
+	return r;
+}
+
+int file_read_bounded(int dirfd, const char *path, int oflags, struct buf *out,
+		      const char **ret_op)
+{
+	const char *op = "open";
+	char chunk[16384];
+	struct stat st;
+	int fd, r = 0;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | oflags);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	op = "stat";
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	op = "read";
+	if (!S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out;
+	}
+	if ((r = buf_append(out, "", 0)) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((r = buf_append(out, chunk, (size_t)n)) < 0)
+			goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret_op)
+		*ret_op = op;
 	return r;
 }

@@ -7,10 +7,14 @@
  * state): written to a temp file beside the target, fsynced, renamed over it,
  * and the directory fsynced. 0 or a negative errno, with err saying which step
  * failed on which path.
+ *
+ * And small files read whole, bounded (subnet.env, kubeconfig, tokens, the
+ * CNI plugin's state).
  */
 #include <stddef.h>
 #include <sys/types.h>
 
+struct buf;
 struct err;
 
 /* mkdir -p; directories it creates get exactly mode, whatever the umask. */
@@ -23,5 +27,19 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* write(2) until all n bytes are out (EINTR retried); 0 or -errno. */
 int file_write_all(int fd, const void *data, size_t n);
+
+/*
+ * Append the whole of the regular file path (relative to dirfd, AT_FDCWD for
+ * none; oflags adds e.g. O_NOFOLLOW) to out, at most out->max bytes. It is
+ * opened without waiting, so that a FIFO or a device planted at the path
+ * cannot block the caller, and then refused. out->data is non-NULL on
+ * success. 0 or -errno: -EISDIR or -EINVAL when it is not a regular file,
+ * -E2BIG when it holds more than out->max bytes (out then holds part of it).
+ * *ret_op (when not NULL) names the failed step for the caller's message:
+ * "open", "stat" or "read" (a file that is not regular fails at "read", as
+ * with Go's os.ReadFile).
+ */
+int file_read_bounded(int dirfd, const char *path, int oflags, struct buf *out,
+		      const char **ret_op);
 
 #endif

@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/xmalloc.h"
 
 #define LOOP_MAX_EVENTS 64
-#define NS_PER_MS	1000000LL
 
 /*
  * Registered fds live in an array indexed by fd, as in ae. Each registration
@@ -67,24 +66,6 @@ struct loop {
 	void *before_sleep_arg;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t loop_now_ms(void)
-{
-	return now_ns() / NS_PER_MS;
-}
-
-int64_t loop_now_us(void)
-{
-	return now_ns() / 1000;
-}
-
 static void tlist_init(struct loop_timer *head)
 {
 	head->prev = head->next = head;
@@ -123,9 +104,9 @@ static void timer_insert_sorted(struct loop *loop, struct loop_timer *t)
 static void timer_arm(struct loop *loop, struct loop_timer *t, int64_t ms)
 {
 	/* Clamp so that absurd intervals cannot overflow the deadline. */
-	if (ms > INT64_MAX / NS_PER_MS / 2)
-		ms = INT64_MAX / NS_PER_MS / 2;
-	t->when_ns = now_ns() + ms * NS_PER_MS;
+	if (ms > INT64_MAX / CLOCK_NS_PER_MS / 2)
+		ms = INT64_MAX / CLOCK_NS_PER_MS / 2;
+	t->when_ns = clock_now_ns() + ms * CLOCK_NS_PER_MS;
 	timer_insert_sorted(loop, t);
 }
 
@@ -415,11 +396,11 @@ int loop_poll_timeout(struct loop *loop)
 
 	if (tlist_empty(&loop->timers))
 		return -1;
-	diff = loop->timers.next->when_ns - now_ns();
+	diff = loop->timers.next->when_ns - clock_now_ns();
 	if (diff <= 0)
 		return 0;
 	/* Round up: waking before the deadline would cost an empty iteration. */
-	ms = (diff + NS_PER_MS - 1) / NS_PER_MS;
+	ms = (diff + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS;
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
@@ -447,7 +428,7 @@ static void dispatch_fds(struct loop *loop, const struct epoll_event *evs, int n
 
 static void dispatch_timers(struct loop *loop)
 {
-	int64_t now = now_ns(), next;
+	int64_t now = clock_now_ns(), next;
 	struct loop_timer *t;
 
 	/*

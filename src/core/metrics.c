@@ -405,11 +405,6 @@ static void format_double(double v, char *s, size_t n)
 		snprintf(s, n, "%.*f", prec - exp > 0 ? prec - exp : 0, v);
 }
 
-static int put(struct buf *out, const char *s)
-{
-	return buf_append(out, s, strlen(s));
-}
-
 /* Label values escape \ " and newline; HELP text only \ and newline. */
 static int put_escaped(struct buf *out, const char *s, bool quote)
 {
@@ -428,7 +423,7 @@ static int put_escaped(struct buf *out, const char *s, bool quote)
 			continue;
 		r = buf_append(out, run, (size_t)(s - run));
 		if (r == 0)
-			r = put(out, esc);
+			r = buf_puts(out, esc);
 		run = s + 1;
 	}
 	if (r == 0)
@@ -442,20 +437,20 @@ static int render_child(const struct metrics_family *f, const struct metrics_chi
 	char num[64];
 	int r;
 
-	r = put(out, f->name);
+	r = buf_puts(out, f->name);
 	for (size_t i = 0; i < f->nlabels && r == 0; i++) {
-		r = put(out, i ? "," : "{");
+		r = buf_puts(out, i ? "," : "{");
 		if (r == 0)
-			r = put(out, f->labels[i]);
+			r = buf_puts(out, f->labels[i]);
 		if (r == 0)
-			r = put(out, "=\"");
+			r = buf_puts(out, "=\"");
 		if (r == 0)
 			r = put_escaped(out, c->values[i], true);
 		if (r == 0)
-			r = put(out, "\"");
+			r = buf_puts(out, "\"");
 	}
 	if (r == 0 && f->nlabels)
-		r = put(out, "}");
+		r = buf_puts(out, "}");
 	if (c->cb)
 		format_double(c->cb(c->cb_arg), num, sizeof(num));
 	else if (c->is_double)
@@ -463,11 +458,11 @@ static int render_child(const struct metrics_family *f, const struct metrics_chi
 	else
 		snprintf(num, sizeof(num), "%" PRId64, c->i);
 	if (r == 0)
-		r = put(out, " ");
+		r = buf_puts(out, " ");
 	if (r == 0)
-		r = put(out, num);
+		r = buf_puts(out, num);
 	if (r == 0)
-		r = put(out, "\n");
+		r = buf_puts(out, "\n");
 	return r;
 }
 
@@ -478,19 +473,19 @@ static int render_family(const struct metrics_family *f, struct buf *out)
 
 	if (!f->children)
 		return 0;
-	r = put(out, "# HELP ");
+	r = buf_puts(out, "# HELP ");
 	if (r == 0)
-		r = put(out, f->name);
+		r = buf_puts(out, f->name);
 	if (r == 0)
-		r = put(out, " ");
+		r = buf_puts(out, " ");
 	if (r == 0)
 		r = put_escaped(out, f->help, false);
 	if (r == 0)
-		r = put(out, "\n# TYPE ");
+		r = buf_puts(out, "\n# TYPE ");
 	if (r == 0)
-		r = put(out, f->name);
+		r = buf_puts(out, f->name);
 	if (r == 0)
-		r = put(out, f->type == METRICS_COUNTER ? " counter\n" : " gauge\n");
+		r = buf_puts(out, f->type == METRICS_COUNTER ? " counter\n" : " gauge\n");
 	for (c = f->children; c && r == 0; c = c->next)
 		r = render_child(f, c, out);
 	return r;

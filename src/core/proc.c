@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/loop.h"
+#include "core/clock.h"
+
+extern char **environ;
 
 #define PROC_TICK_MS  20
 #define PROC_CHUNK    4096
@@ -28,15 +30,17 @@
 #define PROC_LEFTOVER 16          /* batches read after the exit (a full pipe is 1 MiB) */
 
 /* In the child: only async-signal-safe calls from here to exec (the caller
- * may have other threads, whose locks the child inherits held). */
-static void __attribute__((noreturn)) child_exec(const char *const argv[], int in, int out,
-						 int errfd)
+ * may have other threads, whose locks the child inherits held). report, when
+ * >= 0, is the pipe that carries errno back if the exec fails; it closes
+ * unread (close-on-exec) when the exec succeeds. */
+static void __attribute__((noreturn)) child_exec(const struct proc_spec *s, int in, int out,
+						 int errfd, int report)
 {
 	union {
 		const char *const *c;
 		char *const *v;
-	} args = { .c = argv };
-	int fds[3] = { in, out, errfd }, tmp[3], i;
+	} args = { .c = s->argv }, env = { .c = s->envp };
+	int fds[3] = { in, out, errfd }, tmp[3], i, e;
 	sigset_t none;
 
 	/* The daemon blocks the signals its loop reads from a signalfd (threads
@@ -44,17 +48,35 @@ static void __attribute__((noreturn)) child_exec(const char *const argv[], int i
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	/* Via fds >= 3 first, so that no dup2 overwrites a source still needed. */
+	/* Via fds >= 4 first, so that no dup2 overwrites a source still needed
+	 * and fd 3 is free for report. */
+	if (report >= 0) {
+		if ((e = fcntl(report, F_DUPFD_CLOEXEC, 4)) < 0)
+			goto fail;
+		report = e;
+	}
 	for (i = 0; i < 3; i++) {
-		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4);
 		if (tmp[i] < 0)
-			_exit(127);
+			goto fail;
 	}
 	for (i = 0; i < 3; i++)
 		if (dup2(tmp[i], i) < 0)
-			_exit(127);
-	close_range(3, ~0U, 0);
-	execv(argv[0], args.v);
+			goto fail;
+	if (report >= 0) {
+		if (dup3(report, 3, O_CLOEXEC) < 0)
+			goto fail;
+		report = 3;
+	}
+	close_range(report >= 0 ? 4 : 3, ~0U, 0);
+	execve(s->argv[0], args.v, s->envp ? env.v : environ);
+fail:
+	e = errno;
+	if (report >= 0) {
+		ssize_t n = write(report, &e, sizeof(e)); /* if short: the parent sees 127 */
+
+		(void)n;
+	}
 	_exit(127);
 }
 
@@ -127,12 +149,12 @@ static void send_some(int *fd, const struct proc_spec *s, size_t *off)
 int proc_run(const struct proc_spec *s)
 {
 	int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, pidfd = -1;
-	int rc = 0, status = 0, r;
+	int rep[2] = { -1, -1 }, rc = 0, status = 0, r;
 	size_t off = 0;
-	int64_t deadline;
+	int64_t deadline = 0;
 	pid_t pid = -1;
 
-	if (!s->argv || !s->argv[0] || s->timeout_ms <= 0)
+	if (!s->argv || !s->argv[0] || (s->timeout_ms <= 0 && s->timeout_ms != PROC_NO_TIMEOUT))
 		return -EINVAL;
 	if (s->cancel_fd >= 0 && readable(s->cancel_fd))
 		return -ECANCELED;
@@ -148,17 +170,41 @@ int proc_run(const struct proc_spec *s)
 		rc = -errno;
 		goto out;
 	}
-	deadline = loop_now_ms() + s->timeout_ms;
+	if (s->exec_errno && pipe2(rep, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (s->timeout_ms > 0)
+		deadline = clock_now_ms() + s->timeout_ms;
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(s->argv, inp[1], outp[1], errp[1]);
+		child_exec(s, inp[1], outp[1], errp[1], rep[1]);
 	close_fd(&inp[1]);
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
+	if (rep[0] >= 0) {
+		int child_errno;
+		ssize_t n;
+
+		close_fd(&rep[1]);
+		do {
+			n = read(rep[0], &child_errno, sizeof(child_errno));
+		} while (n < 0 && errno == EINTR);
+		if (n == sizeof(child_errno)) {
+			/* It is on its way to _exit(127): reap it, no kill. */
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			pid = -1;
+			if (s->wait_status)
+				*s->wait_status = status;
+			rc = -child_errno;
+			goto out;
+		}
+	}
 	if (!s->in || s->inlen == 0)
 		close_fd(&inp[0]);
 	pidfd = pidfd_open(pid, 0); /* -1: look for the exit every PROC_TICK_MS */
@@ -166,12 +212,17 @@ int proc_run(const struct proc_spec *s)
 	for (;;) {
 		struct pollfd pfd[5];
 		int n = 0, i_in = -1, i_out = -1, i_err = -1, i_pid = -1, i_cancel = -1;
-		int64_t left = deadline - loop_now_ms();
+		int timeout = -1;
 		pid_t w;
 
-		if (left <= 0) {
-			rc = -ETIMEDOUT;
-			goto out;
+		if (s->timeout_ms > 0) {
+			int64_t left = deadline - clock_now_ms();
+
+			if (left <= 0) {
+				rc = -ETIMEDOUT;
+				goto out;
+			}
+			timeout = (int)left; /* <= timeout_ms */
 		}
 		if (inp[0] >= 0) {
 			i_in = n;
@@ -193,9 +244,9 @@ int proc_run(const struct proc_spec *s)
 			i_cancel = n;
 			pfd[n++] = (struct pollfd){ .fd = s->cancel_fd, .events = POLLIN };
 		}
-		if (pidfd < 0 && left > PROC_TICK_MS)
-			left = PROC_TICK_MS;
-		r = poll(pfd, (nfds_t)n, (int)left);
+		if (pidfd < 0 && (timeout < 0 || timeout > PROC_TICK_MS))
+			timeout = PROC_TICK_MS;
+		r = poll(pfd, (nfds_t)n, timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -225,6 +276,8 @@ int proc_run(const struct proc_spec *s)
 		}
 	}
 	pid = -1; /* reaped */
+	if (s->wait_status)
+		*s->wait_status = status;
 	if ((rc = drain_leftover(&outp[0], s->out)) < 0 ||
 	    (rc = drain_leftover(&errp[0], s->err)) < 0)
 		goto out;
@@ -236,10 +289,14 @@ out:
 	if (pid > 0) {
 		/* Our own child, not yet reaped: the pid is still its. */
 		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		if (s->wait_status)
+			*s->wait_status = status;
 	}
 	close_fd(&pidfd);
+	close_fd(&rep[0]);
+	close_fd(&rep[1]);
 	close_fd(&inp[0]);
 	close_fd(&inp[1]);
 	close_fd(&outp[0]);

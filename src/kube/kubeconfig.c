@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/xmalloc.h"
 #include "kube/yaml.h"
 
@@ -39,58 +41,24 @@ void kubeconfig_free(struct kubeconfig *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Read a whole small regular file. -errno, -E2BIG above max, -EINVAL when not
- * a regular file: a FIFO or a device could block the caller (the token file
- * is re-read on the loop before every request), so it is opened without
- * waiting and refused. */
+/* Read a whole small regular file (core/file). -errno, -E2BIG above max,
+ * -EISDIR or -EINVAL when not a regular file: a FIFO or a device could block
+ * the caller (the token file is re-read on the loop before every request), so
+ * it is opened without waiting and refused. */
 static int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	char *data = NULL;
-	size_t len = 0, cap = 0;
-	struct stat st;
-	int fd, rc = 0;
+	struct buf b;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
+	buf_init(&b, max);
+	rc = file_read_bounded(AT_FDCWD, path, 0, &b, NULL);
+	if (rc < 0) {
+		buf_free(&b);
+		return rc;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			data = xreallocarray(data, cap, 1);
-		}
-		n = read(fd, data + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			rc = -E2BIG;
-			goto out;
-		}
-	}
-	data[len] = '\0';
-	*ret = data;
-	*ret_len = len;
-	data = NULL;
-out:
-	free(data);
-	close(fd);
-	return rc;
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
 }
 
 static const char *read_error(int rc)

@@ -25,7 +25,9 @@ struct lease_attrs {
 
 /* Byte-identical to Go's json.Marshal of flannel's LeaseAttrs. *ret_json is
  * NUL-terminated and freed by the caller. -EINVAL for a wrong address family
- * or backend data that is not exactly one JSON value. */
+ * or backend data that is not exactly one JSON value; -E2BIG when the value
+ * would exceed 8 * LEASE_JSON_MAX bytes (no value that decode accepts comes
+ * near: Go's escaping at most sixfolds it). */
 int lease_attrs_encode(const struct lease_attrs *a, char **ret_json);
 
 /* Go json.Unmarshal semantics (keys matched case-insensitively, last one wins,

@@ -19,20 +19,19 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/file.h"
-#include "core/xmalloc.h"
+#include "subnet/subnet_env_keys.h"
 
 /* ---- writing ---- */
 
-static int put_prefix(char *out, size_t outlen, size_t *pos, const char *key,
+static int put_prefix(char *out, size_t outlen, size_t *pos, enum subnet_env_key k,
 		      const struct ip_prefix *p, int family, bool first_host, struct err *err)
 {
+	const char *key = subnet_env_keys[k];
 	char a[IP_ADDR_STRLEN];
 	struct ip_prefix m;
 	struct ip_addr host;
@@ -60,26 +59,28 @@ static int format_env(const struct subnet_env *e, char *out, size_t outlen, size
 
 	out[0] = '\0';
 	if (e->has_network)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_NETWORK", &e->network, AF_INET, false,
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_NETWORK, &e->network, AF_INET, false,
 			       err);
 	if (r == 0 && e->has_subnet)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_SUBNET", &e->subnet, AF_INET, true, err);
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_SUBNET, &e->subnet, AF_INET, true,
+			       err);
 	if (r == 0 && e->has_ipv6_network)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_NETWORK", &e->ipv6_network,
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_NETWORK, &e->ipv6_network,
 			       AF_INET6, false, err);
 	if (r == 0 && e->has_ipv6_subnet)
-		r = put_prefix(out, outlen, &pos, "FLANNEL_IPV6_SUBNET", &e->ipv6_subnet, AF_INET6,
+		r = put_prefix(out, outlen, &pos, SUBNET_ENV_IPV6_SUBNET, &e->ipv6_subnet, AF_INET6,
 			       true, err);
 	if (r < 0)
 		return r;
 	if (e->has_mtu) {
-		n = snprintf(out + pos, outlen - pos, "FLANNEL_MTU=%u\n", e->mtu);
+		n = snprintf(out + pos, outlen - pos, "%s=%u\n", subnet_env_keys[SUBNET_ENV_MTU],
+			     e->mtu);
 		if (n < 0 || (size_t)n >= outlen - pos)
 			return err_set(err, -ENOSPC, "subnet file content too long");
 		pos += (size_t)n;
 	}
 	if (e->has_ipmasq) {
-		n = snprintf(out + pos, outlen - pos, "FLANNEL_IPMASQ=%s\n",
+		n = snprintf(out + pos, outlen - pos, "%s=%s\n", subnet_env_keys[SUBNET_ENV_IPMASQ],
 			     e->ipmasq ? "true" : "false");
 		if (n < 0 || (size_t)n >= outlen - pos)
 			return err_set(err, -ENOSPC, "subnet file content too long");
@@ -120,17 +121,6 @@ int subnet_env_write(const char *path, const struct subnet_env *e, struct err *e
 
 /* ---- reading ---- */
 
-enum env_key { K_NETWORK, K_SUBNET, K_IPV6_NETWORK, K_IPV6_SUBNET, K_MTU, K_IPMASQ, K_COUNT };
-
-static const char *const env_keys[K_COUNT] = {
-	[K_NETWORK] = "FLANNEL_NETWORK",
-	[K_SUBNET] = "FLANNEL_SUBNET",
-	[K_IPV6_NETWORK] = "FLANNEL_IPV6_NETWORK",
-	[K_IPV6_SUBNET] = "FLANNEL_IPV6_SUBNET",
-	[K_MTU] = "FLANNEL_MTU",
-	[K_IPMASQ] = "FLANNEL_IPMASQ",
-};
-
 struct env_val {
 	const char *p;
 	size_t n;
@@ -152,6 +142,7 @@ static bool is_key_char(char c)
 static void parse_line(const char *s, size_t n, struct env_val *vals)
 {
 	size_t i = 0, k, klen, vs, ve;
+	int key;
 
 	while (i < n && is_space(s[i]))
 		i++;
@@ -196,12 +187,9 @@ static void parse_line(const char *s, size_t n, struct env_val *vals)
 		while (ve > vs && is_space(s[ve - 1]))
 			ve--;
 	}
-	for (int key = 0; key < K_COUNT; key++) {
-		if (strlen(env_keys[key]) == klen && memcmp(env_keys[key], s + k, klen) == 0) {
-			vals[key] = (struct env_val){.p = s + vs, .n = ve - vs, .set = true};
-			return;
-		}
-	}
+	key = subnet_env_key(s + k, klen);
+	if (key >= 0)
+		vals[key] = (struct env_val){.p = s + vs, .n = ve - vs, .set = true};
 }
 
 /* net.ParseCIDR of one piece, keeping the address as written. */
@@ -253,17 +241,23 @@ static unsigned parse_cidr_list(const struct env_val *v, int family, struct ip_p
 	return valid;
 }
 
+static int too_large(struct err *err, size_t len)
+{
+	return err_set(err, -EFBIG, "subnet file too large (%zu bytes, max %d)", len,
+		       SUBNET_ENV_MAX_SIZE);
+}
+
 int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct err *err)
 {
-	struct env_val vals[K_COUNT] = {0};
+	struct env_val vals[SUBNET_ENV_NKEYS] = {0};
+	const struct env_val *mtu = &vals[SUBNET_ENV_MTU], *ipmasq = &vals[SUBNET_ENV_IPMASQ];
 	struct subnet_env e = {0};
 	struct ip_addr unused;
 	size_t pos = 0;
 
 	*ret = e;
 	if (len > SUBNET_ENV_MAX_SIZE)
-		return err_set(err, -EFBIG, "subnet file too large (%zu bytes, max %d)", len,
-			       SUBNET_ENV_MAX_SIZE);
+		return too_large(err, len);
 	while (pos < len) {
 		const char *eol = memchr(buf + pos, '\n', len - pos);
 		size_t n = eol ? (size_t)(eol - (buf + pos)) : len - pos;
@@ -272,13 +266,14 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 		pos += n + 1;
 	}
 
-	e.has_network = parse_cidr_list(&vals[K_NETWORK], AF_INET, &e.network, &unused, e.networks,
-					&e.n_networks) == 1;
-	e.has_subnet = parse_cidr_list(&vals[K_SUBNET], AF_INET, &e.subnet, &e.subnet_addr, NULL,
-				       NULL) == 1;
-	e.has_ipv6_network = parse_cidr_list(&vals[K_IPV6_NETWORK], AF_INET6, &e.ipv6_network,
-					     &unused, e.ipv6_networks, &e.n_ipv6_networks) == 1;
-	e.has_ipv6_subnet = parse_cidr_list(&vals[K_IPV6_SUBNET], AF_INET6, &e.ipv6_subnet,
+	e.has_network = parse_cidr_list(&vals[SUBNET_ENV_NETWORK], AF_INET, &e.network, &unused,
+					e.networks, &e.n_networks) == 1;
+	e.has_subnet = parse_cidr_list(&vals[SUBNET_ENV_SUBNET], AF_INET, &e.subnet, &e.subnet_addr,
+				       NULL, NULL) == 1;
+	e.has_ipv6_network =
+		parse_cidr_list(&vals[SUBNET_ENV_IPV6_NETWORK], AF_INET6, &e.ipv6_network, &unused,
+				e.ipv6_networks, &e.n_ipv6_networks) == 1;
+	e.has_ipv6_subnet = parse_cidr_list(&vals[SUBNET_ENV_IPV6_SUBNET], AF_INET6, &e.ipv6_subnet,
 					    &e.ipv6_subnet_addr, NULL, NULL) == 1;
 	if (!e.has_network)
 		e.network = (struct ip_prefix){0};
@@ -293,27 +288,27 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 		e.ipv6_subnet_addr = (struct ip_addr){0};
 	}
 
-	if (vals[K_MTU].set && vals[K_MTU].n > 0) {
-		uint64_t mtu = 0;
+	if (mtu->set && mtu->n > 0) {
+		uint64_t x = 0;
 		size_t i;
 
-		for (i = 0; i < vals[K_MTU].n; i++) {
-			char c = vals[K_MTU].p[i];
+		for (i = 0; i < mtu->n; i++) {
+			char c = mtu->p[i];
 
 			if (c < '0' || c > '9')
 				break;
-			mtu = mtu * 10 + (uint64_t)(c - '0');
-			if (mtu > UINT32_MAX)
+			x = x * 10 + (uint64_t)(c - '0');
+			if (x > UINT32_MAX)
 				break;
 		}
-		if (i == vals[K_MTU].n) {
+		if (i == mtu->n) {
 			e.has_mtu = true;
-			e.mtu = (unsigned)mtu;
+			e.mtu = (unsigned)x;
 		}
 	}
-	if (vals[K_IPMASQ].set) {
+	if (ipmasq->set) {
 		e.has_ipmasq = true;
-		e.ipmasq = vals[K_IPMASQ].n == 4 && memcmp(vals[K_IPMASQ].p, "true", 4) == 0;
+		e.ipmasq = ipmasq->n == 4 && memcmp(ipmasq->p, "true", 4) == 0;
 	}
 	*ret = e;
 	return 0;
@@ -321,42 +316,21 @@ int subnet_env_parse(const char *buf, size_t len, struct subnet_env *ret, struct
 
 int subnet_env_read(const char *path, struct subnet_env *ret, struct err *err)
 {
-	size_t len = 0;
-	struct stat st;
-	char *buf = NULL;
-	int fd, r;
+	const char *op;
+	struct buf b;
+	int r;
 
 	*ret = (struct subnet_env){0};
-	/* O_NONBLOCK so that a FIFO planted at the path cannot hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return err_set(err, -errno, "open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		r = err_set(err, -errno, "stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	buf_init(&b, SUBNET_ENV_MAX_SIZE);
+	r = file_read_bounded(AT_FDCWD, path, 0, &b, &op);
+	if (r == -E2BIG)
+		r = too_large(err, SUBNET_ENV_MAX_SIZE + 1); /* one byte past is all we read */
+	else if (r == -EISDIR || r == -EINVAL)
 		r = err_set(err, -EINVAL, "%s is not a regular file", path);
-		goto out;
-	}
-	/* Read one byte past the limit to tell "too large" from "exactly full". */
-	buf = xmalloc(SUBNET_ENV_MAX_SIZE + 1);
-	while (len < SUBNET_ENV_MAX_SIZE + 1) {
-		ssize_t n = read(fd, buf + len, SUBNET_ENV_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = err_set(err, -errno, "read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	r = subnet_env_parse(buf, len, ret, err);
-out:
-	free(buf);
-	close(fd);
+	else if (r < 0)
+		r = err_set(err, r, "%s %s: %s", op, path, strerror(-r));
+	else
+		r = subnet_env_parse(b.data, b.len, ret, err);
+	buf_free(&b);
 	return r;
 }

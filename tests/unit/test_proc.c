@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,6 +298,45 @@ static void test_no_fd_leak(void **state)
 	buf_free(&out);
 }
 
+/* The fields the CNI plugin's delegate runs use: an environment of their
+ * own, execve's errno, the raw wait status and no deadline. */
+static void test_env_errno_status(void **state)
+{
+	const char *sh_argv[] = { "/bin/sh", "-c", "echo \"$WEFT_X\"; kill -KILL $$", NULL };
+	const char *envp[] = { "WEFT_X=given", NULL };
+	const char *missing[] = { "/nonexistent/weft-tool", NULL };
+	const char *notexec[] = { "/etc/passwd", NULL }; /* no x bit: EACCES, root too */
+	int status = -1;
+	struct buf out;
+	struct proc_spec s = {
+		.argv = sh_argv,
+		.out = &out,
+		.timeout_ms = PROC_NO_TIMEOUT,
+		.cancel_fd = -1,
+		.envp = envp,
+		.exec_errno = true,
+		.wait_status = &status,
+	};
+
+	(void)state;
+	buf_init(&out, 4096);
+	assert_int_equal(proc_run(&s), 128 + SIGKILL);
+	assert_string_equal(out.data, "given\n");
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	s.argv = missing;
+	assert_int_equal(proc_run(&s), -ENOENT);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+	s.argv = notexec;
+	assert_int_equal(proc_run(&s), -EACCES);
+	/* Without exec_errno: 127, as before. */
+	s.argv = missing;
+	s.exec_errno = false;
+	assert_int_equal(proc_run(&s), 127);
+	s.timeout_ms = -2;
+	assert_int_equal(proc_run(&s), -EINVAL);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_child_signal_state),
 		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test(test_env_errno_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
