@@ -385,7 +385,7 @@ static int rules_submit(struct agent *a, bool setup)
 		traffic_params_from(a, &a->prev, &j->old);
 		j->have_old = true;
 	}
-	a->rules_started_ms = loop_now_ms();
+	a->rules_started_ms = clock_now_ms();
 	return worker_submit(a->worker, rules_run, rules_done, j);
 }
 
@@ -400,7 +400,7 @@ static int64_t resync(struct loop *loop, int64_t id, void *arg)
 		if (!a->rules_stalled)
 			log_warnx("checking traffic rules: the check started %llds ago is still "
 				  "running (a firewall tool is slow or hung); not starting another",
-				  (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
+				  (long long)(clock_now_ms() - a->rules_started_ms) / 1000);
 		a->rules_stalled = true;
 	} else {
 		a->rule_checks++;
@@ -426,7 +426,7 @@ static void rules_done(void *arg)
 	if (!j->setup) {
 		if (a->rules_stalled)
 			log_info("checking traffic rules: the slow check ended after %llds",
-				 (long long)(loop_now_ms() - a->rules_started_ms) / 1000);
+				 (long long)(clock_now_ms() - a->rules_started_ms) / 1000);
 		a->rules_stalled = false;
 		if (j->rc < 0) {
 			a->rule_errors++;

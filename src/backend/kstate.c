@@ -66,7 +66,7 @@ static int run(struct kstate *k, bool initial)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	unsigned added[RC_KINDS] = { 0 }, removed[RC_KINDS] = { 0 }, noted = 0;
-	int64_t t0 = loop_now_us();
+	int64_t t0 = clock_now_us();
 	size_t objects = 0, changes = 0;
 	char summary[200];
 	double ms;
@@ -111,7 +111,7 @@ static int run(struct kstate *k, bool initial)
 				  k->who, st.failed, st.first_failure);
 	}
 	rc = 0;
-	ms = (double)(loop_now_us() - t0) / 1000.0;
+	ms = (double)(clock_now_us() - t0) / 1000.0;
 	summarize(added, removed, summary, sizeof(summary));
 	if (initial)
 		log_info("%s: programmed %zu kernel objects for the lease set in %.1f ms%s%s", k->who,
@@ -122,7 +122,7 @@ static int run(struct kstate *k, bool initial)
 	log_debug("%s: reconcile took %.2f ms (%zu objects wanted, %zu changes)", k->who, ms,
 		  objects, changes);
 	if (!changes) /* what a check costs, not a first programming */
-		k->last_run_us = loop_now_us() - t0;
+		k->last_run_us = clock_now_us() - t0;
 out:
 	if (k->ops->desired_done)
 		k->ops->desired_done(k->arg);

@@ -67,18 +67,6 @@ int loop_run(struct loop *loop);
 /* Takes effect at the end of the current iteration. */
 void loop_stop(struct loop *loop);
 
-/* CLOCK_MONOTONIC in ms and in microseconds: core/clock.h, under the names
- * the loop's users know. */
-static inline int64_t loop_now_ms(void)
-{
-	return clock_now_ms();
-}
-
-static inline int64_t loop_now_us(void)
-{
-	return clock_now_us();
-}
-
 /* The epoll_wait timeout the next iteration would use (-1 = none); for tests. */
 int loop_poll_timeout(struct loop *loop);
 

@@ -378,7 +378,7 @@ static int64_t watch_idle_fire(struct loop *loop, int64_t id, void *arg)
 {
 	struct etcd_watch *w = arg;
 	struct etcd *e = w->e;
-	int64_t idle = loop_now_ms() - w->last_ms;
+	int64_t idle = clock_now_ms() - w->last_ms;
 
 	(void)loop;
 	(void)id;
@@ -397,7 +397,7 @@ static void watch_alive(struct etcd_watch *w)
 {
 	struct etcd *e = w->e;
 
-	w->last_ms = loop_now_ms();
+	w->last_ms = clock_now_ms();
 	if (!w->idle_timer) {
 		int64_t id = loop_add_timer(e->loop, e->watch_idle_ms, watch_idle_fire, w);
 

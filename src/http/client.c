@@ -180,7 +180,7 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 	}
 	r->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
 	connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-	r->connect_deadline = loop_now_ms() + connect_ms;
+	r->connect_deadline = clock_now_ms() + connect_ms;
 	snprintf(r->host, sizeof(r->host), "%s", u.host);
 	snprintf(r->port, sizeof(r->port), "%s", u.port);
 	http_resp_init(&r->resp, o->method && !strcmp(o->method, "HEAD"));

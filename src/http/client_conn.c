@@ -161,7 +161,7 @@ static void req_event(struct loop *loop, int fd, uint32_t events, void *arg)
 static int attempt(struct http_req *r)
 {
 	const struct addrinfo *ai = r->cur;
-	int64_t left = r->connect_deadline - loop_now_ms(), ms;
+	int64_t left = r->connect_deadline - clock_now_ms(), ms;
 	unsigned addrs = 0;
 	int rc, one = 1, idle = 30, intvl = 10, cnt = 3;
 

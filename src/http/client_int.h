@@ -52,7 +52,7 @@ struct http_req {
 	struct buf body;
 	size_t max_body;
 	int64_t start_timer, connect_timer, attempt_timer, total_timer;
-	int64_t connect_deadline; /* loop_now_ms */
+	int64_t connect_deadline; /* clock_now_ms */
 	int conn_err;		  /* errno of the last failed attempt */
 	char errmsg[320];
 	http_done_cb *done;

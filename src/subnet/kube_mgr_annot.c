@@ -128,7 +128,7 @@ void kube_mgr_own_node_seen(struct kube_mgr *m, struct kube_node *kn)
 		kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL,
 			       NULL, NULL);
 		if (body && !m->repatch.req && !m->repatch.timer) {
-			int64_t now = loop_now_ms();
+			int64_t now = clock_now_ms();
 
 			/* Someone keeps changing them back: do not fight at full speed. */
 			if (m->repatch_last_ms && now - m->repatch_last_ms < REPATCH_MAX_DELAY_MS)

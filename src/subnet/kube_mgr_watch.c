@@ -306,7 +306,7 @@ static void watch_done(void *arg, int err, long status, const char *body, size_t
 		       const char *errmsg)
 {
 	struct kube_mgr *m = arg;
-	bool quick = loop_now_ms() - m->watch_started_ms < 1000 && !m->watch_got_line;
+	bool quick = clock_now_ms() - m->watch_started_ms < 1000 && !m->watch_got_line;
 	char why[400];
 
 	m->watch_req = NULL;
@@ -374,7 +374,7 @@ static void watch_start(struct kube_mgr *m)
 	m->watch_err_code = 0;
 	m->watch_err_msg[0] = '\0';
 	m->watch_got_line = false;
-	m->watch_started_ms = loop_now_ms();
+	m->watch_started_ms = clock_now_ms();
 	if (kube_request(m->client, &o, watch_done, watch_line, m, &m->watch_req) < 0) {
 		m->watch_req = NULL;
 		lw_retry(m, false);
