@@ -277,6 +277,21 @@ int loop_del_timer(struct loop *loop, int64_t id)
 	return 0;
 }
 
+void loop_timer_set(struct loop *loop, int64_t *timer, int64_t ms, loop_timer_cb *cb, void *arg)
+{
+	loop_timer_clear(loop, timer);
+	*timer = loop_add_timer(loop, ms, cb, arg);
+	if (*timer < 0)
+		*timer = 0;
+}
+
+void loop_timer_clear(struct loop *loop, int64_t *timer)
+{
+	if (*timer > 0)
+		loop_del_timer(loop, *timer);
+	*timer = 0;
+}
+
 void loop_set_before_sleep(struct loop *loop, loop_hook_cb *cb, void *arg)
 {
 	loop->before_sleep = cb;

@@ -49,6 +49,10 @@ int loop_del_fd(struct loop *loop, int fd);
 int64_t loop_add_timer(struct loop *loop, int64_t ms, loop_timer_cb *cb, void *arg);
 /* -ENOENT when the id is unknown or already finished. */
 int loop_del_timer(struct loop *loop, int64_t id);
+/* For a timer kept in *timer (0 = none): replace it by a new one (0 when it
+ * cannot be added), or delete it. */
+void loop_timer_set(struct loop *loop, int64_t *timer, int64_t ms, loop_timer_cb *cb, void *arg);
+void loop_timer_clear(struct loop *loop, int64_t *timer);
 
 void loop_set_before_sleep(struct loop *loop, loop_hook_cb *cb, void *arg);
 

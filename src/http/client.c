@@ -37,13 +37,6 @@
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 
-void client_del_timer(struct http_req *r, int64_t *id)
-{
-	if (*id > 0)
-		loop_del_timer(r->h->loop, *id);
-	*id = 0;
-}
-
 void client_close_conn(struct http_req *r)
 {
 	client_tls_close(r);
@@ -66,10 +59,10 @@ static void req_unlink(struct http_req *r)
 
 static void req_release(struct http_req *r)
 {
-	client_del_timer(r, &r->start_timer);
-	client_del_timer(r, &r->connect_timer);
-	client_del_timer(r, &r->attempt_timer);
-	client_del_timer(r, &r->total_timer);
+	loop_timer_clear(r->h->loop, &r->start_timer);
+	loop_timer_clear(r->h->loop, &r->connect_timer);
+	loop_timer_clear(r->h->loop, &r->attempt_timer);
+	loop_timer_clear(r->h->loop, &r->total_timer);
 	client_close_conn(r);
 	client_conn_release(r);
 	free((char *)(uintptr_t)r->tls.cafile);

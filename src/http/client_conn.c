@@ -74,7 +74,7 @@ static int errno_code(int e)
 /* The attempt on r->cur failed with errno e. */
 static void note_failure(struct http_req *r, int e)
 {
-	client_del_timer(r, &r->attempt_timer);
+	loop_timer_clear(r->h->loop, &r->attempt_timer);
 	client_close_conn(r);
 	r->conn_err = e;
 	if (r->numeric)
@@ -96,8 +96,8 @@ static void connected(struct http_req *r)
 {
 	int rc;
 
-	client_del_timer(r, &r->attempt_timer);
-	client_del_timer(r, &r->connect_timer);
+	loop_timer_clear(r->h->loop, &r->attempt_timer);
+	loop_timer_clear(r->h->loop, &r->connect_timer);
 	if (!r->https) {
 		r->state = ST_SENDING;
 		client_on_writable(r);

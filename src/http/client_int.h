@@ -65,7 +65,6 @@ struct http_req {
 
 /* ---- client.c: life cycle ---- */
 
-void client_del_timer(struct http_req *r, int64_t *id);
 /* Closes the socket (and its TLS session) of the address being tried. */
 void client_close_conn(struct http_req *r);
 /* Unlinks and frees r; no callback. */

@@ -121,20 +121,6 @@ char *etcd_mgr_key_of(const struct etcd_mgr *m, const char *name)
 
 /* ---- timers ---- */
 
-void etcd_mgr_timer_set(struct etcd_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb)
-{
-	if (*timer)
-		loop_del_timer(m->loop, *timer);
-	*timer = loop_add_timer(m->loop, ms, cb, m);
-}
-
-void etcd_mgr_timer_clear(struct etcd_mgr *m, int64_t *timer)
-{
-	if (*timer)
-		loop_del_timer(m->loop, *timer);
-	*timer = 0;
-}
-
 static int64_t retry_fire(struct loop *loop, int64_t id, void *arg)
 {
 	struct etcd_mgr *m = arg;
@@ -149,7 +135,7 @@ static int64_t retry_fire(struct loop *loop, int64_t id, void *arg)
 void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mgr *m))
 {
 	m->timer_fn = fn;
-	etcd_mgr_timer_set(m, &m->timer, ms, retry_fire);
+	loop_timer_set(m->loop, &m->timer, ms, retry_fire, m);
 }
 
 /* ---- the object ---- */
@@ -171,9 +157,9 @@ static void mgr_free(struct subnet_mgr *base)
 
 	if (!m)
 		return;
-	etcd_mgr_timer_clear(m, &m->timer);
-	etcd_mgr_timer_clear(m, &m->renew_timer);
-	etcd_mgr_timer_clear(m, &m->watch_timer);
+	loop_timer_clear(m->loop, &m->timer);
+	loop_timer_clear(m->loop, &m->renew_timer);
+	loop_timer_clear(m->loop, &m->watch_timer);
 	etcd_free(m->etcd); /* also ends the watch, without callbacks */
 	etcd_mgr_peers_clear(m);
 	etcd_mgr_bad_clear(m);

@@ -98,10 +98,6 @@ int etcd_mgr_key_subnet(const struct etcd_mgr *m, const char *key, size_t len,
 			struct subnet_key *ret, char name[SUBNET_KEY_STRLEN], struct err *err);
 /* One stored lease decoded: 0, -ENOENT (not under subnets/) or -EINVAL (noted). */
 int etcd_mgr_lease_from_kv(struct etcd_mgr *m, const struct etcd_kv *kv, struct lease *ret);
-/* (Re)arms one of m's timers (renew_timer, watch_timer, timer) with cb(m). */
-void etcd_mgr_timer_set(struct etcd_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb);
-/* Stops one of m's timers, if armed. */
-void etcd_mgr_timer_clear(struct etcd_mgr *m, int64_t *timer);
 /* (Re)arms the config / acquire retry timer to call fn(m). */
 void etcd_mgr_schedule(struct etcd_mgr *m, int64_t ms, void (*fn)(struct etcd_mgr *m));
 

@@ -327,7 +327,7 @@ void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why)
 		return;
 	m->gone = true;
 	log_warnx("lease %s revoked: %s", m->own.name, why);
-	etcd_mgr_timer_clear(m, &m->renew_timer);
+	loop_timer_clear(m->loop, &m->renew_timer);
 	etcd_watch_cancel(m->watch);
 	m->watch = NULL;
 	if (m->base.cbs.revoked)
@@ -345,7 +345,7 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l)
 	m->own.store_lease = l->store_lease;
 	if (l->store_lease == 0) {
 		m->own.expiration = 0;
-		etcd_mgr_timer_clear(m, &m->renew_timer);
+		loop_timer_clear(m->loop, &m->renew_timer);
 		log_info("lease %s is now a reservation: no more renewals", m->own.name);
 	} else if (was_reserved) {
 		/* Someone attached a TTL: keep it alive from now on. */
@@ -454,5 +454,5 @@ void etcd_mgr_renew_schedule(struct etcd_mgr *m, int64_t delay_s)
 {
 	if (delay_s < 0)
 		delay_s = 0;
-	etcd_mgr_timer_set(m, &m->renew_timer, delay_s * 1000, renew_fire);
+	loop_timer_set(m->loop, &m->renew_timer, delay_s * 1000, renew_fire, m);
 }

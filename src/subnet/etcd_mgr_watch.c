@@ -255,7 +255,7 @@ static int64_t watch_retry(struct loop *loop, int64_t id, void *arg)
 
 static void watch_backoff(struct etcd_mgr *m)
 {
-	etcd_mgr_timer_set(m, &m->watch_timer, m->watch_backoff_ms, watch_retry);
+	loop_timer_set(m->loop, &m->watch_timer, m->watch_backoff_ms, watch_retry, m);
 	m->watch_backoff_ms *= 2;
 	if (m->watch_backoff_ms > WATCH_BACKOFF_MAX_MS)
 		m->watch_backoff_ms = WATCH_BACKOFF_MAX_MS;

@@ -63,23 +63,6 @@ int64_t kube_mgr_backoff_next(int64_t *cur, int64_t min, int64_t max)
 	return now * 8 / 10 + (int64_t)(r % (uint32_t)(now * 4 / 10 + 1));
 }
 
-void kube_mgr_timer_set(struct kube_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb,
-			void *arg)
-{
-	if (*timer)
-		loop_del_timer(m->loop, *timer);
-	*timer = loop_add_timer(m->loop, ms, cb, arg);
-	if (*timer < 0)
-		*timer = 0;
-}
-
-static void timer_clear(struct kube_mgr *m, int64_t *timer)
-{
-	if (*timer)
-		loop_del_timer(m->loop, *timer);
-	*timer = 0;
-}
-
 /* "HTTP 403 (Forbidden: nodes is forbidden: ...)" or the transport error. */
 void kube_mgr_describe(int err, long status, const char *body, size_t len, const char *errmsg,
 		       char *buf, size_t n)
@@ -216,11 +199,11 @@ static void mgr_free(struct subnet_mgr *base)
 	if (!m)
 		return;
 	kube_client_free(m->client); /* cancels every request, no callbacks */
-	timer_clear(m, &m->start_timer);
-	timer_clear(m, &m->acq_timer);
-	timer_clear(m, &m->repatch.timer);
-	timer_clear(m, &m->cond.timer);
-	timer_clear(m, &m->lw_timer);
+	loop_timer_clear(m->loop, &m->start_timer);
+	loop_timer_clear(m->loop, &m->acq_timer);
+	loop_timer_clear(m->loop, &m->repatch.timer);
+	loop_timer_clear(m->loop, &m->cond.timer);
+	loop_timer_clear(m->loop, &m->lw_timer);
 	kube_mgr_peers_free(m);
 	kube_node_free(&m->own_node);
 	lease_attrs_free(&m->want);

@@ -52,7 +52,7 @@ static void acquire_retry(struct kube_mgr *m, const char *why, bool refetch)
 		log_error("cannot take our subnet: %s; retrying in %lldms", why, (long long)ms);
 	snprintf(m->last_acq_err, sizeof(m->last_acq_err), "%s", why);
 	m->acq_refetch = refetch;
-	kube_mgr_timer_set(m, &m->acq_timer, ms, acquire_fire, m);
+	loop_timer_set(m->loop, &m->acq_timer, ms, acquire_fire, m);
 }
 
 /* The answer to our GET (patch false) or PATCH of our node: the node it shows

@@ -29,7 +29,7 @@ static int64_t status_patch_fire(struct loop *loop, int64_t id, void *arg)
 
 static void status_patch_schedule(struct status_patch *p, int64_t ms)
 {
-	kube_mgr_timer_set(p->m, &p->timer, ms, status_patch_fire, p);
+	loop_timer_set(p->m->loop, &p->timer, ms, status_patch_fire, p);
 }
 
 static void status_patch_done(void *arg, int err, long status, const char *body, size_t len,

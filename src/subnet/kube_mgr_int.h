@@ -127,9 +127,6 @@ struct kube_mgr {
 
 /* The next retry delay (±20%) from *cur, which doubles up to max. */
 int64_t kube_mgr_backoff_next(int64_t *cur, int64_t min, int64_t max);
-/* (Re)arm *timer to call cb(arg) in ms. */
-void kube_mgr_timer_set(struct kube_mgr *m, int64_t *timer, int64_t ms, loop_timer_cb *cb,
-			void *arg);
 /* A failed answer in words: "HTTP 403 (Forbidden: ...)" or the transport error. */
 void kube_mgr_describe(int err, long status, const char *body, size_t len, const char *errmsg,
 		       char *buf, size_t n);

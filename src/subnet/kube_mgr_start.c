@@ -34,7 +34,7 @@ static void start_retry(struct kube_mgr *m, const char *why)
 	int64_t ms = kube_mgr_backoff_next(&m->start_backoff_ms, RETRY_MIN_MS, RETRY_MAX_MS);
 
 	log_warnx("%s; retrying in %lldms", why, (long long)ms);
-	kube_mgr_timer_set(m, &m->start_timer, ms, start_fire, m);
+	loop_timer_set(m->loop, &m->start_timer, ms, start_fire, m);
 }
 
 static int read_netconf(struct kube_mgr *m, struct err *err)

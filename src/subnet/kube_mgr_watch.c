@@ -77,7 +77,7 @@ static int64_t lw_retry(struct kube_mgr *m, bool relist)
 
 	m->need_list = m->need_list || relist;
 	m->stats.watch_healthy = false;
-	kube_mgr_timer_set(m, &m->lw_timer, ms, lw_fire, m);
+	loop_timer_set(m->loop, &m->lw_timer, ms, lw_fire, m);
 	return ms;
 }
 
@@ -102,7 +102,7 @@ static void list_page_done(void *arg, int err, long status, const char *body, si
 		log_warnx("a page of %zu nodes exceeds %u MiB; listing %zu at a time", m->list_page * 2,
 			  LIST_MAX_BODY >> 20, m->list_page);
 		m->need_list = true;
-		kube_mgr_timer_set(m, &m->lw_timer, 0, lw_fire, m);
+		loop_timer_set(m->loop, &m->lw_timer, 0, lw_fire, m);
 		return;
 	}
 	if (err < 0 || status != 200) {

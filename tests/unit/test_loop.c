@@ -183,6 +183,33 @@ static int64_t zero_repeat(struct loop *loop, int64_t id, void *arg)
 	return 0;
 }
 
+/* loop_timer_set replaces the timer a slot holds; loop_timer_clear empties it. */
+static void test_timer_slot(void **state)
+{
+	int64_t slot = 0, first;
+
+	(void)state;
+	loop_timer_clear(R.loop, &slot); /* an empty slot: nothing to do */
+	assert_int_equal(slot, 0);
+	loop_timer_set(R.loop, &slot, 10, record_and_stop, (void *)(intptr_t)1);
+	first = slot;
+	assert_true(first > 0);
+	loop_timer_set(R.loop, &slot, 0, record_and_stop, (void *)(intptr_t)2);
+	assert_true(slot > 0 && slot != first);
+	assert_int_equal(loop_del_timer(R.loop, first), -ENOENT); /* replaced: gone */
+	assert_int_equal(loop_run(R.loop), 0);
+	assert_int_equal(R.norder, 1);
+	assert_int_equal(R.order[0], 2);
+	/* A slot naming a timer that already fired is cleared all the same. */
+	loop_timer_clear(R.loop, &slot);
+	assert_int_equal(slot, 0);
+	loop_timer_set(R.loop, &slot, 1000, record_and_stop, (void *)(intptr_t)3);
+	first = slot;
+	loop_timer_clear(R.loop, &slot);
+	assert_int_equal(slot, 0);
+	assert_int_equal(loop_del_timer(R.loop, first), -ENOENT);
+}
+
 static void test_zero_interval_waits_for_next_iteration(void **state)
 {
 	(void)state;
@@ -538,6 +565,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_zero_interval_waits_for_next_iteration, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_timer_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_before_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_from_inside_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_loop_blocks, setup, teardown),
