@@ -49,14 +49,6 @@ static void revoke_done(void *arg, int rc, int64_t rev, bool ok)
 	(void)ok;
 }
 
-/* A deep copy: the backend data is owned by each copy. */
-static void attrs_copy(struct lease_attrs *dst, const struct lease_attrs *src)
-{
-	*dst = *src;
-	dst->backend_data = src->backend_data ? xstrdup(src->backend_data) : NULL;
-	dst->backend_v6_data = src->backend_v6_data ? xstrdup(src->backend_v6_data) : NULL;
-}
-
 /* Our write of the key lost to a change made since the listing: let its etcd lease go. */
 static void acquire_drop_granted(struct etcd_mgr *m)
 {
@@ -71,7 +63,7 @@ static void acquire_finish(struct etcd_mgr *m, const struct lease *own)
 	etcd_mgr_lease_clear(&m->own);
 	m->own = *own;
 	/* want stays ours too: both point at the same backend data. */
-	attrs_copy(&m->own.attrs, &own->attrs);
+	lease_attrs_copy(&m->own.attrs, &own->attrs);
 	m->own.node.key = m->own.name;
 	m->have_own = true;
 	if (m->base.cbs.acquired)
@@ -308,7 +300,7 @@ int etcd_mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 	lease_attrs_free(&m->want);
 	free(m->want_json);
 	m->want_json = NULL;
-	attrs_copy(&m->want, attrs);
+	lease_attrs_copy(&m->want, attrs);
 	rc = lease_attrs_encode(&m->want, &m->want_json);
 	if (rc < 0)
 		return rc;

@@ -106,9 +106,7 @@ static int mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 	if (!m->configured || m->acquiring || m->have_own)
 		return -EINVAL;
 	lease_attrs_free(&m->want);
-	m->want = *attrs;
-	m->want.backend_data = attrs->backend_data ? xstrdup(attrs->backend_data) : NULL;
-	m->want.backend_v6_data = attrs->backend_v6_data ? xstrdup(attrs->backend_v6_data) : NULL;
+	lease_attrs_copy(&m->want, attrs);
 	m->acquiring = true;
 	kube_mgr_acquire_step(m);
 	return 0;

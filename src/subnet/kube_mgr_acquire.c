@@ -207,10 +207,7 @@ void kube_mgr_acquire_complete(struct kube_mgr *m)
 	free(body);
 	m->acquiring = false;
 	lease_attrs_free(&m->own.attrs);
-	m->own.attrs = m->want;
-	m->own.attrs.backend_data = m->want.backend_data ? xstrdup(m->want.backend_data) : NULL;
-	m->own.attrs.backend_v6_data =
-		m->want.backend_v6_data ? xstrdup(m->want.backend_v6_data) : NULL;
+	lease_attrs_copy(&m->own.attrs, &m->want);
 	m->own.attrs.public_ip = pub4;
 	m->own.attrs.public_ipv6 = pub6;
 	subnet_key_format(&m->own.subnet, m->own.name, sizeof(m->own.name));

@@ -35,6 +35,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json_go.h"
+#include "core/xmalloc.h"
 #include "core/utf8.h"
 #include "subnet/lease_json_int.h"
 
@@ -344,4 +345,11 @@ void lease_attrs_free(struct lease_attrs *a)
 	free(a->backend_data);
 	free(a->backend_v6_data);
 	*a = (struct lease_attrs){0};
+}
+
+void lease_attrs_copy(struct lease_attrs *dst, const struct lease_attrs *src)
+{
+	*dst = *src;
+	dst->backend_data = src->backend_data ? xstrdup(src->backend_data) : NULL;
+	dst->backend_v6_data = src->backend_v6_data ? xstrdup(src->backend_v6_data) : NULL;
 }

@@ -39,5 +39,8 @@ int lease_attrs_decode(const char *json, size_t len, struct lease_attrs *ret, st
 bool lease_attrs_equal(const struct lease_attrs *a, const struct lease_attrs *b);
 /* Frees the backend data and empties *a; NULL is fine. */
 void lease_attrs_free(struct lease_attrs *a);
+/* *dst = *src with its own copies of the backend data (dst is overwritten,
+ * not freed). */
+void lease_attrs_copy(struct lease_attrs *dst, const struct lease_attrs *src);
 
 #endif

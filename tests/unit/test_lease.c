@@ -383,10 +383,29 @@ static void test_round_trip(void **state)
 	lease_attrs_free(NULL);
 }
 
+/* The copy owns its backend data: freeing one leaves the other whole. */
+static void test_copy(void **state)
+{
+	struct lease_attrs a = { .backend_type = "vxlan" }, b;
+
+	(void)state;
+	a.backend_data = strdup("{\"VNI\":1}");
+	a.backend_v6_data = NULL;
+	a.public_ip = ip("192.0.2.1");
+	lease_attrs_copy(&b, &a);
+	assert_true(lease_attrs_equal(&a, &b));
+	assert_ptr_not_equal(a.backend_data, b.backend_data);
+	assert_null(b.backend_v6_data);
+	lease_attrs_free(&a);
+	assert_string_equal(b.backend_data, "{\"VNI\":1}");
+	assert_string_equal(b.backend_type, "vxlan");
+	lease_attrs_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_encode_examples), cmocka_unit_test(test_encode_escaping),
+		cmocka_unit_test(test_copy), cmocka_unit_test(test_encode_examples), cmocka_unit_test(test_encode_escaping),
 		cmocka_unit_test(test_encode_errors),	cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_decode_bad),	cmocka_unit_test(test_decode_limits),
 		cmocka_unit_test(test_round_trip),
