@@ -164,8 +164,11 @@ int file_read_bounded(int dirfd, const char *path, int oflags, struct buf *out,
 		}
 		if (n == 0)
 			break;
-		if ((r = buf_append(out, chunk, (size_t)n)) < 0)
+		if ((r = buf_append(out, chunk, (size_t)n)) < 0) {
+			/* Keep the first out->max bytes: a caller may report on them. */
+			buf_append(out, chunk, out->max - out->len);
 			goto out;
+		}
 	}
 out:
 	if (fd >= 0)

@@ -34,7 +34,8 @@ int file_write_all(int fd, const void *data, size_t n);
  * opened without waiting, so that a FIFO or a device planted at the path
  * cannot block the caller, and then refused. out->data is non-NULL on
  * success. 0 or -errno: -EISDIR or -EINVAL when it is not a regular file,
- * -E2BIG when it holds more than out->max bytes (out then holds part of it).
+ * -E2BIG when it holds more than out->max bytes (out then holds the first
+ * out->max).
  * *ret_op (when not NULL) names the failed step for the caller's message:
  * "open", "stat" or "read" (a file that is not regular fails at "read", as
  * with Go's os.ReadFile).

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "kube/client.h"
@@ -39,35 +41,19 @@ static void start_retry(struct kube_mgr *m, const char *why)
 
 static int read_netconf(struct kube_mgr *m, struct err *err)
 {
-	char *buf = xmalloc(NETCONF_MAX_SIZE + 1);
-	size_t len = 0;
-	int fd, rc;
+	struct buf buf;
+	int rc;
 
-	fd = open(m->net_config_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = err_set(err, -errno, "cannot read the net-conf file %s: %s",
-			     m->net_config_path, strerror(errno));
+	/* One byte past the limit, for netconf_parse to say "larger than". */
+	buf_init(&buf, NETCONF_MAX_SIZE + 1);
+	rc = file_read_bounded(AT_FDCWD, m->net_config_path, 0, &buf, NULL);
+	if (rc < 0 && rc != -E2BIG) {
+		/* -EINVAL: a FIFO or a device, refused without waiting on it */
+		rc = err_set(err, rc, "cannot read the net-conf file %s: %s", m->net_config_path,
+			     rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		goto out;
 	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, NETCONF_MAX_SIZE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(err, -errno, "cannot read the net-conf file %s: %s",
-				     m->net_config_path, strerror(errno));
-			close(fd);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > NETCONF_MAX_SIZE)
-			break;
-	}
-	close(fd);
-	rc = netconf_parse(buf, len, &m->nc, err);
+	rc = netconf_parse(buf.data, buf.len, &m->nc, err);
 	if (rc < 0) {
 		err_prefix(err, rc, "net-conf file %s", m->net_config_path);
 		goto out;
@@ -84,7 +70,7 @@ static int read_netconf(struct kube_mgr *m, struct err *err)
 	if (rc < 0)
 		netconf_free(&m->nc);
 out:
-	free(buf);
+	buf_free(&buf);
 	return rc;
 }
 
