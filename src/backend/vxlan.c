@@ -145,7 +145,7 @@ static void peer_neigh(const struct vxlan *b, const struct vx_peer *p, int fi,
 	memset(n, 0, sizeof(*n));
 	n->index = b->dev[fi].index;
 	n->dst = peer_subnet(p, fi)->addr;
-	memcpy(n->mac, p->fam[fi].mac, 6);
+	memcpy(n->mac, p->fam[fi].mac, MAC_LEN);
 	n->has_mac = true;
 	n->state = NUD_PERMANENT;
 }
@@ -155,7 +155,7 @@ static void peer_fdb(const struct vxlan *b, const struct vx_peer *p, int fi, str
 	memset(n, 0, sizeof(*n));
 	n->index = b->dev[fi].index;
 	n->dst = p->fam[fi].pub;
-	memcpy(n->mac, p->fam[fi].mac, 6);
+	memcpy(n->mac, p->fam[fi].mac, MAC_LEN);
 	n->has_mac = true;
 	n->fdb = true;
 	n->state = NUD_PERMANENT;

@@ -23,10 +23,10 @@
 
 #define DEFAULT_VXLAN_PORT 8472
 
-static void random_mac(uint8_t mac[6])
+static void random_mac(uint8_t mac[MAC_LEN])
 {
-	if (getrandom(mac, 6, 0) != 6)
-		for (int i = 0; i < 6; i++)
+	if (getrandom(mac, MAC_LEN, 0) != MAC_LEN)
+		for (int i = 0; i < MAC_LEN; i++)
 			mac[i] = (uint8_t)rand();
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
 }
@@ -79,8 +79,8 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 	rc = nl_link_get_by_name(nl, d->name, &l);
 	if (rc == 0 && dev_compatible(b, d, &l)) {
 		if (!have_mac)
-			memcpy(d->mac, l.mac, 6);
-		else if (memcmp(d->mac, l.mac, 6) &&
+			memcpy(d->mac, l.mac, MAC_LEN);
+		else if (memcmp(d->mac, l.mac, MAC_LEN) &&
 			 (rc = nl_link_set_mac(nl, l.index, d->mac, &err)) < 0)
 			return rc;
 		d->index = l.index;
@@ -105,7 +105,7 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 		if (mac_valid(hint)) {
 			char mac[MAC_STRLEN];
 
-			memcpy(d->mac, hint, 6);
+			memcpy(d->mac, hint, MAC_LEN);
 			log_info("vxlan: creating %s with MAC %s, as published before", d->name,
 				 mac_format(d->mac, mac));
 		} else {

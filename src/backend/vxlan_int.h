@@ -33,7 +33,7 @@ struct vx_dev {
 	bool enabled;
 	char name[IF_NAMESIZE];
 	int index;
-	uint8_t mac[6];
+	uint8_t mac[MAC_LEN];
 	struct ip_prefix addr; /* our subnet's network address /32 or /128 */
 	bool have_addr;
 };
@@ -44,7 +44,7 @@ enum vx_mode { VX_NONE, VX_OVERLAY, VX_DIRECT };
 
 struct vx_fam {
 	struct ip_addr pub; /* its public IP: FDB destination, or a direct route's gateway */
-	uint8_t mac[6];	    /* its VtepMAC */
+	uint8_t mac[MAC_LEN];	    /* its VtepMAC */
 	uint8_t mode;	    /* enum vx_mode */
 	int direct_oif;	    /* VX_DIRECT: the device its public IP is reached on */
 };

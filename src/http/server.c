@@ -162,11 +162,6 @@ static void http_date(char *s, size_t n)
 		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int put(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
 /* Response head into c->out. extra: one more "Name: value" header or NULL. */
 static int build_head(struct conn *c, int status, const char *ctype, const char *extra)
 {
@@ -181,22 +176,22 @@ static int build_head(struct conn *c, int status, const char *ctype, const char 
 	http_date(date, sizeof(date));
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, reason(status),
 		 date);
-	r = put(&c->out, line);
+	r = buf_puts(&c->out, line);
 	if (r == 0 && !bodyless) {
-		r = put(&c->out, "Content-Type: ");
+		r = buf_puts(&c->out, "Content-Type: ");
 		if (r == 0)
-			r = put(&c->out, ctype);
+			r = buf_puts(&c->out, ctype);
 		snprintf(line, sizeof(line), "\r\nContent-Length: %zu\r\n", c->body.len);
 		if (r == 0)
-			r = put(&c->out, line);
+			r = buf_puts(&c->out, line);
 	}
 	if (r == 0 && extra) {
-		r = put(&c->out, extra);
+		r = buf_puts(&c->out, extra);
 		if (r == 0)
-			r = put(&c->out, "\r\n");
+			r = buf_puts(&c->out, "\r\n");
 	}
 	if (r == 0)
-		r = put(&c->out, "Connection: close\r\n\r\n");
+		r = buf_puts(&c->out, "Connection: close\r\n\r\n");
 	if (bodyless)
 		c->send_body = false;
 	return r;

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/escape.h"
+#include "core/utf8.h"
 #include "core/ipnet.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
@@ -255,46 +256,15 @@ static void print_text(FILE *f, const struct row *rows, size_t n, const struct b
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		/* A NUL terminator fails this test before anything past it is read. */
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string; invalid UTF-8 bytes become U+FFFD, as Go's encoder does. */
 static void json_put_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
+	uint32_t rune;
 
 	fputc('"', f);
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = utf8_decode(p, (size_t)(end - p), &rune);
 
 		if (n == 0) {
 			fputs("\\ufffd", f);
