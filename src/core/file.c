@@ -128,11 +128,34 @@ out:
 	return r;
 }
 
+int file_read_fd(int fd, struct buf *out)
+{
+	char chunk[16384];
+	int r;
+
+	if ((r = buf_append(out, "", 0)) < 0)
+		return r;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if ((r = buf_append(out, chunk, (size_t)n)) < 0) {
+			/* Keep the first out->max bytes: a caller may report on them. */
+			buf_append(out, chunk, out->max - out->len);
+			return r;
+		}
+	}
+}
+
 int file_read_bounded(int dirfd, const char *path, int oflags, struct buf *out,
 		      const char **ret_op)
 {
 	const char *op = "open";
-	char chunk[16384];
 	struct stat st;
 	int fd, r = 0;
 
@@ -151,25 +174,7 @@ int file_read_bounded(int dirfd, const char *path, int oflags, struct buf *out,
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 		goto out;
 	}
-	if ((r = buf_append(out, "", 0)) < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if ((r = buf_append(out, chunk, (size_t)n)) < 0) {
-			/* Keep the first out->max bytes: a caller may report on them. */
-			buf_append(out, chunk, out->max - out->len);
-			goto out;
-		}
-	}
+	r = file_read_fd(fd, out);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -28,6 +28,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* write(2) until all n bytes are out (EINTR retried); 0 or -errno. */
 int file_write_all(int fd, const void *data, size_t n);
 
+/* Append what fd gives until EOF to out, at most out->max bytes: 0, -errno
+ * of read, or -E2BIG when there is more (out then holds the first out->max).
+ * out->data is non-NULL unless buf's first allocation failed. */
+int file_read_fd(int fd, struct buf *out);
+
 /*
  * Append the whole of the regular file path (relative to dirfd, AT_FDCWD for
  * none; oflags adds e.g. O_NOFOLLOW) to out, at most out->max bytes. It is

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/ipnet.h"
 #include "core/xmalloc.h"
 #include "store.h"
@@ -52,41 +54,24 @@ static void config_put_usage(FILE *f)
 
 int weftctl_read_input(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = NULL;
-	ssize_t n;
-	int fd, r = 0;
+	struct buf b;
+	int fd, r;
 
 	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
 		return -errno;
-	buf = xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			if (cap > max)
-				break;
-			cap *= 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret = buf;
-	*ret_len = len > max ? max + 1 : len;
-	buf = NULL;
-out:
+	/* One byte past max: the caller's parser says "larger than". */
+	buf_init(&b, max + 1);
+	r = file_read_fd(fd, &b);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	free(buf);
-	return r;
+	if (r < 0 && r != -E2BIG) {
+		buf_free(&b);
+		return r;
+	}
+	*ret = b.data;
+	*ret_len = b.len;
+	return 0;
 }
 
 static void print_netconf(FILE *f, const struct netconf *nc)
