@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 	reserve_std_fds();
 	/* A write to a pipe whose reader is gone (a delegate's stdin, the
 	 * runtime's stdout) fails with EPIPE and is reported, rather than killing
-	 * us silently; cni/exec.c restores SIGPIPE in the delegates. */
+	 * us silently; core/proc.c restores SIGPIPE in the delegates. */
 	signal(SIGPIPE, SIG_IGN);
 	buf_init(&in, CNI_MAX_INPUT);
 	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v") ||

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 
 	/* A peer that resets a TLS connection must yield EPIPE, not kill us:
 	 * OpenSSL writes with write(), not send(MSG_NOSIGNAL). Children get
-	 * SIGPIPE back (nft/iptables.c child_exec). */
+	 * SIGPIPE back (core/proc.c child_exec). */
 	signal(SIGPIPE, SIG_IGN);
 	r = flags_parse(argc, argv, NULL, &flags, &err);
 	if (r < 0) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * What the Kubernetes API server sends, through the parsers weftd uses on it
- * (src/kube/node.c, client.c), the way kube_mgr.c reaches them:
+ * (src/kube/node.c, client.c), the way the kube manager reaches them:
  *
  *  - each line as one watch event ({"type":..., "object":...}; an ERROR's
  *    object and a line that is no event go to kube_status_describe);
