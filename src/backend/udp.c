@@ -33,10 +33,10 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/conf.h"
 #include "backend/kstate.h"
 #include "core/err.h"
 #include "core/hmap.h"
-#include "core/json_ci.h"
 #include "core/container_of.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -114,44 +114,20 @@ static struct udp_backend *to_udp(struct backend *base)
 
 static int parse_cfg(const char *json, struct udp_cfg *cfg, struct err *err)
 {
-	json_t *o, *v;
-	int rc = 0;
+	uint64_t port = 0;
+	json_t *o;
+	int rc;
 
 	cfg->port = DEFAULT_UDP_PORT;
 	cfg->fast_path = true;
-	o = json ? json_loads(json, 0, NULL) : json_object();
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return err_set(err, -EINVAL, "Backend must be a JSON object");
-	}
-	v = json_get_ci(o, "Port");
-	if (v && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > 65535) {
-			rc = err_set(err, -EINVAL,
-				     "Backend.Port must be an integer between 0 and 65535");
-			goto out;
-		}
-		if (json_integer_value(v))
-			cfg->port = (uint16_t)json_integer_value(v);
-	}
-	v = json_get_ci(o, "FastPath");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			rc = err_set(err, -EINVAL, "Backend.FastPath must be true or false");
-			goto out;
-		}
-		cfg->fast_path = json_is_true(v);
-	}
-	v = json_get_ci(o, "MatchPeerPort");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v)) {
-			rc = err_set(err, -EINVAL, "Backend.MatchPeerPort must be true or false");
-			goto out;
-		}
-		cfg->match_port = json_is_true(v);
-	}
-out:
+	o = backend_conf_object(json, err);
+	if (!o)
+		return -EINVAL;
+	if ((rc = backend_conf_uint(o, "Port", 65535, &port, err)) == 0 &&
+	    (rc = backend_conf_bool(o, "FastPath", &cfg->fast_path, err)) == 0)
+		rc = backend_conf_bool(o, "MatchPeerPort", &cfg->match_port, err);
+	if (port)
+		cfg->port = (uint16_t)port;
 	json_decref(o);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/conf.h"
 #include "backend/vxlan_int.h"
 #include "backend/kstate.h"
 #include "core/err.h"
@@ -39,33 +40,6 @@
 
 /* ---- config ---- */
 
-static int get_uint(const json_t *o, const char *key, uint64_t max, uint64_t *ret,
-		    struct err *err)
-{
-	const json_t *v = json_get_ci(o, key);
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) > max)
-		return err_set(err, -EINVAL, "Backend.%s must be an integer between 0 and %llu", key,
-			       (unsigned long long)max);
-	*ret = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int get_bool(const json_t *o, const char *key, bool *ret, struct err *err)
-{
-	const json_t *v = json_get_ci(o, key);
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v))
-		return err_set(err, -EINVAL, "Backend.%s must be true or false", key);
-	*ret = json_is_true(v);
-	return 0;
-}
-
 static int parse_cfg(const char *json, struct vx_cfg *cfg, struct err *err)
 {
 	uint64_t vni = 0, port = 0, mtu = 0;
@@ -73,17 +47,15 @@ static int parse_cfg(const char *json, struct vx_cfg *cfg, struct err *err)
 	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	o = json ? json_loads(json, 0, NULL) : json_object();
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return err_set(err, -EINVAL, "Backend must be a JSON object");
-	}
-	if ((rc = get_uint(o, "VNI", 0xffffff, &vni, err)) < 0 ||
-	    (rc = get_uint(o, "Port", 65535, &port, err)) < 0 ||
-	    (rc = get_uint(o, "MTU", 65535, &mtu, err)) < 0 ||
-	    (rc = get_bool(o, "GBP", &cfg->gbp, err)) < 0 ||
-	    (rc = get_bool(o, "Learning", &cfg->learning, err)) < 0 ||
-	    (rc = get_bool(o, "DirectRouting", &cfg->direct_routing, err)) < 0)
+	o = backend_conf_object(json, err);
+	if (!o)
+		return -EINVAL;
+	if ((rc = backend_conf_uint(o, "VNI", 0xffffff, &vni, err)) < 0 ||
+	    (rc = backend_conf_uint(o, "Port", 65535, &port, err)) < 0 ||
+	    (rc = backend_conf_uint(o, "MTU", 65535, &mtu, err)) < 0 ||
+	    (rc = backend_conf_bool(o, "GBP", &cfg->gbp, err)) < 0 ||
+	    (rc = backend_conf_bool(o, "Learning", &cfg->learning, err)) < 0 ||
+	    (rc = backend_conf_bool(o, "DirectRouting", &cfg->direct_routing, err)) < 0)
 		goto out;
 	cfg->vni = vni ? (uint32_t)vni : 1;
 	cfg->port = (uint16_t)port;
