@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Lease JSON: decode never crashes; what decodes re-encodes, decodes to the
  * same attributes and re-encodes to the same bytes. The input is also tried
- * as raw backend data for the Go-compatible compactor. */
+ * as raw backend data for the Go-compatible compactor, and as a peer's
+ * BackendData for the backends that read one (vxlan's VtepMAC, wireguard's
+ * PublicKey and Port). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/vxlan.h"
+#include "backend/wg_conf.h"
 #include "core/err.h"
 #include "subnet/lease.h"
 
@@ -50,6 +54,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
+	{
+		uint8_t mac[MAC_LEN], pub[WG_KEY_LEN];
+		struct err werr = {""};
+		uint16_t port = 0;
+
+		vxlan_data_vtep_mac(s, mac);
+		if (wg_peer_data_parse(s, 51820, pub, &port, &werr) == 0) {
+			char *back = wg_lease_data(pub, port);
+			uint8_t pub2[WG_KEY_LEN];
+			uint16_t port2 = 0;
+
+			/* What a peer's data says, written again, reads the same. */
+			if (wg_peer_data_parse(back, 51820, pub2, &port2, &werr) < 0 ||
+			    memcmp(pub, pub2, WG_KEY_LEN) || port != port2)
+				abort();
+			free(back);
+		} else if (!werr.msg[0]) {
+			abort();
+		}
+	}
 	raw.backend_data = s;
 	if (lease_attrs_encode(&raw, &json) == 0) {
 		check_stable(json);
