@@ -167,31 +167,10 @@ static uint32_t v4(const struct ip_addr *a)
 	return x;
 }
 
-struct addr_scan {
-	const struct udp_backend *b;
-	struct ip_prefix stale[16];
-	size_t n_stale;
-	bool have;
-};
-
-static int scan_addr(const struct nl_addr *a, void *arg)
-{
-	struct addr_scan *s = arg;
-
-	if (a->index != s->b->tun_index)
-		return 0;
-	if (ip_addr_equal(&a->prefix.addr, &s->b->addr.addr) && a->prefix.len == 32)
-		s->have = true;
-	else if (s->n_stale < 16)
-		s->stale[s->n_stale++] = a->prefix;
-	return 0;
-}
-
 /* MTU, our /32 and nothing else, up. */
 static int tun_configure(struct udp_backend *b)
 {
 	struct nl *nl = kstate_nl(b->ks);
-	struct addr_scan s = {.b = b};
 	struct err err = {0};
 	struct nl_link l;
 	int rc;
@@ -201,19 +180,9 @@ static int tun_configure(struct udp_backend *b)
 		return rc;
 	if (l.mtu != b->mtu && (rc = nl_link_set_mtu(nl, b->tun_index, b->mtu, &err)) < 0)
 		return rc;
-	rc = nl_addr_dump(nl, AF_INET, b->tun_index, scan_addr, &s);
+	rc = nl_addr_set_only(nl, b->tun_index, &b->addr, &err);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < s.n_stale; i++) {
-		rc = nl_addr_del(nl, b->tun_index, &s.stale[i], &err);
-		if (rc < 0 && rc != -EADDRNOTAVAIL)
-			return rc;
-	}
-	if (!s.have) {
-		rc = nl_addr_add(nl, b->tun_index, &b->addr, &err);
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
-	}
 	if (!l.up && (rc = nl_link_set_up(nl, b->tun_index, true, &err)) < 0)
 		return rc;
 	/* Reconcile keeps it; adding it here saves it a "missing" report. */

@@ -139,54 +139,17 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 	return 0;
 }
 
-struct addr_scan {
-	const struct vx_dev *d;
-	const struct netconf *nc;
-	struct ip_prefix stale[16];
-	size_t n_stale;
-	bool have;
-};
-
-static int scan_addr(const struct nl_addr *a, void *arg)
-{
-	struct addr_scan *s = arg;
-	struct ip_addr mine = s->d->addr.addr;
-
-	if (a->index != s->d->index)
-		return 0;
-	if (ip_addr_equal(&a->prefix.addr, &mine) && a->prefix.len == s->d->addr.len)
-		s->have = true;
-	else if (s->n_stale < 16)
-		s->stale[s->n_stale++] = a->prefix;
-	return 0;
-}
-
 /* Our subnet address on the device, and nothing else (flannel removes other
  * addresses of the network from it); link up. */
 int vxlan_dev_configure(struct vxlan *b, struct vx_dev *d)
 {
 	struct nl *nl = kstate_nl(b->ks);
-	struct addr_scan s = { .d = d };
 	struct err err = { 0 };
 	int rc;
 
-	rc = nl_addr_dump(nl, d->family, d->index, scan_addr, &s);
+	rc = nl_addr_set_only(nl, d->index, &d->addr, &err);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < s.n_stale; i++) {
-		/* IPv6 link-local addresses belong to the kernel. */
-		if (d->family == AF_INET6 && s.stale[i].addr.b[0] == 0xfe &&
-		    (s.stale[i].addr.b[1] & 0xc0) == 0x80)
-			continue;
-		rc = nl_addr_del(nl, d->index, &s.stale[i], &err);
-		if (rc < 0 && rc != -EADDRNOTAVAIL)
-			return rc;
-	}
-	if (!s.have) {
-		rc = nl_addr_add(nl, d->index, &d->addr, &err);
-		if (rc < 0 && rc != -EEXIST)
-			return rc;
-	}
 	return nl_link_set_up(nl, d->index, true, &err);
 }
 

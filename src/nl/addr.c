@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Interface addresses: the /32 (/128) flannel puts on its vxlan device, and
- * dumps to find the external interface's addresses.
+ * Interface addresses: the /32 (/128) flannel puts on its vxlan and udp
+ * devices, and dumps to find the external interface's addresses.
  */
 #include "nl/addr.h"
 
@@ -139,4 +139,50 @@ int nl_addr_dump(struct nl *nl, int family, int index, nl_addr_cb *cb, void *arg
 	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_index = index > 0 ? (uint32_t)index : 0;
 	return nl_dump(nl, nlh, nl_addr_dump_cb, &d);
+}
+
+struct addr_scan {
+	int index;
+	const struct ip_prefix *want;
+	struct ip_prefix stale[16];
+	size_t n_stale;
+	bool have;
+};
+
+static int scan_addr(const struct nl_addr *a, void *arg)
+{
+	struct addr_scan *s = arg;
+
+	if (a->index != s->index)
+		return 0;
+	if (ip_addr_equal(&a->prefix.addr, &s->want->addr) && a->prefix.len == s->want->len)
+		s->have = true;
+	else if (s->n_stale < 16)
+		s->stale[s->n_stale++] = a->prefix;
+	return 0;
+}
+
+int nl_addr_set_only(struct nl *nl, int index, const struct ip_prefix *want, struct err *err)
+{
+	struct addr_scan s = { .index = index, .want = want };
+	int family = want->addr.family, rc;
+
+	rc = nl_addr_dump(nl, family, index, scan_addr, &s);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < s.n_stale; i++) {
+		/* IPv6 link-local addresses belong to the kernel. */
+		if (family == AF_INET6 && s.stale[i].addr.b[0] == 0xfe &&
+		    (s.stale[i].addr.b[1] & 0xc0) == 0x80)
+			continue;
+		rc = nl_addr_del(nl, index, &s.stale[i], err);
+		if (rc < 0 && rc != -EADDRNOTAVAIL)
+			return rc;
+	}
+	if (!s.have) {
+		rc = nl_addr_add(nl, index, want, err);
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
+	}
+	return 0;
 }

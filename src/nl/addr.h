@@ -27,5 +27,10 @@ typedef int nl_addr_cb(const struct nl_addr *a, void *arg);
 /* family AF_INET, AF_INET6 or AF_UNSPEC; index 0 = every link. */
 NL_MUST_CHECK int nl_addr_dump(struct nl *nl, int family, int index, nl_addr_cb *cb, void *arg);
 NL_MUST_CHECK int nl_addr_parse(const struct nlmsghdr *nlh, struct nl_addr *ret);
+/* Make want (address/len) the only address of its family on index: the
+ * others are deleted (IPv6 link-local ones, the kernel's, are kept), want is
+ * added unless present. */
+NL_MUST_CHECK int nl_addr_set_only(struct nl *nl, int index, const struct ip_prefix *want,
+				   struct err *err);
 
 #endif

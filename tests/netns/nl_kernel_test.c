@@ -461,6 +461,49 @@ static void test_addr(void **state)
 	assert_true(nl_addr_del(nl, vx, &a4, &e) < 0);
 }
 
+/* nl_addr_set_only: the one address of its family on the device; the other
+ * family and the kernel's IPv6 link-local address are left alone. */
+static void test_addr_set_only(void **state)
+{
+	int vx = vx_ensure();
+	struct ip_prefix old4 = { .addr = addr("10.5.34.0"), .len = 32 };
+	struct ip_prefix stray4 = { .addr = addr("10.5.99.0"), .len = 24 };
+	struct ip_prefix want4 = { .addr = addr("10.5.35.0"), .len = 32 };
+	struct ip_prefix old6 = { .addr = addr("fd00:5:34::"), .len = 128 };
+	struct ip_prefix want6 = { .addr = addr("fd00:5:35::"), .len = 128 };
+	struct count c = { .want_prefix = want4 };
+	struct err e = { "" };
+	char link_local[4096];
+
+	(void)state;
+	assert_ok(nl_link_set_up(nl, vx, true, &e));
+	assert_ok(nl_addr_add(nl, vx, &old4, &e));
+	assert_ok(nl_addr_add(nl, vx, &stray4, &e));
+	assert_ok(nl_addr_add(nl, vx, &old6, &e));
+	snprintf(link_local, sizeof(link_local), "%s", sh("ip -6 addr show dev " VX " scope link"));
+	assert_contains(link_local, "inet6 fe80:"); /* the kernel's, once up */
+
+	for (int round = 0; round < 2; round++) { /* the second finds it done */
+		assert_ok(nl_addr_set_only(nl, vx, &want4, &e));
+		memset(&c, 0, sizeof(c));
+		c.want_prefix = want4;
+		assert_ok(nl_addr_dump(nl, AF_INET, vx, count_addr, &c));
+		assert_int_equal(c.n, 1);
+		assert_true(c.found);
+		assert_lacks(sh("ip -4 addr show dev " VX), "10.5.34.0");
+		assert_lacks(sh("ip -4 addr show dev " VX), "10.5.99.0");
+		assert_contains(sh("ip -6 addr show dev " VX), "inet6 fd00:5:34::/128");
+	}
+	assert_ok(nl_addr_set_only(nl, vx, &want6, &e));
+	assert_contains(sh("ip -6 addr show dev " VX), "inet6 fd00:5:35::/128");
+	assert_lacks(sh("ip -6 addr show dev " VX), "fd00:5:34::");
+	assert_string_equal(sh("ip -6 addr show dev " VX " scope link"), link_local);
+	assert_contains(sh("ip -4 addr show dev " VX), "inet 10.5.35.0/32");
+
+	assert_ok(nl_addr_del(nl, vx, &want4, &e));
+	assert_ok(nl_addr_del(nl, vx, &want6, &e));
+}
+
 static void test_route(void **state)
 {
 	int vx = vx_ensure();
@@ -1460,6 +1503,7 @@ int main(void)
 		cmocka_unit_test(test_vxlan_defaults),
 		cmocka_unit_test(test_link_set),
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_addr_set_only),
 		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_neigh),
