@@ -4,9 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libssl-dev libjansson-dev libyaml-dev
-	libnftables-dev libcmocka-dev)
+	libnftables-dev libcmocka-dev libsodium-dev)
 test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-plugins
-	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3)
+	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3
+	wireguard-go wireguard-tools tcpdump)
 
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;

@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 #include "core/ipnet.h"
+#include "wg/crypto.h"
 
 struct err;
 
-#define WG_KEY_LEN 32
 #define WG_OVERHEAD 80 /* FLANNEL_MTU = MTU - 80, as upstream */
 #define WG_DEFAULT_PORT 51820
 #define WG_DEFAULT_PORT_V6 51821
