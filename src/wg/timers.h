@@ -55,14 +55,22 @@ struct wg_timers {
 };
 
 void wg_timers_init(struct wg_timers *t, const struct wg_timer_consts *k, uint32_t persistent_ms);
+/* Off to on makes a keepalive due at now (the kernel sends one at once);
+ * 0 turns it off. */
 void wg_timers_set_persistent(struct wg_timers *t, uint32_t persistent_ms, int64_t now);
 
 /* Events, named after the kernel's hooks. jitter_ms in [0, WG_MAX_JITTER_MS]. */
-void wg_timers_data_sent(struct wg_timers *t, int64_t now);
+void wg_timers_data_sent(struct wg_timers *t, int64_t now, unsigned jitter_ms);
 void wg_timers_data_received(struct wg_timers *t, int64_t now);
 void wg_timers_any_authenticated_sent(struct wg_timers *t, int64_t now);
 void wg_timers_any_authenticated_received(struct wg_timers *t, int64_t now);
 void wg_timers_any_authenticated_traversal(struct wg_timers *t, int64_t now);
+/* A new handshake asked for (not a retry: data with no session, a rekey, a
+ * NEW_HANDSHAKE): the count of retries starts again, as the kernel's
+ * wg_packet_send_queued_handshake_initiation(peer, false) does, rate-limited
+ * or not. Retries (SEND_INIT) are counted by wg_timers_expire. */
+void wg_timers_handshake_queued(struct wg_timers *t);
+/* Any initiation sent, retries too: retransmit armed anew. */
 void wg_timers_handshake_initiated(struct wg_timers *t, int64_t now, unsigned jitter_ms);
 void wg_timers_handshake_complete(struct wg_timers *t, int64_t now);
 void wg_timers_session_derived(struct wg_timers *t, int64_t now);
@@ -71,7 +79,8 @@ void wg_timers_stop(struct wg_timers *t);
 
 /* What is due at now (WG_TA_* bits); deadlines that fired are re-armed or
  * disarmed as the kernel does. A retransmit that fires gives SEND_INIT
- * (attempts counted) or, past the limit, GIVE_UP. */
+ * (attempts counted, retransmit re-armed with jitter_ms as sending the
+ * initiation would) or, past the limit, GIVE_UP. */
 unsigned wg_timers_expire(struct wg_timers *t, int64_t now, unsigned jitter_ms);
 /* The earliest armed deadline, or 0 when none. */
 int64_t wg_timers_next(const struct wg_timers *t);
