@@ -8,23 +8,26 @@
 # Then the paths against each other on the same 2-host topology: the raw
 # underlay (host to host over the veths and bridge), host-gw, vxlan, and the
 # udp backend with its fast path and with the plain path forced
-# (WEFT_UDP_PLAIN=1); TCP with 1 and 4 streams and a small-packet rate
-# (iperf3 UDP, 64-byte payloads, unlimited offered rate: received kpps),
-# each with its ratio to kernel vxlan and to the raw underlay. Medians of
-# REPS runs, each in a fresh cluster.
+# (WEFT_UDP_PLAIN=1), and userspace WireGuard for comparison (Debian's
+# wireguard-go on each host, pods routed through it: tests/netns/wg_go.sh;
+# in the default list when installed); TCP with 1 and 4 streams and a
+# small-packet rate (iperf3 UDP, 64-byte payloads, unlimited offered rate:
+# received kpps), each with its ratio to kernel vxlan and to the raw
+# underlay. Medians of REPS runs, each in a fresh cluster.
 #
 #   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [-p PATHS] [BACKEND...]
 #       BACKEND: vxlan host-gw (weft vs hand-built; default: both)
 #       WHAT:    all (default), hand (the first table only), paths (the second only)
 #       CC:      TCP congestion control for iperf3 -C (default: the system's)
-#       PATHS:   the paths compared (default "veth host-gw vxlan udp udp-plain";
-#                ratios need vxlan and veth among them)
+#       PATHS:   the paths compared (default "veth host-gw vxlan udp udp-plain
+#                wireguard-go"; ratios need vxlan and veth among them)
 #
 # Root required. Builds the binaries first if needed. A benchmark, not a test:
 # it prints figures and asserts nothing.
 set -u
 cd "$(dirname "$0")/.."
 SECS=5 REPS=1 CC= WHAT=all PATH_LIST="veth host-gw vxlan udp udp-plain"
+command -v wireguard-go >/dev/null && PATH_LIST+=" wireguard-go"
 while getopts t:r:C:o:p: o; do
 	case $o in
 	t) SECS=$OPTARG ;;
@@ -104,9 +107,32 @@ fi
 
 # ---- the paths against each other ----
 
+# wireguard-go on both hosts (listen port 51820, interface wg0, MTU 1420 as
+# flannel's wireguard backend), each host's pod subnet routed through it to
+# the other, and a pod on each; the first ping makes the handshake.
+wg_go_hosts() {
+	local n m
+	for n in 1 2; do
+		wg_go_start "h$n" "$(host_ns $n)" wg0 || return 1
+		wg_go_keys "h$n" >/dev/null || return 1
+	done
+	for n in 1 2; do
+		m=$((3 - n))
+		wg_go_wg "h$n" set wg0 private-key "$RUN_DIR/wg-h$n.key" listen-port 51820 \
+			peer "$(cat "$RUN_DIR/wg-h$m.pub")" endpoint "$(host_ip $m):51820" \
+			allowed-ips "10.244.$m.0/24" || return 1
+		host_exec $n ip addr add "10.244.$n.0/32" dev wg0 || return 1
+		host_exec $n ip link set wg0 mtu 1420 up || return 1
+		host_exec $n ip route replace "10.244.$m.0/24" dev wg0 || return 1
+		printf 'FLANNEL_SUBNET=10.244.%d.1/24\nFLANNEL_MTU=1420\n' $n >"$RUN_DIR/h$n.env"
+	done
+	pod_add 1 1 >/dev/null && pod_add 2 1 >/dev/null || return 1
+	wait_until 10 pod_ping 1 1 "${POD_IP[2.1]}"
+}
+
 # One fresh 2-host cluster for PATH; prints "tcp1 tcp4 kpps" (Gbit/s, Gbit/s,
 # received kpps) or fails.
-measure_path() { # PATH: veth host-gw vxlan udp udp-plain
+measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard-go
 	(
 		path=$1
 		NS=wb$$p
@@ -115,6 +141,7 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain
 		. tests/lib/tap.sh
 		. tests/netns/lib.sh
 		. tests/netns/cases.sh
+		. tests/netns/wg_go.sh
 		HOSTS=2 PODS=1
 		case $path in
 		veth)
@@ -126,6 +153,17 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain
 			srv_ns=$(host_ns 2)
 			cli() { host_exec 1 "$@"; }
 			dst=$(host_ip 2)
+			;;
+		wireguard-go)
+			ip netns add "$UL" && ip -n "$UL" link set lo up
+			ip -n "$UL" link add br0 type bridge
+			ip -n "$UL" link set br0 up
+			on_cleanup ns_cleanup
+			for n in 1 2; do host_add "$n"; done
+			wg_go_hosts || exit 1
+			srv_ns=$(pod_ns 2 1)
+			cli() { pod_exec 1 1 "$@"; }
+			dst=${POD_IP[2.1]}
 			;;
 		*)
 			[ "$path" = udp-plain ] && export WEFT_UDP_PLAIN=1
@@ -178,10 +216,10 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "paths, 2 hosts x 1 pod, ${SECS}s per figure, median of $REPS run(s), TCP cc ${CC:-system default}"
-printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' path "TCP1" "xvxlan" "xveth" "TCP4" "xvxlan" \
+printf '%-12s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' path "TCP1" "xvxlan" "xveth" "TCP4" "xvxlan" \
 	"xveth" "kpps64" "xvxlan" "xveth"
 for p in "${PATHS[@]}"; do
-	printf '%-10s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' "$p" "${T1[$p]}" "$(ratio "${T1[$p]}" "${T1[vxlan]:-0}")" \
+	printf '%-12s %8s %7s %7s %8s %7s %7s %8s %7s %7s\n' "$p" "${T1[$p]}" "$(ratio "${T1[$p]}" "${T1[vxlan]:-0}")" \
 		"$(ratio "${T1[$p]}" "${T1[veth]:-0}")" "${T4[$p]}" "$(ratio "${T4[$p]}" "${T4[vxlan]:-0}")" \
 		"$(ratio "${T4[$p]}" "${T4[veth]:-0}")" "${PPS[$p]}" "$(ratio "${PPS[$p]}" "${PPS[vxlan]:-0}")" \
 		"$(ratio "${PPS[$p]}" "${PPS[veth]:-0}")"
@@ -189,6 +227,8 @@ done
 echo "(TCP in Gbit/s; kpps64: iperf3 UDP 64-byte payloads received, thousands per second)"
 [ -n "${T1[udp]:-}" ] && [ -n "${T1[udp-plain]:-}" ] &&
 	echo "udp fast / plain: TCP1 $(ratio "${T1[udp]}" "${T1[udp-plain]}")x, TCP4 $(ratio "${T4[udp]}" "${T4[udp-plain]}")x, kpps64 $(ratio "${PPS[udp]}" "${PPS[udp-plain]}")x"
+[ -n "${T1[wireguard-go]:-}" ] && [ -n "${T1[vxlan]:-}" ] &&
+	echo "wireguard-go ($(wireguard-go --version 2>/dev/null | sed -n '1s/^wireguard-go //p')) / vxlan: TCP1 $(ratio "${T1[wireguard-go]}" "${T1[vxlan]}")x, TCP4 $(ratio "${T4[wireguard-go]}" "${T4[vxlan]}")x, kpps64 $(ratio "${PPS[wireguard-go]}" "${PPS[vxlan]}")x"
 if [ "$REPS" -gt 1 ]; then
 	echo "per run (TCP1 TCP4 kpps64):"
 	for p in "${PATHS[@]}"; do echo "  $p: ${RAW[$p]}"; done
