@@ -35,14 +35,12 @@ struct uapi_line {
 	char value[UAPI_LINE_MAX + 1];
 };
 
-/* A key or line fragment fit for an error message: printable ASCII only. */
-static void printable(char *dst, size_t cap, const char *s, size_t len)
+/* Whether a key may be named in an error: only when it looks like one
+ * (lowercase letters and '_'); anything else may be a key's hex that lost
+ * its line. */
+static bool nameable(const char *key)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < cap; i++)
-		dst[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[o] = '\0';
+	return strspn(key, "abcdefghijklmnopqrstuvwxyz_") == strlen(key);
 }
 
 /*
@@ -54,7 +52,6 @@ static int next_line(const char *text, size_t len, size_t *off, struct uapi_line
 {
 	const char *s = text + *off, *nl, *eq;
 	size_t n, klen;
-	char shown[UAPI_KEY_MAX + 1];
 
 	l->no++;
 	nl = memchr(s, '\n', len - *off);
@@ -71,17 +68,15 @@ static int next_line(const char *text, size_t len, size_t *off, struct uapi_line
 	if (memchr(s, '\0', n))
 		return err_set(err, -EINVAL, "line %zu: NUL byte", l->no);
 	eq = memchr(s, '=', n);
-	if (!eq) {
-		printable(shown, sizeof(shown), s, n < UAPI_KEY_MAX ? n : UAPI_KEY_MAX);
-		return err_set(err, -EINVAL, "line %zu: no '=' in \"%s\"", l->no, shown);
-	}
+	/* Not shown: a key line that lost its '=' is still key material. */
+	if (!eq)
+		return err_set(err, -EINVAL, "line %zu: no '='", l->no);
 	klen = (size_t)(eq - s);
 	if (klen == 0)
 		return err_set(err, -EINVAL, "line %zu: empty key", l->no);
-	if (klen > UAPI_KEY_MAX) {
-		printable(shown, sizeof(shown), s, UAPI_KEY_MAX);
-		return err_set(err, -EINVAL, "line %zu: unknown key \"%s...\"", l->no, shown);
-	}
+	if (klen > UAPI_KEY_MAX)
+		return err_set(err, -EINVAL, "line %zu: unknown key (%zu bytes, not shown)", l->no,
+			       klen);
 	memcpy(l->key, s, klen);
 	l->key[klen] = '\0';
 	memcpy(l->value, eq + 1, n - klen - 1);
@@ -268,10 +263,10 @@ static int parse_protocol_version(const struct uapi_line *l, struct err *err)
 
 static int unknown_key(const struct uapi_line *l, const char *where, struct err *err)
 {
-	char shown[UAPI_KEY_MAX + 1];
-
-	printable(shown, sizeof(shown), l->key, strlen(l->key));
-	return err_set(err, -EINVAL, "line %zu: unknown key \"%s\"%s", l->no, shown, where);
+	if (!nameable(l->key))
+		return err_set(err, -EINVAL, "line %zu: unknown key (%zu bytes, not shown)%s",
+			       l->no, strlen(l->key), where);
+	return err_set(err, -EINVAL, "line %zu: unknown key \"%s\"%s", l->no, l->key, where);
 }
 
 /* One line of a set request. */
@@ -377,7 +372,6 @@ int wg_uapi_parse(const char *text, size_t len, enum wg_uapi_op *op, struct wg_d
 	struct wg_peer_config *peer = NULL;
 	struct uapi_line l = {0};
 	enum wg_uapi_op o;
-	char shown[UAPI_KEY_MAX + 1];
 	size_t off = 0;
 	int rc;
 
@@ -398,8 +392,10 @@ int wg_uapi_parse(const char *text, size_t len, enum wg_uapi_op *op, struct wg_d
 	} else if (!strcmp(l.key, "set")) {
 		o = WG_UAPI_SET;
 	} else {
-		printable(shown, sizeof(shown), l.key, strlen(l.key));
-		rc = err_set(err, -EPROTO, "line 1: unknown operation \"%s\"", shown);
+		if (nameable(l.key))
+			rc = err_set(err, -EPROTO, "line 1: unknown operation \"%s\"", l.key);
+		else
+			rc = err_set(err, -EPROTO, "line 1: unknown operation (not shown)");
 		goto out;
 	}
 	if (strcmp(l.value, "1") != 0) {
