@@ -288,6 +288,25 @@ int wg_genl_get_build(struct nlmsghdr *nlh, size_t size, const char *ifname)
 	return 0;
 }
 
+/* Attributes that fill [p, p + len) exactly: libmnl's walkers stop quietly
+ * at one that overruns, which would lose peers without a word. */
+static bool attrs_whole(const void *p, size_t len)
+{
+	const struct nlattr *a = p;
+	long rem = (long)len;
+
+	while (mnl_attr_ok(a, (int)rem)) {
+		rem -= (long)MNL_ALIGN(a->nla_len);
+		a = mnl_attr_next(a);
+	}
+	return rem <= 0;
+}
+
+static bool nest_whole(const struct nlattr *nest)
+{
+	return attrs_whole(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest));
+}
+
 static int parse_allowed(const struct nlattr *nest, struct wg_peer_config *p, struct err *err)
 {
 	const struct nlattr *tb[WGALLOWEDIP_A_MAX + 1];
@@ -295,7 +314,7 @@ static int parse_allowed(const struct nlattr *nest, struct wg_peer_config *p, st
 	size_t alen;
 
 	memset(&a, 0, sizeof(a));
-	if (nl_parse_nested(nest, tb, WGALLOWEDIP_A_MAX) < 0)
+	if (!nest_whole(nest) || nl_parse_nested(nest, tb, WGALLOWEDIP_A_MAX) < 0)
 		return err_set(err, -EBADMSG, "WGPEER_A_ALLOWEDIPS: bad nesting");
 	if (!attr_len_is(tb[WGALLOWEDIP_A_FAMILY], sizeof(uint16_t)) ||
 	    !attr_len_is(tb[WGALLOWEDIP_A_CIDR_MASK], sizeof(uint8_t)))
@@ -338,7 +357,7 @@ static int parse_peer(const struct nlattr *nest, struct wg_device_config *c, str
 	struct __kernel_timespec ts;
 	int rc;
 
-	if (nl_parse_nested(nest, tb, WGPEER_A_MAX) < 0)
+	if (!nest_whole(nest) || nl_parse_nested(nest, tb, WGPEER_A_MAX) < 0)
 		return err_set(err, -EBADMSG, "WGDEVICE_A_PEERS: bad nesting");
 	if (!attr_len_is(tb[WGPEER_A_PUBLIC_KEY], WG_KEY_LEN))
 		return err_set(err, -EBADMSG, "WGPEER_A_PUBLIC_KEY missing or bad");
@@ -385,6 +404,8 @@ static int parse_peer(const struct nlattr *nest, struct wg_device_config *c, str
 		p->tx_bytes = mnl_attr_get_u64(tb[WGPEER_A_TX_BYTES]);
 	}
 	if (tb[WGPEER_A_ALLOWEDIPS]) {
+		if (!nest_whole(tb[WGPEER_A_ALLOWEDIPS]))
+			return err_set(err, -EBADMSG, "WGPEER_A_ALLOWEDIPS: bad nesting");
 		mnl_attr_for_each_nested(pos, tb[WGPEER_A_ALLOWEDIPS])
 		{
 			rc = parse_allowed(pos, p, err);
@@ -405,7 +426,9 @@ int wg_genl_get_parse(const struct nlmsghdr *nlh, uint16_t family, struct wg_dev
 	if (nlh->nlmsg_type != family)
 		return err_set(err, -EBADMSG, "message type %u, not the wireguard family",
 			       nlh->nlmsg_type);
-	if (nl_parse_attrs(nlh, GENL_HDRLEN, tb, WGDEVICE_A_MAX) < 0)
+	if (nl_parse_attrs(nlh, GENL_HDRLEN, tb, WGDEVICE_A_MAX) < 0 ||
+	    !attrs_whole((const char *)mnl_nlmsg_get_payload(nlh) + GENL_HDRLEN,
+			 mnl_nlmsg_get_payload_len(nlh) - GENL_HDRLEN))
 		return err_set(err, -EBADMSG, "malformed WG_CMD_GET_DEVICE message");
 	g = mnl_nlmsg_get_payload(nlh);
 	if (g->cmd != WG_CMD_GET_DEVICE)
@@ -434,6 +457,8 @@ int wg_genl_get_parse(const struct nlmsghdr *nlh, uint16_t family, struct wg_dev
 		c->flags |= WG_DEV_HAS_FWMARK;
 	}
 	if (tb[WGDEVICE_A_PEERS]) {
+		if (!nest_whole(tb[WGDEVICE_A_PEERS]))
+			return err_set(err, -EBADMSG, "WGDEVICE_A_PEERS: bad nesting");
 		mnl_attr_for_each_nested(pos, tb[WGDEVICE_A_PEERS])
 		{
 			rc = parse_peer(pos, c, err);

@@ -21,7 +21,7 @@ static void key(uint8_t k[WG_KEY_LEN], uint8_t v)
 
 static struct wg_allowed_ip aip(const char *addr, uint8_t cidr)
 {
-	struct wg_allowed_ip a = { .cidr = cidr };
+	struct wg_allowed_ip a = {.cidr = cidr};
 
 	if (strchr(addr, ':')) {
 		a.family = AF_INET6;
@@ -212,8 +212,8 @@ static void test_changed_peer(void **st)
 static void test_allowed_as_sets(void **st)
 {
 	struct wg_device_config want, have, d;
-	struct wg_allowed_ip a[] = { aip("10.5.2.0", 24), aip("fd00:5:2::", 64),
-				     aip("10.7.0.0", 16) };
+	struct wg_allowed_ip a[] = {aip("10.5.2.0", 24), aip("fd00:5:2::", 64),
+				    aip("10.7.0.0", 16)};
 	struct wg_allowed_ip host_bits = aip("10.5.2.77", 24), dup = aip("10.7.0.0", 16);
 
 	(void)st;
@@ -269,7 +269,7 @@ static void test_device_fields(void **st)
 
 static void test_many_peers(void **st)
 {
-	struct wg_device_config want = { 0 }, have = { 0 }, d;
+	struct wg_device_config want = {0}, have = {0}, d;
 	char net[32];
 
 	(void)st;
@@ -302,9 +302,9 @@ static void test_many_peers(void **st)
 
 static void test_find_and_format(void **st)
 {
-	struct wg_device_config c = { 0 };
+	struct wg_device_config c = {0};
 	struct wg_allowed_ip a = aip("10.5.2.77", 24), b = aip("fd00:0:0:1::5", 64);
-	union wg_endpoint e = { 0 };
+	union wg_endpoint e = {0};
 	uint8_t k[WG_KEY_LEN];
 	char buf[80];
 
