@@ -55,7 +55,7 @@ static void text(const char *s, size_t len)
 
 static void genl(const uint8_t *data, size_t size)
 {
-	struct wg_device_config c = { 0 };
+	struct wg_device_config c = {0};
 	const struct nlmsghdr *nlh;
 	struct err err;
 	void *copy;
