@@ -82,20 +82,19 @@ static void test_bad(void **state)
 	static const struct {
 		const char *json, *msg;
 	} cases[] = {
-		{"[1]", "Backend must be a JSON object"},
-		{"{\"ListenPort\":0}", "Backend.ListenPort must be an integer between 1 and 65535"},
-		{"{\"ListenPort\":65536}",
-		 "Backend.ListenPort must be an integer between 1 and 65535"},
-		{"{\"ListenPortV6\":\"51821\"}",
-		 "Backend.ListenPortV6 must be an integer between 1 and 65535"},
-		{"{\"MTU\":-1}", "Backend.MTU must be an integer between 0 and 65535"},
-		{"{\"MTU\":148}", "MTU 148 is too small for WireGuard"},
-		{"{\"PersistentKeepaliveInterval\":1.5}",
-		 "Backend.PersistentKeepaliveInterval must be an integer between 0 and 65535"},
-		{"{\"Mode\":\"Separate\"}",
-		 "Backend.Mode must be one of separate, auto, ipv4, ipv6"},
-		{"{\"Mode\":7}", "Backend.Mode must be a string"},
-		{"{\"PSK\":7}", "Backend.PSK must be a string"},
+		{ "[1]", "Backend must be a JSON object" },
+		{ "{\"ListenPort\":0}", "Backend.ListenPort must be an integer between 1 and 65535" },
+		{ "{\"ListenPort\":65536}",
+		  "Backend.ListenPort must be an integer between 1 and 65535" },
+		{ "{\"ListenPortV6\":\"51821\"}",
+		  "Backend.ListenPortV6 must be an integer between 1 and 65535" },
+		{ "{\"MTU\":-1}", "Backend.MTU must be an integer between 0 and 65535" },
+		{ "{\"MTU\":148}", "MTU 148 is too small for WireGuard" },
+		{ "{\"PersistentKeepaliveInterval\":1.5}",
+		  "Backend.PersistentKeepaliveInterval must be an integer between 0 and 65535" },
+		{ "{\"Mode\":\"Separate\"}", "Backend.Mode must be one of separate, auto, ipv4, ipv6" },
+		{ "{\"Mode\":7}", "Backend.Mode must be a string" },
+		{ "{\"PSK\":7}", "Backend.PSK must be a string" },
 	};
 	struct wg_conf c;
 	struct err err;
@@ -111,10 +110,10 @@ static void test_bad(void **state)
 static void test_bad_psk(void **state)
 {
 	static const char *const bad[] = {
-		"c2VjcmV0",					/* "secret": too short */
+		"c2VjcmV0", /* "secret": too short */
 		"mEPyIBfI4aHqV6EOZ2kBDS5nwNRCvqBOzr0mS6BvSx==", /* 31 bytes */
 		"mEPyIBfI4aHqV6EOZ2kBDS5nwNRCvqBOzr0mS6BvSxM",	/* no padding */
-		"mEPyIBfI4aHqV6EOZ2kBDS5nwNRCvqBOzr0mS6Bv!xM=", /* not base64 */
+		"mEPyIBfI4aHqV6EOZ2kBDS5nwNRCvqBOzr0mS6Bv!xM=",	/* not base64 */
 	};
 	struct wg_conf c;
 	struct err err;
@@ -124,9 +123,8 @@ static void test_bad_psk(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(json, sizeof(json), "{\"PSK\":\"%s\"}", bad[i]);
 		assert_int_equal(parse(json, &c, &err), -EINVAL);
-		assert_string_equal(err.msg,
-				    "Backend.PSK must be a WireGuard key: the base64 of 32 "
-				    "bytes, as 'wg genpsk' prints it");
+		assert_string_equal(err.msg, "Backend.PSK must be a WireGuard key: the base64 of 32 "
+					     "bytes, as 'wg genpsk' prints it");
 		assert_null(strstr(err.msg, bad[i]));
 		assert_false(c.has_psk);
 	}
@@ -135,7 +133,7 @@ static void test_bad_psk(void **state)
 static void test_lease_data(void **state)
 {
 	uint8_t pub[WG_KEY_LEN], got[WG_KEY_LEN];
-	struct err err = {0};
+	struct err err = { 0 };
 	uint16_t port = 0;
 	char *s;
 
@@ -168,14 +166,14 @@ static void test_bad_peer_data(void **state)
 	static const struct {
 		const char *json, *msg;
 	} cases[] = {
-		{NULL, "BackendData is not a JSON object"},
-		{"null", "BackendData is not a JSON object"},
-		{"{\"VNI\":1}", "BackendData has no PublicKey of 32 bytes in base64"},
-		{"{\"PublicKey\":\"AQgP\"}", "BackendData has no PublicKey of 32 bytes in base64"},
-		{"{\"PublicKey\":\"AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\",\"Port\":70000}",
-		 "BackendData.Port must be an integer between 0 and 65535"},
-		{"{\"PublicKey\":\"AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\",\"Port\":\"1\"}",
-		 "BackendData.Port must be an integer between 0 and 65535"},
+		{ NULL, "BackendData is not a JSON object" },
+		{ "null", "BackendData is not a JSON object" },
+		{ "{\"VNI\":1}", "BackendData has no PublicKey of 32 bytes in base64" },
+		{ "{\"PublicKey\":\"AQgP\"}", "BackendData has no PublicKey of 32 bytes in base64" },
+		{ "{\"PublicKey\":\"AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\",\"Port\":70000}",
+		  "BackendData.Port must be an integer between 0 and 65535" },
+		{ "{\"PublicKey\":\"AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\",\"Port\":\"1\"}",
+		  "BackendData.Port must be an integer between 0 and 65535" },
 	};
 	uint8_t got[WG_KEY_LEN];
 	uint16_t port = 7;
@@ -227,9 +225,9 @@ static void test_auto_family(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_every_key),
-		cmocka_unit_test(test_bad),	    cmocka_unit_test(test_bad_psk),
-		cmocka_unit_test(test_lease_data),  cmocka_unit_test(test_bad_peer_data),
+		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_bad),	     cmocka_unit_test(test_bad_psk),
+		cmocka_unit_test(test_lease_data),   cmocka_unit_test(test_bad_peer_data),
 		cmocka_unit_test(test_auto_family),
 	};
 
