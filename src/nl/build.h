@@ -45,6 +45,10 @@ int nl_nexthop_build(struct nlmsghdr *nlh, size_t size, const struct nl_nexthop 
 /* RTM_DELNEXTHOP: the id only. */
 int nl_nexthop_del_build(struct nlmsghdr *nlh, size_t size, uint32_t id);
 
+/* nl_open() for another netlink protocol (NETLINK_GENERIC: wg_genl.c), with
+ * the same request, ACK and dump handling. */
+NL_MUST_CHECK int nl_open_proto(int protocol, struct nl **ret);
+
 /* nl_request() that also passes the answer's data messages (a GET's
  * reply) to cb. */
 int nl_talk(struct nl *nl, struct nlmsghdr *msg, nl_dump_cb *cb, void *arg, struct err *err);

@@ -193,6 +193,11 @@ static int nl_chunk_limits(struct nl *nl)
 
 int nl_open(struct nl **ret_nl)
 {
+	return nl_open_proto(NETLINK_ROUTE, ret_nl);
+}
+
+int nl_open_proto(int protocol, struct nl **ret_nl)
+{
 	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
 	struct nl *nl;
 	int fd, ret;
@@ -202,7 +207,7 @@ int nl_open(struct nl **ret_nl)
 		return -ENOMEM;
 	nl->batch_open = NL_NONE;
 	nl->ack_cost = NL_ACK_COST;
-	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	nl->sock = mnl_socket_open2(protocol, SOCK_CLOEXEC);
 	if (!nl->sock) {
 		ret = -errno;
 		goto out;
