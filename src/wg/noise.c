@@ -415,6 +415,8 @@ out:
 
 int wg_noise_derive(struct wg_noise_peer *p, struct wg_keypair *kp)
 {
+	if (p->state != WG_HS_RESP_CONSUMED && p->state != WG_HS_RESP_SENT)
+		return -EINVAL;
 	memset(kp, 0, sizeof(*kp));
 	switch (p->state) {
 	case WG_HS_RESP_CONSUMED: /* (Tsend, Trecv) = KDF2(C, empty) */
@@ -426,7 +428,7 @@ int wg_noise_derive(struct wg_noise_peer *p, struct wg_keypair *kp)
 		kp->initiator = false;
 		break;
 	default:
-		return -EINVAL;
+		break;
 	}
 	kp->local_index = p->local_index;
 	kp->remote_index = p->remote_index;
