@@ -103,8 +103,9 @@ static int key_write(const char *path, const char *dir, const uint8_t priv[WG_KE
 	base64_encode(priv, WG_KEY_LEN, text);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		r = err_set(err, -errno, "WireGuard key file: cannot create a temp file in %.200s: %s",
-			    dir, strerror(errno));
+		r = err_set(err, -errno,
+			    "WireGuard key file: cannot create a temp file in %.200s: %s", dir,
+			    strerror(errno));
 		goto out;
 	}
 	tmp_exists = true;

@@ -35,49 +35,49 @@
 #define SODIUM_SONAME "libsodium.so.23"
 
 /* X(name): the functions used, their types taken from the real headers. */
-#define CRYPTO_FUNCS(X)                                                                    \
-	X(EVP_PKEY_new_raw_private_key)                                                    \
-	X(EVP_PKEY_new_raw_public_key)                                                     \
-	X(EVP_PKEY_get_raw_public_key)                                                     \
-	X(EVP_PKEY_free)                                                                   \
-	X(EVP_PKEY_CTX_new)                                                                \
-	X(EVP_PKEY_CTX_free)                                                               \
-	X(EVP_PKEY_derive_init)                                                            \
-	X(EVP_PKEY_derive_set_peer)                                                        \
-	X(EVP_PKEY_derive)                                                                 \
-	X(EVP_MD_fetch)                                                                    \
-	X(EVP_MD_free)                                                                     \
-	X(EVP_MD_CTX_new)                                                                  \
-	X(EVP_MD_CTX_free)                                                                 \
-	X(EVP_DigestInit_ex)                                                               \
-	X(EVP_DigestUpdate)                                                                \
-	X(EVP_DigestFinal_ex)                                                              \
-	X(EVP_MAC_fetch)                                                                   \
-	X(EVP_MAC_free)                                                                    \
-	X(EVP_MAC_CTX_new)                                                                 \
-	X(EVP_MAC_CTX_dup)                                                                 \
-	X(EVP_MAC_CTX_free)                                                                \
-	X(EVP_MAC_CTX_set_params)                                                          \
-	X(EVP_MAC_init)                                                                    \
-	X(EVP_MAC_update)                                                                  \
-	X(EVP_MAC_final)                                                                   \
-	X(EVP_CIPHER_fetch)                                                                \
-	X(EVP_CIPHER_free)                                                                 \
-	X(EVP_CIPHER_CTX_new)                                                              \
-	X(EVP_CIPHER_CTX_free)                                                             \
-	X(EVP_CIPHER_CTX_get_params)                                                       \
-	X(EVP_CIPHER_CTX_set_params)                                                       \
-	X(EVP_CipherInit_ex2)                                                              \
-	X(EVP_CipherUpdate)                                                                \
-	X(EVP_CipherFinal_ex)                                                              \
-	X(OSSL_PARAM_construct_size_t)                                                     \
-	X(OSSL_PARAM_construct_utf8_string)                                                \
-	X(OSSL_PARAM_construct_octet_string)                                               \
+#define CRYPTO_FUNCS(X)                                                                            \
+	X(EVP_PKEY_new_raw_private_key)                                                            \
+	X(EVP_PKEY_new_raw_public_key)                                                             \
+	X(EVP_PKEY_get_raw_public_key)                                                             \
+	X(EVP_PKEY_free)                                                                           \
+	X(EVP_PKEY_CTX_new)                                                                        \
+	X(EVP_PKEY_CTX_free)                                                                       \
+	X(EVP_PKEY_derive_init)                                                                    \
+	X(EVP_PKEY_derive_set_peer)                                                                \
+	X(EVP_PKEY_derive)                                                                         \
+	X(EVP_MD_fetch)                                                                            \
+	X(EVP_MD_free)                                                                             \
+	X(EVP_MD_CTX_new)                                                                          \
+	X(EVP_MD_CTX_free)                                                                         \
+	X(EVP_DigestInit_ex)                                                                       \
+	X(EVP_DigestUpdate)                                                                        \
+	X(EVP_DigestFinal_ex)                                                                      \
+	X(EVP_MAC_fetch)                                                                           \
+	X(EVP_MAC_free)                                                                            \
+	X(EVP_MAC_CTX_new)                                                                         \
+	X(EVP_MAC_CTX_dup)                                                                         \
+	X(EVP_MAC_CTX_free)                                                                        \
+	X(EVP_MAC_CTX_set_params)                                                                  \
+	X(EVP_MAC_init)                                                                            \
+	X(EVP_MAC_update)                                                                          \
+	X(EVP_MAC_final)                                                                           \
+	X(EVP_CIPHER_fetch)                                                                        \
+	X(EVP_CIPHER_free)                                                                         \
+	X(EVP_CIPHER_CTX_new)                                                                      \
+	X(EVP_CIPHER_CTX_free)                                                                     \
+	X(EVP_CIPHER_CTX_get_params)                                                               \
+	X(EVP_CIPHER_CTX_set_params)                                                               \
+	X(EVP_CipherInit_ex2)                                                                      \
+	X(EVP_CipherUpdate)                                                                        \
+	X(EVP_CipherFinal_ex)                                                                      \
+	X(OSSL_PARAM_construct_size_t)                                                             \
+	X(OSSL_PARAM_construct_utf8_string)                                                        \
+	X(OSSL_PARAM_construct_octet_string)                                                       \
 	X(OSSL_PARAM_construct_end)
 
-#define SODIUM_FUNCS(X)                                                                    \
-	X(sodium_init)                                                                     \
-	X(crypto_aead_xchacha20poly1305_ietf_encrypt)                                      \
+#define SODIUM_FUNCS(X)                                                                            \
+	X(sodium_init)                                                                             \
+	X(crypto_aead_xchacha20poly1305_ietf_encrypt)                                              \
 	X(crypto_aead_xchacha20poly1305_ietf_decrypt)
 
 #define MEMBER(name) __typeof__(name) *name;
@@ -164,17 +164,16 @@ static void load(void)
 	hs = dlopen(SODIUM_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!hs) {
 		snprintf(load_msg, sizeof(load_msg),
-			 "WireGuard needs libsodium: cannot load %s: %s", SODIUM_SONAME,
-			 dlerror());
+			 "WireGuard needs libsodium: cannot load %s: %s", SODIUM_SONAME, dlerror());
 		load_rc = -ENOENT;
 		return;
 	}
 	/* The handles are never closed: the table is valid for the process's life. */
-#define RESOLVE_CRYPTO(name)                                                               \
-	if ((load_rc = resolve(hc, CRYPTO_SONAME, #name, &L.name)) < 0)                    \
+#define RESOLVE_CRYPTO(name)                                                                       \
+	if ((load_rc = resolve(hc, CRYPTO_SONAME, #name, &L.name)) < 0)                            \
 		return;
-#define RESOLVE_SODIUM(name)                                                               \
-	if ((load_rc = resolve(hs, SODIUM_SONAME, #name, &L.name)) < 0)                    \
+#define RESOLVE_SODIUM(name)                                                                       \
+	if ((load_rc = resolve(hs, SODIUM_SONAME, #name, &L.name)) < 0)                            \
 		return;
 	CRYPTO_FUNCS(RESOLVE_CRYPTO)
 	SODIUM_FUNCS(RESOLVE_SODIUM)
@@ -292,7 +291,8 @@ void wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t alen, const void *b
 	need_loaded();
 	ctx = L.EVP_MD_CTX_new();
 	if (!ctx || L.EVP_DigestInit_ex(ctx, md_blake2s, NULL) != 1 ||
-	    L.EVP_DigestUpdate(ctx, a, alen) != 1 || (blen && L.EVP_DigestUpdate(ctx, b, blen) != 1) ||
+	    L.EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen && L.EVP_DigestUpdate(ctx, b, blen) != 1) ||
 	    L.EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != WG_HASH_LEN)
 		abort();
 	L.EVP_MD_CTX_free(ctx);
@@ -344,11 +344,10 @@ void wg_kdf(uint8_t t1[WG_HASH_LEN], uint8_t *t2, uint8_t *t3, const uint8_t key
 	mac_run(hmac_template, t0, WG_HASH_LEN, key, WG_HASH_LEN, in, len, NULL, 0);
 	mac_run(hmac_template, o1, WG_HASH_LEN, t0, WG_HASH_LEN, &one, 1, NULL, 0);
 	if (t2 || t3)
-		mac_run(hmac_template, o2, WG_HASH_LEN, t0, WG_HASH_LEN, o1, WG_HASH_LEN, &two,
-			1);
+		mac_run(hmac_template, o2, WG_HASH_LEN, t0, WG_HASH_LEN, o1, WG_HASH_LEN, &two, 1);
 	if (t3)
-		mac_run(hmac_template, o3, WG_HASH_LEN, t0, WG_HASH_LEN, o2, WG_HASH_LEN,
-			&three, 1);
+		mac_run(hmac_template, o3, WG_HASH_LEN, t0, WG_HASH_LEN, o2, WG_HASH_LEN, &three,
+			1);
 	memcpy(t1, o1, WG_HASH_LEN);
 	if (t2)
 		memcpy(t2, o2, WG_HASH_LEN);
@@ -399,8 +398,7 @@ void wg_aead_free(struct wg_aead *a)
 }
 
 /* Key (when it changed), nonce and direction for one message. */
-static int aead_start(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter,
-		      int enc)
+static int aead_start(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter, int enc)
 {
 	uint8_t nonce[12] = {0};
 	const uint8_t *k = NULL;
@@ -421,8 +419,8 @@ static int aead_start(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t
 	return 0;
 }
 
-int wg_aead_seal(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter,
-		 const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
+int wg_aead_seal(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter, const void *ad,
+		 size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
 {
 	OSSL_PARAM p[2];
 	int n, r;
@@ -443,8 +441,8 @@ int wg_aead_seal(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t coun
 	return 0;
 }
 
-int wg_aead_open(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter,
-		 const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
+int wg_aead_open(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t counter, const void *ad,
+		 size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
 {
 	uint8_t tag[WG_TAG_LEN];
 	OSSL_PARAM p[2];
@@ -472,21 +470,21 @@ int wg_aead_open(struct wg_aead *a, const uint8_t key[WG_KEY_LEN], uint64_t coun
 	return 0;
 }
 
-int wg_xaead_seal(const uint8_t key[WG_KEY_LEN], const uint8_t nonce[WG_XNONCE_LEN],
-		  const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
+int wg_xaead_seal(const uint8_t key[WG_KEY_LEN], const uint8_t nonce[WG_XNONCE_LEN], const void *ad,
+		  size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
 {
 	int r;
 
 	if ((r = wg_crypto_load(NULL)) < 0)
 		return r;
-	if (L.crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, in, len, ad, adlen, NULL,
-							 nonce, key) != 0)
+	if (L.crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, in, len, ad, adlen, NULL, nonce,
+							 key) != 0)
 		return -EINVAL;
 	return 0;
 }
 
-int wg_xaead_open(const uint8_t key[WG_KEY_LEN], const uint8_t nonce[WG_XNONCE_LEN],
-		  const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
+int wg_xaead_open(const uint8_t key[WG_KEY_LEN], const uint8_t nonce[WG_XNONCE_LEN], const void *ad,
+		  size_t adlen, const uint8_t *in, size_t len, uint8_t *out)
 {
 	int r;
 
@@ -494,8 +492,8 @@ int wg_xaead_open(const uint8_t key[WG_KEY_LEN], const uint8_t nonce[WG_XNONCE_L
 		return r;
 	if (len < WG_TAG_LEN)
 		return -EBADMSG;
-	if (L.crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, ad, adlen,
-							 nonce, key) != 0)
+	if (L.crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, ad, adlen, nonce,
+							 key) != 0)
 		return -EBADMSG;
 	return 0;
 }

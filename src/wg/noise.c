@@ -290,8 +290,8 @@ out:
 }
 
 int wg_noise_resp_create_eph(const struct wg_static *s, struct wg_noise_peer *p,
-			     uint32_t local_index, int64_t now_ms, const uint8_t eph_priv[WG_KEY_LEN],
-			     uint8_t msg[WG_RESP_LEN])
+			     uint32_t local_index, int64_t now_ms,
+			     const uint8_t eph_priv[WG_KEY_LEN], uint8_t msg[WG_RESP_LEN])
 {
 	struct wg_aead *a = NULL;
 	struct hs h;

@@ -136,8 +136,8 @@ int wg_noise_resp_create(const struct wg_static *s, struct wg_noise_peer *p, uin
 
 /* For tests only: see wg_noise_init_create_eph. */
 int wg_noise_resp_create_eph(const struct wg_static *s, struct wg_noise_peer *p,
-			     uint32_t local_index, int64_t now_ms, const uint8_t eph_priv[WG_KEY_LEN],
-			     uint8_t msg[WG_RESP_LEN]);
+			     uint32_t local_index, int64_t now_ms,
+			     const uint8_t eph_priv[WG_KEY_LEN], uint8_t msg[WG_RESP_LEN]);
 
 /* Initiator: consume a response (macs checked already); the receiver field
  * finds our peer through lookup, which must be in INIT_SENT with that local

@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct wg_static r_static, i_static;
 static struct wg_cookie_checker r_checker;
-static struct wg_noise_peer r_peer0;  /* I as R knows it, after R's initiation */
-static struct wg_noise_peer r_peer;   /* the same, reset before every input */
-static uint8_t r_init[WG_INIT_LEN];   /* R's initiation to I */
+static struct wg_noise_peer r_peer0; /* I as R knows it, after R's initiation */
+static struct wg_noise_peer r_peer;  /* the same, reset before every input */
+static uint8_t r_init[WG_INIT_LEN];  /* R's initiation to I */
 static const uint32_t r_index = 0x52525252;
 static const int64_t now_ms = 10000000;
 static const uint8_t src4[6] = {192, 0, 2, 1, 0xca, 0x6c};
@@ -135,8 +135,8 @@ static void one(int type, const uint8_t *msg, size_t len, const uint8_t *src, si
 		return;
 	}
 	v = wg_cookie_check(&r_checker, msg, len, src, srclen, load, now_ms);
-	if (v == WG_MAC_NEED_COOKIE && (!load || wg_cookie_reply_create(&r_checker, msg, len, src,
-									 srclen, now_ms, reply) < 0))
+	if (v == WG_MAC_NEED_COOKIE &&
+	    (!load || wg_cookie_reply_create(&r_checker, msg, len, src, srclen, now_ms, reply) < 0))
 		abort();
 	/* The Noise code gets what the macs would have dropped, too. */
 	if (type == WG_MSG_INIT && len == WG_INIT_LEN) {

@@ -158,10 +158,8 @@ static void test_hmac_kdf(void **state)
 	assert_memory_equal(x, u1, 32);
 }
 
-static const char alice_priv[] =
-	"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
-static const char alice_pub[] =
-	"8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+static const char alice_priv[] = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+static const char alice_pub[] = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
 static const char bob_priv[] = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";
 static const char bob_pub[] = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
 static const char shared[] = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
@@ -242,7 +240,7 @@ static void test_aead_rfc8439_a5(void **state)
 	/* and sealing gives the RFC's bytes back, tag included */
 	assert_int_equal(wg_aead_seal(a, key, A5_COUNTER, ad, sizeof(ad), (const uint8_t *)a5_pt,
 				      ptlen, out),
-			  0);
+			 0);
 	assert_memory_equal(out, ct, n);
 	/* in place */
 	memcpy(out, ct, n);

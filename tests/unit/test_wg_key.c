@@ -142,9 +142,9 @@ static void test_bad_files(void **state)
 	} bad[] = {
 		{"", "empty"},
 		{"\n\n", "empty"},
-		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", "44 base64"},    /* 43 */
+		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", "44 base64"},	/* 43 */
 		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo==", "44 base64"}, /* 45 */
-		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCoA", "base64"},     /* 33 bytes */
+		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCoA", "base64"},	/* 33 bytes */
 		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LC!=", "base64"},
 		{"dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\r\n", "44 base64"},
 		{" dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=", "44 base64"},

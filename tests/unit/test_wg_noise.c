@@ -182,12 +182,12 @@ static void test_handshake(void **state)
 		assert_int_equal(t.ba->state, WG_HS_NONE);
 		assert_int_equal(wg_noise_derive(t.ab, &ka), -EINVAL);
 		/* data flows both ways */
-		assert_int_equal(wg_aead_seal(a, ka.send, 0, NULL, 0, (const uint8_t *)"ping", 4, pkt),
-				 0);
+		assert_int_equal(
+			wg_aead_seal(a, ka.send, 0, NULL, 0, (const uint8_t *)"ping", 4, pkt), 0);
 		assert_int_equal(wg_aead_open(a, kb.recv, 0, NULL, 0, pkt, 20, out), 0);
 		assert_memory_equal(out, "ping", 4);
-		assert_int_equal(wg_aead_seal(a, kb.send, 0, NULL, 0, (const uint8_t *)"pong", 4, pkt),
-				 0);
+		assert_int_equal(
+			wg_aead_seal(a, kb.send, 0, NULL, 0, (const uint8_t *)"pong", 4, pkt), 0);
 		assert_int_equal(wg_aead_open(a, ka.recv, 0, NULL, 0, pkt, 20, out), 0);
 		assert_memory_equal(out, "pong", 4);
 		/* a second handshake gives other keys */
@@ -271,8 +271,7 @@ static void test_kat_messages(void **state)
 	side_add(&b, &a, k.psk);
 
 	assert_int_equal(
-		wg_noise_init_create_eph(&a.s, &a.peers[0], 0x11223344, k.ts, 5000, k.ei, init),
-		0);
+		wg_noise_init_create_eph(&a.s, &a.peers[0], 0x11223344, k.ts, 5000, k.ei, init), 0);
 	assert_hex(init, sizeof(init), kat_init);
 	/* mac2 with a cookie held */
 	for (int i = 0; i < WG_MAC_LEN; i++)
@@ -319,11 +318,11 @@ static void test_kat_steps(void **state)
 	assert_int_equal(wg_key_public(ei_pub, k.ei), 0);
 
 	wg_hash(C, construction, strlen(construction), NULL, 0); /* Ci = HASH(CONSTRUCTION) */
-	wg_hash(H, C, 32, identifier, strlen(identifier));	  /* Hi = HASH(Ci || IDENTIFIER) */
-	wg_hash(H, H, 32, sr_pub, 32);				  /* Hi = HASH(Hi || Sr_pub) */
-	wg_kdf(C, NULL, NULL, C, ei_pub, 32);			  /* Ci = KDF1(Ci, Ei_pub) */
-	memcpy(msg + 8, ei_pub, 32);				  /* msg.ephemeral */
-	wg_hash(H, H, 32, msg + 8, 32);				  /* Hi = HASH(Hi || msg.ephemeral) */
+	wg_hash(H, C, 32, identifier, strlen(identifier));	 /* Hi = HASH(Ci || IDENTIFIER) */
+	wg_hash(H, H, 32, sr_pub, 32);				 /* Hi = HASH(Hi || Sr_pub) */
+	wg_kdf(C, NULL, NULL, C, ei_pub, 32);			 /* Ci = KDF1(Ci, Ei_pub) */
+	memcpy(msg + 8, ei_pub, 32);				 /* msg.ephemeral */
+	wg_hash(H, H, 32, msg + 8, 32); /* Hi = HASH(Hi || msg.ephemeral) */
 	assert_int_equal(wg_dh(dh, k.ei, sr_pub), 0);
 	wg_kdf(C, K, NULL, C, dh, 32); /* (Ci, k) = KDF2(Ci, DH(Ei_priv, Sr_pub)) */
 	/* msg.static = AEAD(k, 0, Si_pub, Hi); Hi = HASH(Hi || msg.static) */
@@ -341,9 +340,8 @@ static void test_kat_steps(void **state)
 	side_init(&sa, k.si);
 	side_init(&sb, k.sr);
 	side_add(&sa, &sb, k.psk);
-	assert_int_equal(wg_noise_init_create_eph(&sa.s, &sa.peers[0], 0x11223344, k.ts, 1, k.ei,
-						  init),
-			 0);
+	assert_int_equal(
+		wg_noise_init_create_eph(&sa.s, &sa.peers[0], 0x11223344, k.ts, 1, k.ei, init), 0);
 	assert_memory_equal(init, msg, sizeof(msg));
 	assert_memory_equal(sa.peers[0].chain, C, 32);
 	assert_memory_equal(sa.peers[0].hash, H, 32);
@@ -614,7 +612,8 @@ static void test_cookie_flow(void **state)
 	/* under load: mac1 alone is not enough */
 	assert_int_equal(wg_cookie_check(&t.b.cc, init, sizeof(init), src4, 6, true, t0),
 			 WG_MAC_NEED_COOKIE);
-	assert_int_equal(wg_cookie_reply_create(&t.b.cc, init, sizeof(init), src4, 6, t0, reply), 0);
+	assert_int_equal(wg_cookie_reply_create(&t.b.cc, init, sizeof(init), src4, 6, t0, reply),
+			 0);
 
 	/* a reply to an older message of ours is refused */
 	ts_at(1700000001, ts);
@@ -689,20 +688,13 @@ static void test_cookie_secret_rotates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_tai64n),
-		cmocka_unit_test(test_kat_messages),
-		cmocka_unit_test(test_kat_steps),
-		cmocka_unit_test(test_replay),
-		cmocka_unit_test(test_tamper_init),
-		cmocka_unit_test(test_tamper_resp),
-		cmocka_unit_test(test_tamper_cookie),
-		cmocka_unit_test(test_unknown_key),
-		cmocka_unit_test(test_psk_mismatch),
-		cmocka_unit_test(test_no_key),
-		cmocka_unit_test(test_mac1),
-		cmocka_unit_test(test_cookie_flow),
-		cmocka_unit_test(test_cookie_secret_rotates),
+		cmocka_unit_test(test_handshake),    cmocka_unit_test(test_tai64n),
+		cmocka_unit_test(test_kat_messages), cmocka_unit_test(test_kat_steps),
+		cmocka_unit_test(test_replay),	     cmocka_unit_test(test_tamper_init),
+		cmocka_unit_test(test_tamper_resp),  cmocka_unit_test(test_tamper_cookie),
+		cmocka_unit_test(test_unknown_key),  cmocka_unit_test(test_psk_mismatch),
+		cmocka_unit_test(test_no_key),	     cmocka_unit_test(test_mac1),
+		cmocka_unit_test(test_cookie_flow),  cmocka_unit_test(test_cookie_secret_rotates),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
