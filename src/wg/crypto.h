@@ -45,6 +45,10 @@ int wg_dh(uint8_t out[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN], const uint8_t
 void wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t alen, const void *b, size_t blen);
 /* MAC(key, in) = keyed BLAKE2s with a 16-byte output. */
 void wg_mac(uint8_t out[WG_MAC_LEN], const uint8_t key[WG_KEY_LEN], const void *in, size_t len);
+/* The same with a key of keylen bytes (1..32): mac2 is keyed with the
+ * 16-byte cookie, and BLAKE2s keys of different lengths differ. */
+void wg_mac_key(uint8_t out[WG_MAC_LEN], const uint8_t *key, size_t keylen, const void *in,
+		size_t len);
 /* HMAC-BLAKE2s(key, in). */
 void wg_hmac(uint8_t out[WG_HASH_LEN], const uint8_t *key, size_t keylen, const void *in,
 	     size_t len);

@@ -109,6 +109,14 @@ int wg_noise_init_create(const struct wg_static *s, struct wg_noise_peer *p, uin
 			 const uint8_t timestamp[WG_TIMESTAMP_LEN], int64_t now_ms,
 			 uint8_t msg[WG_INIT_LEN]);
 
+/* For tests only (known-answer checks): wg_noise_init_create and
+ * wg_noise_resp_create with the given ephemeral private key instead of a
+ * fresh random one. Never for real traffic. */
+int wg_noise_init_create_eph(const struct wg_static *s, struct wg_noise_peer *p,
+			     uint32_t local_index, const uint8_t timestamp[WG_TIMESTAMP_LEN],
+			     int64_t now_ms, const uint8_t eph_priv[WG_KEY_LEN],
+			     uint8_t msg[WG_INIT_LEN]);
+
 /* Responder: the peer whose public key is pub, or NULL. */
 typedef struct wg_noise_peer *wg_peer_by_key_fn(void *arg, const uint8_t pub[WG_KEY_LEN]);
 /* Responder: the peer whose handshake has local index idx, or NULL. */
@@ -125,6 +133,11 @@ int wg_noise_init_consume(const struct wg_static *s, const uint8_t msg[WG_INIT_L
  * becomes RESP_SENT. */
 int wg_noise_resp_create(const struct wg_static *s, struct wg_noise_peer *p, uint32_t local_index,
 			 int64_t now_ms, uint8_t msg[WG_RESP_LEN]);
+
+/* For tests only: see wg_noise_init_create_eph. */
+int wg_noise_resp_create_eph(const struct wg_static *s, struct wg_noise_peer *p,
+			     uint32_t local_index, int64_t now_ms,
+			     const uint8_t eph_priv[WG_KEY_LEN], uint8_t msg[WG_RESP_LEN]);
 
 /* Initiator: consume a response (macs checked already); the receiver field
  * finds our peer through lookup, which must be in INIT_SENT with that local
