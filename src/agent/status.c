@@ -93,6 +93,8 @@ static int status_page(void *arg, const struct http_server_req *req,
 		      "reconcile_runs", (json_int_t)bs.reconcile_runs);
 	if (!j)
 		return -ENOMEM;
+	if (bs.engine)
+		json_object_set_new(j, "engine", json_string(bs.engine));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!text)

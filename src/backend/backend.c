@@ -13,6 +13,7 @@
 #include "backend/hostgw.h"
 #include "backend/udp.h"
 #include "backend/vxlan.h"
+#include "backend/wireguard.h"
 #include "core/err.h"
 
 static const struct backend_ops *const backends[] = {
@@ -20,6 +21,7 @@ static const struct backend_ops *const backends[] = {
 	&vxlan_backend_ops,
 	&hostgw_backend_ops,
 	&udp_backend_ops,
+	&wireguard_backend_ops,
 };
 
 int backend_new(const char *type, const struct backend_params *p, struct backend **ret,

@@ -41,6 +41,8 @@ struct backend_stats {
 	uint64_t reconcile_runs;
 	uint64_t corrections[4];    /* route, neighbour, fdb entry, nexthop: added + removed */
 	uint64_t netlink_errors;    /* failed kernel changes and reconcile failures */
+	const char *engine;	    /* the data path's engine where a backend has a choice
+				     * (wireguard: "kernel" or "userspace"), else NULL */
 };
 
 /* What a backend is created with. */

@@ -95,6 +95,25 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_params *p, struct err *
 	return nl_request(nl, nlh, err);
 }
 
+int nl_link_create_kind(struct nl *nl, const char *name, const char *kind, unsigned mtu,
+			struct err *err)
+{
+	struct nlmsghdr *nlh = nl_msg_start(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlattr *li;
+
+	if (!name || !*name || strlen(name) >= IF_NAMESIZE || !kind || !*kind)
+		return err_set(err, -EINVAL, "bad link name or kind");
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, li);
+	return nl_request(nl, nlh, err);
+}
+
 /* RTM_NEWLINK on an existing link: the caller adds what changes. */
 static struct nlmsghdr *nl_link_change(struct nl *nl, int index, unsigned flags, unsigned change)
 {

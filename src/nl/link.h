@@ -48,6 +48,10 @@ typedef int nl_link_cb(const struct nl_link *l, void *arg);
 NL_MUST_CHECK int nl_link_dump(struct nl *nl, nl_link_cb *cb, void *arg);
 
 NL_MUST_CHECK int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_params *p, struct err *err);
+/* A new link of kind ("wireguard") with nothing else; mtu 0 = the kernel's.
+ * -EOPNOTSUPP when the kernel has no such kind. */
+NL_MUST_CHECK int nl_link_create_kind(struct nl *nl, const char *name, const char *kind,
+				      unsigned mtu, struct err *err);
 int nl_link_set_up(struct nl *nl, int index, bool up, struct err *err);
 int nl_link_set_mtu(struct nl *nl, int index, unsigned mtu, struct err *err);
 int nl_link_set_mac(struct nl *nl, int index, const uint8_t mac[6], struct err *err);

@@ -216,7 +216,12 @@ static void print_summary(FILE *f, json_t *j, bool ready)
 	s = str_field(j, "public_ip");
 	put_line(f, "Public IP:", s && *s ? s : "-");
 	s = str_field(j, "backend");
-	put_line(f, "Backend:", s && *s ? s : "-");
+	if (s && *s && str_field(j, "engine")) {
+		snprintf(buf, sizeof(buf), "%s (%s engine)", s, str_field(j, "engine"));
+		put_line(f, "Backend:", buf);
+	} else {
+		put_line(f, "Backend:", s && *s ? s : "-");
+	}
 	s = str_field(j, "interface");
 	put_line(f, "Interface:", s && *s ? s : "-");
 	if (int_field(j, "mtu", &n) && n > 0)

