@@ -35,7 +35,7 @@ weftd_host_start() {
 	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
 		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
 		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
+		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" --metrics-port 9402 "$@"
 }
 # wg(8) as an operator on host N would run it (weftd's mount namespace).
 host_wg() { # N ARGS...
@@ -173,9 +173,31 @@ bad_lease_case() {
 	etcd_del "$key"
 }
 
+# The engine in /status, weftctl status and /metrics; no key or PSK in any
+# of them (public keys may appear).
+observe_case() {
+	local st wc m priv
+	st=$(host_exec 1 curl -s http://127.0.0.1:9402/status)
+	wc=$(host_exec 1 "$WEFT_BUILD/weftctl" status --metrics http://127.0.0.1:9402)
+	m=$(host_exec 1 curl -s http://127.0.0.1:9402/metrics)
+	tap_ok "/status says the userspace engine" grep -q '"engine":"userspace"' <<<"$st"
+	tap_ok "weftctl status says the userspace engine" grep -q "wireguard (userspace engine)" <<<"$wc"
+	tap_ok "/metrics: weft_wireguard_engine for userspace is 1" \
+		grep -q '^weft_wireguard_engine{device="flannel-wg",engine="userspace"} 1$' <<<"$m"
+	tap_ok "/metrics: 2 peers, 2 sessions" \
+		eval "grep -q '^weft_wireguard_peers{device=\"flannel-wg\"} 2\$' <<<\"\$m\" && grep -q '^weft_wireguard_sessions{device=\"flannel-wg\"} 2\$' <<<\"\$m\""
+	tap_ok "/metrics: packets counted" grep -qE '^weft_wireguard_packets_total\{device="flannel-wg",direction="tx"\} [1-9]' <<<"$m"
+	for n in 1 2 3; do
+		priv=$(cat "$RUN_DIR/h$n.wgkey")
+		tap_eq "h$n's private key appears in no log, /status or /metrics" 0 \
+			"$( (cat "$RUN_DIR"/h*.log; echo "$st$wc$m") | grep -cF -- "$priv")"
+	done
+}
+
 cluster_up '{"Type":"wireguard"}' || { tap_ok "cluster up" false; tap_done; exit 1; }
 for n in 1 2 3; do check_wg_objects "$n"; done
 all_pairs_ping "v4"
+observe_case
 iperf_case
 capture_case
 bad_lease_case
@@ -216,9 +238,16 @@ leave_case() {
 	done
 }
 leave_case
-for n in 1 2; do
-	weftd_host_stop "$n"
-	tap_eq "h$n: weftd exits 0 on SIGTERM" 0 "$?"
-	tap_ok "h$n: flannel-wg stays configured after a clean stop" host_exec "$n" ip route show proto 151 dev flannel-wg
-done
+weftd_host_stop 1
+tap_eq "h1: weftd exits 0 on SIGTERM" 0 "$?"
+tap_ok "h1: flannel-wg stays configured after a clean stop" eval "host_exec 1 ip route show proto 151 dev flannel-wg | grep -q 10.244.0.0/16"
+# Removal on exit, for operators who want upstream's behaviour.
+weftd_host_stop 2
+WEFT_WIREGUARD_REMOVE_ON_EXIT=1 weftd_host_start 2 --iface eth0
+tap_ok "h2: weftd with WEFT_WIREGUARD_REMOVE_ON_EXIT=1 holds its lease" \
+	wait_until 10 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h2.log") -ge 3 ]'
+weftd_host_stop 2
+tap_eq "h2: weftd exits 0 on SIGTERM" 0 "$?"
+tap_ok "h2: ... and flannel-wg is gone" eval "! host_exec 2 ip link show flannel-wg >/dev/null 2>&1"
+tap_ok "h2: ... it said so" grep -q "wireguard: removing flannel-wg" "$RUN_DIR/h2.log"
 tap_done
