@@ -39,8 +39,12 @@ static bool macs_len_ok(size_t len)
 
 void wg_macs_write(struct wg_noise_peer *p, uint8_t *msg, size_t len, int64_t now_ms)
 {
-	uint8_t *mac1 = msg + len - 2 * WG_MAC_LEN, *mac2 = msg + len - WG_MAC_LEN;
+	uint8_t *mac1, *mac2;
 
+	if (!macs_len_ok(len))
+		return; /* a caller's bug: only handshake messages carry macs */
+	mac1 = msg + len - 2 * WG_MAC_LEN;
+	mac2 = msg + len - WG_MAC_LEN;
 	wg_mac(mac1, p->mac1_key, msg, len - 2 * WG_MAC_LEN);
 	memcpy(p->last_mac1, mac1, WG_MAC_LEN);
 	p->have_last_mac1 = true;
