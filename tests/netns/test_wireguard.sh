@@ -159,6 +159,13 @@ tamper_case() {
 	tap_ok "tamper: the altered allowed IPs are restored within 10 s ($t ms)" test "$t" != timeout
 	tap_ok "tamper: pod 1.1 reaches pod 2.1 again" wait_until 5 pod_ping 1 1 "${POD_IP[2.1]}"
 	tap_ok "tamper: h1 logs the correction" grep -q "flannel-wg: 1 peer(s) added or corrected" "$RUN_DIR/h1.log"
+	host_exec 1 ip link set flannel-wg mtu 1300
+	t=$(time_until 12 eval "host_exec 1 ip link show flannel-wg | grep -q 'mtu 1420'")
+	tap_ok "tamper: flannel-wg MTU restored ($t ms)" test "$t" != timeout
+	host_exec 1 ip link del flannel-wg
+	t=$(time_until 12 eval "host_exec 1 ip route show proto 151 | grep -q 'dev flannel-wg' && pod_ping 1 1 ${POD_IP[2.1]}")
+	tap_ok "tamper: deleted flannel-wg recreated, pod 1.1 reaches pod 2.1 again ($t ms)" test "$t" != timeout
+	tap_ok "tamper: wg show works on the new device" eval "[ \$(wg_peers_of 1) = 2 ]"
 }
 
 # A lease whose BackendData is not WireGuard's: a clear error naming the
