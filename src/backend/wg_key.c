@@ -86,69 +86,18 @@ out:
 	return r;
 }
 
-/*
- * A new key in path: written to a temp file beside it, then linked to path so
- * that a file made meanwhile by someone else is never replaced (-EEXIST).
- */
-static int key_write(const char *path, const char *dir, const uint8_t priv[WG_KEY_LEN],
-		     struct err *err)
+/* A new key in path, never replacing a file made meanwhile (-EEXIST). */
+static int key_write(const char *path, const uint8_t priv[WG_KEY_LEN], struct err *err)
 {
-	char tmp[PATH_MAX], text[KEY_B64_LEN + 1];
-	int fd = -1, dfd = -1, r;
-	bool tmp_exists = false;
+	char text[KEY_B64_LEN + 1];
+	int r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s/.wgkey.XXXXXX", dir) >= (int)sizeof(tmp))
-		return err_set(err, -ENAMETOOLONG, "WireGuard key file %.200s: path too long",
-			       path);
 	base64_encode(priv, WG_KEY_LEN, text);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = err_set(err, -errno,
-			    "WireGuard key file: cannot create a temp file in %.200s: %s", dir,
-			    strerror(errno));
-		goto out;
-	}
-	tmp_exists = true;
-	if (fchmod(fd, 0400) < 0) {
-		r = err_set(err, -errno, "chmod %.200s: %s", tmp, strerror(errno));
-		goto out;
-	}
 	/* Upstream's format: the key without a newline. */
-	if ((r = file_write_all(fd, text, KEY_B64_LEN)) < 0) {
-		err_set(err, r, "write %.200s: %s", tmp, strerror(-r));
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		r = err_set(err, -errno, "fsync %.200s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0) {
-		r = err_set(err, -errno, "close %.200s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (link(tmp, path) < 0) {
-		r = -errno;
-		if (r != -EEXIST)
-			err_set(err, r, "WireGuard key file %.200s: cannot link it into place: %s",
-				path, strerror(-r));
-		goto out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		r = err_set(err, -errno, "fsync directory %.200s: %s", dir, strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
+	r = file_create_atomic(path, text, KEY_B64_LEN, 0400, err);
 	wg_wipe(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp_exists)
-		unlink(tmp);
+	if (r < 0 && r != -EEXIST)
+		err_prefix(err, r, "WireGuard key file %.200s", path);
 	return r;
 }
 
@@ -187,7 +136,7 @@ int wg_key_load_or_create(const char *path, uint8_t ret_priv[WG_KEY_LEN],
 			err_set(err, r, "WireGuard key: no random bytes: %s", strerror(-r));
 			goto out;
 		}
-		r = key_write(path, dir, priv, err);
+		r = key_write(path, priv, err);
 		if (r == -EEXIST) /* another process was first: its key it is */
 			r = key_read(path, priv, err);
 		else if (r == 0)

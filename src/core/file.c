@@ -55,8 +55,10 @@ int file_write_all(int fd, const void *data, size_t n)
 	return 0;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		      struct err *err)
+/* The temp file beside path, then rename(2) (replace) or link(2) (only when
+ * path does not exist: -EEXIST, err untouched). */
+static int write_new(const char *path, const void *data, size_t len, mode_t mode, bool replace,
+		     struct err *err)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	char dir[PATH_MAX], tmp[PATH_MAX];
@@ -76,7 +78,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 		memcpy(dir, path, dlen);
 		dir[dlen] = '\0';
 	}
-	/* Same directory as the target so that rename(2) is atomic. */
+	/* Same directory as the target so that rename(2) and link(2) work. */
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >= (int)sizeof(tmp))
 		return err_set(err, -ENAMETOOLONG, "path too long: %s", path);
 
@@ -105,12 +107,18 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 		r = err_set(err, -errno, "close %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (rename(tmp, path) < 0) {
+	if (replace && rename(tmp, path) < 0) {
 		r = err_set(err, -errno, "rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
-	tmp_exists = false;
-	/* Make the rename itself durable. The new file is already in place if
+	if (!replace && link(tmp, path) < 0) {
+		r = errno == EEXIST ? -EEXIST
+				    : err_set(err, -errno, "link %s to %s: %s", tmp, path,
+					      strerror(errno));
+		goto out;
+	}
+	tmp_exists = !replace; /* a link leaves the temp name: removed at out */
+	/* Make the rename or link itself durable. The new file is already in place if
 	 * this fails, but the caller should still hear about it. */
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
@@ -126,6 +134,18 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	return r;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct err *err)
+{
+	return write_new(path, data, len, mode, true, err);
+}
+
+int file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		       struct err *err)
+{
+	return write_new(path, data, len, mode, false, err);
 }
 
 int file_read_fd(int fd, struct buf *out)

@@ -25,6 +25,12 @@ int file_mkdir_p(const char *dir, mode_t mode, struct err *err);
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      struct err *err);
 
+/* The same for a file that must not exist yet: linked into place, so that a
+ * file another process made meanwhile is never replaced (-EEXIST, err not
+ * set: the caller reads that one). */
+int file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		       struct err *err);
+
 /* write(2) until all n bytes are out (EINTR retried); 0 or -errno. */
 int file_write_all(int fd, const void *data, size_t n);
 

@@ -75,25 +75,28 @@ void udp_tx_init(struct udp_tx *tx)
 	icmp_limit_init(&tx->icmp, 100, 20);
 }
 
+void udp_gso_cmsg(struct msghdr *m, union udp_gso_cmsg *cm, uint16_t seg_size, bool gso)
+{
+	m->msg_control = NULL;
+	m->msg_controllen = 0;
+	if (gso) {
+		struct cmsghdr *c = &cm->align;
+
+		memset(cm->buf, 0, sizeof(cm->buf));
+		m->msg_control = cm->buf;
+		m->msg_controllen = sizeof(cm->buf);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &seg_size, sizeof(uint16_t));
+	}
+}
+
 void udp_tx_flush(struct udp_tx *tx)
 {
-	for (size_t i = 0; i < tx->n_msgs; i++) {
-		struct msghdr *m = &tx->msgs[i].msg_hdr;
-
-		m->msg_control = NULL;
-		m->msg_controllen = 0;
-		if (tx->info[i].n_segs > 1) {
-			struct cmsghdr *c = &tx->cmsg[i].align;
-
-			memset(tx->cmsg[i].buf, 0, sizeof(tx->cmsg[i].buf));
-			m->msg_control = tx->cmsg[i].buf;
-			m->msg_controllen = sizeof(tx->cmsg[i].buf);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-			memcpy(CMSG_DATA(c), &tx->info[i].seg_size, sizeof(uint16_t));
-		}
-	}
+	for (size_t i = 0; i < tx->n_msgs; i++)
+		udp_gso_cmsg(&tx->msgs[i].msg_hdr, &tx->cmsg[i], tx->info[i].seg_size,
+			     tx->info[i].n_segs > 1);
 	if (tx->n_msgs)
 		tx->send(tx, tx->arg);
 	tx->n_msgs = tx->n_iov = tx->n_hdrs = 0;

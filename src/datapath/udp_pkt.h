@@ -76,6 +76,15 @@ const char *udp_counter_name(enum udp_counter c);
 #define UDP_TX_MAX_MSGS GSO_MAX_SEGS
 #define UDP_TX_MAX_IOV (2 * GSO_MAX_SEGS)
 
+/* A UDP_SEGMENT control message's room. */
+union udp_gso_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+/* m's control message: UDP_SEGMENT of seg_size in cm when gso, else none. */
+void udp_gso_cmsg(struct msghdr *m, union udp_gso_cmsg *cm, uint16_t seg_size, bool gso);
+
 struct udp_tx;
 /* Send tx->msgs[0 .. tx->n_msgs); returns 0 (the sender counts its own
  * failures). */
@@ -112,10 +121,7 @@ struct udp_tx {
 	struct mmsghdr msgs[UDP_TX_MAX_MSGS];
 	struct udp_tx_msg_info info[UDP_TX_MAX_MSGS];
 	struct sockaddr_in addrs[UDP_TX_MAX_MSGS];
-	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} cmsg[UDP_TX_MAX_MSGS];
+	union udp_gso_cmsg cmsg[UDP_TX_MAX_MSGS];
 	struct iovec iov[UDP_TX_MAX_IOV];
 	uint8_t hdrs[GSO_MAX_SEGS * GSO_MAX_HDR];
 	struct gso_seg segs[GSO_MAX_SEGS];

@@ -160,11 +160,46 @@ static int buf_size(int fd, int opt)
 	return getsockopt(fd, SOL_SOCKET, opt, &v, &l) < 0 ? 0 : v;
 }
 
+unsigned udp_sock_setup(int fd, unsigned want)
+{
+	unsigned f = 0;
+	socklen_t l;
+	int v;
+
+	if (want & UDP_F_BIGBUF) {
+		v = SOCK_BUF_BYTES;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) == 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == 0) {
+			f |= UDP_F_BIGBUF;
+		} else {
+			/* Without CAP_NET_ADMIN: as much as [rw]mem_max allows. */
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+		}
+	}
+	v = 0;
+	if ((want & UDP_F_GSO) && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, sizeof(v)) == 0)
+		f |= UDP_F_GSO;
+	/* getsockopt(UDP_GRO) arrived with Linux 5.12, after UDP_GRO's fixes:
+	 * wireguard-go trusts UDP_GRO only where it answers. */
+	v = 1;
+	l = sizeof(v);
+	if ((want & UDP_F_GRO) && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0) {
+		if (getsockopt(fd, SOL_UDP, UDP_GRO, &v, &l) == 0 && v)
+			f |= UDP_F_GRO;
+		else
+			v = 0, (void)setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v));
+	}
+	if ((want & UDP_F_MMSG) && sendmmsg(fd, NULL, 0, 0) == 0 &&
+	    recvmmsg(fd, NULL, 0, MSG_DONTWAIT, NULL) == 0)
+		f |= UDP_F_MMSG;
+	return f;
+}
+
 int udp_sock_open(uint32_t addr, uint16_t port, unsigned want, struct udp_sock *ret)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = port};
-	int fd, v, rc;
-	socklen_t l;
+	int fd, rc;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = -1;
@@ -177,36 +212,24 @@ int udp_sock_open(uint32_t addr, uint16_t port, unsigned want, struct udp_sock *
 		close(fd);
 		return rc;
 	}
-	if (want & UDP_F_BIGBUF) {
-		v = SOCK_BUF_BYTES;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) == 0 &&
-		    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == 0) {
-			ret->features |= UDP_F_BIGBUF;
-		} else {
-			/* Without CAP_NET_ADMIN: as much as [rw]mem_max allows. */
-			(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-		}
-	}
+	ret->features = udp_sock_setup(fd, want);
 	ret->sndbuf = buf_size(fd, SO_SNDBUF);
 	ret->rcvbuf = buf_size(fd, SO_RCVBUF);
-	v = 0;
-	if ((want & UDP_F_GSO) && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, sizeof(v)) == 0)
-		ret->features |= UDP_F_GSO;
-	/* getsockopt(UDP_GRO) arrived with Linux 5.12, after UDP_GRO's fixes:
-	 * wireguard-go trusts UDP_GRO only where it answers. */
-	v = 1;
-	l = sizeof(v);
-	if ((want & UDP_F_GRO) && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0) {
-		if (getsockopt(fd, SOL_UDP, UDP_GRO, &v, &l) == 0 && v)
-			ret->features |= UDP_F_GRO;
-		else
-			v = 0, (void)setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v));
-	}
-	if ((want & UDP_F_MMSG) && sendmmsg(fd, NULL, 0, 0) == 0 &&
-	    recvmmsg(fd, NULL, 0, MSG_DONTWAIT, NULL) == 0)
-		ret->features |= UDP_F_MMSG;
 	ret->fd = fd;
+	return 0;
+}
+
+size_t udp_gro_size(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
 	return 0;
 }
 
@@ -396,20 +419,6 @@ static void rx_reset_msgs(struct rx_thread *rt, size_t n)
 	}
 }
 
-static size_t gro_size(struct msghdr *m)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int v;
-
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
-		}
-	}
-	return 0;
-}
-
 static void *rx_main(void *arg)
 {
 	struct rx_thread *rt = arg;
@@ -452,7 +461,7 @@ static void *rx_main(void *arg)
 			}
 			udp_rx_add(&rt->rx, from->sin_addr.s_addr, from->sin_port,
 				   rt->iov[i].iov_base, rt->msgs[i].msg_len,
-				   rt->gro ? gro_size(m) : 0);
+				   rt->gro ? udp_gro_size(m) : 0);
 		}
 		udp_rx_flush(&rt->rx);
 		publish(&rt->t);

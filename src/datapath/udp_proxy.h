@@ -74,6 +74,12 @@ struct udp_sock {
 /* A UDP socket bound to addr:port (network order), with as many of the
  * wanted socket features as the kernel allows. 0 or -errno. */
 int udp_sock_open(uint32_t addr, uint16_t port, unsigned want, struct udp_sock *ret);
+/* The socket features of want (UDP_F_GSO/GRO/MMSG/BIGBUF) on a bound UDP
+ * socket of either family, as far as the kernel allows; returns those set. */
+unsigned udp_sock_setup(int fd, unsigned want);
+/* The UDP_GRO segment size of a received message (0: one datagram). */
+struct msghdr;
+size_t udp_gro_size(struct msghdr *m);
 
 struct udp_proxy_config {
 	int tun_fd;

@@ -10,6 +10,7 @@
 #include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
-#define SOCK_BUF_BYTES (7 * 1024 * 1024)
 
 static const char *const counter_names[WG_COUNTERS] = {
 	"tx_packets",	       "tx_bytes",	     "rx_packets",
@@ -339,8 +339,7 @@ static int sock_open(uint16_t port, unsigned want, int *ret_fd, int *ret_family,
 	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd, v, family = AF_INET6, rc;
-	unsigned f = 0;
-	socklen_t l;
+	unsigned f;
 
 	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (fd >= 0) {
@@ -363,26 +362,7 @@ static int sock_open(uint16_t port, unsigned want, int *ret_fd, int *ret_family,
 			return rc;
 		}
 	}
-	if (want & UDP_F_BIGBUF) {
-		v = SOCK_BUF_BYTES;
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) == 0 &&
-		    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == 0)
-			f |= UDP_F_BIGBUF;
-	}
-	v = 0;
-	if ((want & UDP_F_GSO) && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, sizeof(v)) == 0)
-		f |= UDP_F_GSO;
-	v = 1;
-	l = sizeof(v);
-	if ((want & UDP_F_GRO) && setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0) {
-		if (getsockopt(fd, SOL_UDP, UDP_GRO, &v, &l) == 0 && v)
-			f |= UDP_F_GRO;
-		else
-			v = 0, (void)setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v));
-	}
-	if ((want & UDP_F_MMSG) && sendmmsg(fd, NULL, 0, 0) == 0 &&
-	    recvmmsg(fd, NULL, 0, MSG_DONTWAIT, NULL) == 0)
-		f |= UDP_F_MMSG;
+	f = udp_sock_setup(fd, want);
 	*ret_fd = fd;
 	*ret_family = family;
 	*ret_feat = f;
@@ -575,8 +555,7 @@ static struct wg_peer *peer_find(struct wg_device *d, const uint8_t pub[WG_KEY_L
 	return NULL;
 }
 
-/* Sessions, handshake and staged packets gone (d->mu held). */
-static void peer_reset(struct wg_device *d, struct wg_peer *p)
+void wg_peer_forget(struct wg_device *d, struct wg_peer *p, bool staged)
 {
 	if (p->hs_index)
 		wg_index_del(d, p->hs_index);
@@ -586,8 +565,24 @@ static void peer_reset(struct wg_device *d, struct wg_peer *p)
 	wg_session_drop(d, &p->cur);
 	wg_session_drop(d, &p->prev);
 	wg_session_drop(d, &p->next_s);
-	p->staged_n = 0;
+	if (staged)
+		p->staged_n = 0;
 	pthread_mutex_unlock(&p->mu);
+}
+
+bool wg_thread_wait(struct wg_device *d, struct wg_thread *t, unsigned reader, int fd, bool error)
+{
+	struct pollfd pfd[2] = {
+		{.fd = d->stop_fd, .events = POLLIN},
+		{.fd = fd, .events = POLLIN},
+	};
+
+	wg_thread_publish(t);
+	qsbr_offline(&d->qsbr, reader);
+	while (poll(pfd, error ? 1 : 2, error ? 100 : -1) < 0)
+		if (errno != EINTR)
+			return false;
+	return !(pfd[0].revents & POLLIN);
 }
 
 static void publish_allowed(struct wg_device *d)
@@ -623,7 +618,7 @@ static void peer_remove(struct wg_device *d, struct wg_peer *p)
 	if (*pp)
 		*pp = p->next;
 	d->n_peers--;
-	peer_reset(d, p);
+	wg_peer_forget(d, p, true);
 	pthread_mutex_lock(&p->mu);
 	wg_timers_stop(&p->timers);
 	pthread_mutex_unlock(&p->mu);
@@ -769,7 +764,7 @@ static void set_private(struct wg_device *d, const uint8_t priv[WG_KEY_LEN])
 			peer_remove(d, p);
 			continue;
 		}
-		peer_reset(d, p);
+		wg_peer_forget(d, p, true);
 		wg_noise_peer_init(&p->noise, &d->st, p->pub, p->has_psk ? p->noise.psk : NULL);
 	}
 }

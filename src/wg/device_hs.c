@@ -340,19 +340,6 @@ static void on_cookie(struct hs *h, const struct wg_hs_msg *m, int64_t now)
 		h->ctr[WG_DROP_BAD_MAC]++;
 }
 
-static void zero_keys(struct wg_device *d, struct wg_peer *p)
-{
-	if (p->hs_index)
-		wg_index_del(d, p->hs_index);
-	p->hs_index = 0;
-	wg_noise_peer_clear(&p->noise);
-	pthread_mutex_lock(&p->mu);
-	wg_session_drop(d, &p->cur);
-	wg_session_drop(d, &p->prev);
-	wg_session_drop(d, &p->next_s);
-	pthread_mutex_unlock(&p->mu);
-}
-
 /* Initiations asked for, timers, staged packets; returns the next deadline. */
 static int64_t tick(struct hs *h, int64_t now)
 {
@@ -374,7 +361,7 @@ static int64_t tick(struct hs *h, int64_t now)
 		}
 		pthread_mutex_unlock(&p->mu);
 		if (act & WG_TA_ZERO_KEYS)
-			zero_keys(d, p);
+			wg_peer_forget(d, p, false);
 		if (act & (WG_TA_SEND_INIT | WG_TA_NEW_HANDSHAKE))
 			initiate(h, p, now, act & WG_TA_SEND_INIT);
 		else if (want)

@@ -137,6 +137,12 @@ void wg_thread_publish(struct wg_thread *t);
 uint32_t wg_index_new(struct wg_device *d, struct wg_peer *p);
 void wg_index_del(struct wg_device *d, uint32_t idx);
 struct wg_peer *wg_index_find(struct wg_device *d, uint32_t idx);
+/* Sessions and the handshake in progress gone (and the staged packets when
+ * staged); d->mu held. */
+void wg_peer_forget(struct wg_device *d, struct wg_peer *p, bool staged);
+/* A data-path thread about to block on fd (or, after an I/O error, to sleep
+ * 100 ms): counters published, reader offline. False when stopping. */
+bool wg_thread_wait(struct wg_device *d, struct wg_thread *t, unsigned reader, int fd, bool error);
 /* Drop a session (its index unregistered); peer mu held. */
 void wg_session_drop(struct wg_device *d, struct wg_session *s);
 /* The session whose local index is idx, or NULL; peer mu held. */

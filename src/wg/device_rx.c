@@ -275,35 +275,6 @@ static void reset_msgs(struct rx_thread *rt)
 	}
 }
 
-static size_t gro_size(struct msghdr *m)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int v;
-
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
-		}
-	}
-	return 0;
-}
-
-static bool wait_readable(struct wg_device *d, int fd, bool error)
-{
-	struct pollfd pfd[2] = {
-		{.fd = d->stop_fd, .events = POLLIN},
-		{.fd = fd, .events = POLLIN},
-	};
-
-	wg_thread_publish(&d->rx);
-	qsbr_offline(&d->qsbr, WG_READER_RX);
-	while (poll(pfd, error ? 1 : 2, error ? 100 : -1) < 0)
-		if (errno != EINTR)
-			return false;
-	return !(pfd[0].revents & POLLIN);
-}
-
 void *wg_rx_main(void *arg)
 {
 	struct wg_device *d = arg;
@@ -331,7 +302,7 @@ void *wg_rx_main(void *arg)
 				continue;
 			if (error)
 				d->rx.ctr[WG_IO_ERRORS]++;
-			if (!wait_readable(d, fd, error))
+			if (!wg_thread_wait(d, &d->rx, WG_READER_RX, fd, error))
 				break;
 			continue;
 		}
@@ -348,7 +319,7 @@ void *wg_rx_main(void *arg)
 			}
 			wg_endpoint_from_sock((struct sockaddr *)&rt->names[i], &from);
 			wg_rx_message(&rt->rx, &from, rt->iov[i].iov_base, rt->msgs[i].msg_len,
-				      rt->gro ? gro_size(m) : 0, now);
+				      rt->gro ? udp_gro_size(m) : 0, now);
 		}
 		wg_rx_flush(&rt->rx);
 		wg_thread_publish(&d->rx);

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "datapath/gso.h"
 #include "datapath/pkt.h"
+#include "datapath/udp_pkt.h"
 #include "wg/device_int.h"
 
 #ifndef SOL_UDP
@@ -55,10 +56,7 @@ struct tx {
 	struct iovec iov[TX_MSGS];
 	struct sockaddr_in6 n6[TX_MSGS];
 	struct sockaddr_in n4[TX_MSGS];
-	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} cmsg[TX_MSGS];
+	union udp_gso_cmsg cmsg[TX_MSGS];
 	struct tx_info info[TX_MSGS];
 	uint8_t hdrs[GSO_MAX_SEGS * GSO_MAX_HDR];
 	struct gso_seg segs[GSO_MAX_SEGS];
@@ -69,23 +67,8 @@ static void tx_flush(struct tx *tx)
 	int fd = tx->d->sock_fd;
 	size_t i = 0;
 
-	for (size_t k = 0; k < tx->n_msgs; k++) {
-		struct msghdr *m = &tx->msgs[k].msg_hdr;
-
-		m->msg_control = NULL;
-		m->msg_controllen = 0;
-		if (tx->info[k].n > 1) {
-			struct cmsghdr *c = &tx->cmsg[k].align;
-
-			memset(tx->cmsg[k].buf, 0, sizeof(tx->cmsg[k].buf));
-			m->msg_control = tx->cmsg[k].buf;
-			m->msg_controllen = sizeof(tx->cmsg[k].buf);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-			memcpy(CMSG_DATA(c), &tx->info[k].seg, sizeof(uint16_t));
-		}
-	}
+	for (size_t k = 0; k < tx->n_msgs; k++)
+		udp_gso_cmsg(&tx->msgs[k].msg_hdr, &tx->cmsg[k], tx->info[k].seg, tx->info[k].n > 1);
 	while (i < tx->n_msgs) {
 		int r;
 
@@ -310,21 +293,6 @@ malformed:
 	tx->t->ctr[WG_DROP_MALFORMED]++;
 }
 
-static bool wait_readable(struct tx *tx, int fd, bool error)
-{
-	struct pollfd pfd[2] = {
-		{.fd = tx->d->stop_fd, .events = POLLIN},
-		{.fd = fd, .events = POLLIN},
-	};
-
-	wg_thread_publish(tx->t);
-	qsbr_offline(&tx->d->qsbr, WG_READER_TX);
-	while (poll(pfd, error ? 1 : 2, error ? 100 : -1) < 0)
-		if (errno != EINTR)
-			return false;
-	return !(pfd[0].revents & POLLIN);
-}
-
 void *wg_tx_main(void *arg)
 {
 	struct wg_device *d = arg;
@@ -368,7 +336,7 @@ void *wg_tx_main(void *arg)
 				tx_flush(tx);
 		}
 		tx_flush(tx);
-		if (empty && !wait_readable(tx, fd, error))
+		if (empty && !wg_thread_wait(d, tx->t, WG_READER_TX, fd, error))
 			break;
 		if (!empty)
 			wg_thread_publish(tx->t);
