@@ -92,14 +92,21 @@ int wg_engine_user_open(struct loop *loop, const char *name, const char *sock_di
 
 	/* Test knob: sessions rekeyed after this many ms instead of 120 s (an
 	 * interop test crosses a rekey without waiting minutes). */
-	if (knob && atol(knob) > 0) {
-		wg_timer_consts_default(&k);
-		k.rekey_after_ms = atol(knob);
-		k.reject_after_ms = k.rekey_after_ms + 60000;
-		p.timers = &k;
-		log_warnx("test knob WEFT_WG_TEST_REKEY_MS=%s in effect", knob);
-	}
+	if (knob && *knob) {
+		char *end;
+		long ms = strtol(knob, &end, 10);
 
+		if (*end || ms <= 0 || ms > WG_REKEY_AFTER_TIME_MS) {
+			log_warnx("ignoring WEFT_WG_TEST_REKEY_MS=%s (1 to %d ms)", knob,
+				  WG_REKEY_AFTER_TIME_MS);
+		} else {
+			wg_timer_consts_default(&k);
+			k.rekey_after_ms = ms;
+			k.reject_after_ms = ms + 60000;
+			p.timers = &k;
+			log_warnx("test knob WEFT_WG_TEST_REKEY_MS=%s in effect", knob);
+		}
+	}
 	u->base.ops = &user_ops;
 	snprintf(u->base.name, sizeof(u->base.name), "%s", name);
 	u->base.adopted = if_nametoindex(name) != 0;

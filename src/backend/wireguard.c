@@ -75,6 +75,8 @@ struct lease_peer {
 	bool has_sub4, has_sub6;
 	int64_t since_ms;  /* when the lease arrived */
 	int64_t warned_ms; /* last "no handshake" warning */
+	bool ep_set[2];	   /* its endpoint was set on dev[i]: from then on WireGuard's
+			    * roaming decides (a NAT may rewrite the source port) */
 };
 
 struct wg_backend;
@@ -196,18 +198,21 @@ static bool peer_for(struct wg_backend *b, const struct wg_dev *dv, const struct
 	return pc->n_allowed > 0;
 }
 
-static void desired_config(struct wg_backend *b, const struct wg_dev *dv,
-			   struct wg_device_config *want)
+/* The device's whole desired state; src[i] (malloc'd) is the lease of
+ * want->peers[i]. Leases that cannot be peers are said once (not quiet). */
+static void desired_config(struct wg_backend *b, const struct wg_dev *dv, bool quiet,
+			   struct wg_device_config *want, struct lease_peer ***src)
 {
 	const struct hmap_node *hn;
 	size_t iter;
 
+	*src = xcalloc(b->peers.count + 1, sizeof(**src));
 	memset(want, 0, sizeof(*want));
 	want->flags = WG_DEV_HAS_PRIVATE | WG_DEV_HAS_PORT;
 	memcpy(want->priv, b->priv, WG_KEY_LEN);
 	want->port = dv->port;
 	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
-		const struct lease_peer *l = hmap_entry(hn, struct lease_peer, node);
+		struct lease_peer *l = hmap_entry(hn, struct lease_peer, node);
 		struct wg_peer_config pc = {0};
 
 		if (!peer_for(b, dv, l, &pc)) {
@@ -215,34 +220,33 @@ static void desired_config(struct wg_backend *b, const struct wg_dev *dv,
 			continue;
 		}
 		if (wg_device_config_find(want, pc.pub)) {
-			log_warnx("wireguard: lease %s uses a public key another lease uses; "
-				  "ignoring it", l->name);
+			if (!quiet)
+				log_warnx("wireguard: lease %s uses a public key another lease "
+					  "uses; ignoring it", l->name);
 			free(pc.allowed);
 			continue;
 		}
 		if (!memcmp(pc.pub, b->pub, WG_KEY_LEN)) {
-			log_warnx("wireguard: lease %s carries our own public key; ignoring it",
-				  l->name);
+			if (!quiet)
+				log_warnx("wireguard: lease %s carries our own public key; "
+					  "ignoring it", l->name);
 			free(pc.allowed);
 			continue;
 		}
+		(*src)[want->n_peers] = l;
 		*wg_device_config_add_peer(want) = pc;
 	}
 }
 
-static void log_change(const struct wg_dev *dv, const struct wg_device_config *ch, bool initial)
+static void log_change(const struct wg_dev *dv, const struct wg_device_config *ch)
 {
 	size_t add = 0, rm = 0;
 
 	for (size_t i = 0; i < ch->n_peers; i++)
 		(ch->peers[i].flags & WG_PEER_REMOVE) ? rm++ : add++;
-	if (initial || (ch->flags & (WG_DEV_HAS_PRIVATE | WG_DEV_HAS_PORT)))
-		log_info("wireguard: %s: %s%s%zu peer(s) set, %zu removed", dv->name,
-			 (ch->flags & WG_DEV_HAS_PRIVATE) ? "private key set, " : "",
-			 (ch->flags & WG_DEV_HAS_PORT) ? "listen port set, " : "", add, rm);
-	else
-		log_info("wireguard: %s: %zu peer(s) added or corrected, %zu removed", dv->name, add,
-			 rm);
+	log_info("wireguard: %s: %s%s%zu peer(s) added or corrected, %zu removed", dv->name,
+		 (ch->flags & WG_DEV_HAS_PRIVATE) ? "private key set, " : "",
+		 (ch->flags & WG_DEV_HAS_PORT) ? "listen port set, " : "", add, rm);
 }
 
 #define NO_HANDSHAKE_WARN_MS 30000
@@ -305,38 +309,49 @@ static void watch_sessions(struct wg_backend *b, struct wg_dev *dv,
 	}
 }
 
-/* Make the device's configuration the desired one: only what differs. */
-static int sync_dev(struct wg_backend *b, struct wg_dev *dv, bool initial)
+/*
+ * Make the device's configuration the desired one: only what differs.
+ * correcting: the periodic reconcile (what it changes was changed behind
+ * our back, and is counted). A peer's endpoint is set once per lease; after
+ * that the endpoint WireGuard roamed to stays, unless the peer is missing.
+ */
+static int sync_dev(struct wg_backend *b, struct wg_dev *dv, bool correcting, struct err *err)
 {
 	struct wg_device_config want, have = {0}, change = {0};
-	struct err err = {0};
+	unsigned di = (unsigned)(dv - b->dev);
+	struct lease_peer **src;
 	size_t n;
 	int rc;
 
 	if (!dv->eng)
-		return -ENODEV;
-	desired_config(b, dv, &want);
-	rc = dv->eng->ops->get(dv->eng, &have, &err);
+		return err_set(err, -ENODEV, "%s is not open", dv->name);
+	desired_config(b, dv, correcting, &want, &src);
+	rc = dv->eng->ops->get(dv->eng, &have, err);
 	if (rc < 0) {
-		log_warnx("wireguard: %s: cannot read the device: %s", dv->name, err.msg);
+		err_prefix(err, rc, "%s: cannot read the device", dv->name);
 		goto out;
 	}
 	watch_sessions(b, dv, &have);
+	for (size_t i = 0; i < want.n_peers; i++)
+		if (src[i]->ep_set[di] && wg_device_config_find(&have, want.peers[i].pub))
+			want.peers[i].endpoint.sa.sa_family = AF_UNSPEC;
 	n = wg_device_config_diff(&want, &have, &change);
 	if (n) {
-		rc = dv->eng->ops->set(dv->eng, &change, &err);
+		rc = dv->eng->ops->set(dv->eng, &change, err);
 		if (rc < 0) {
-			log_warnx("wireguard: %s: cannot configure the device: %s", dv->name,
-				  err.msg);
+			err_prefix(err, rc, "%s: cannot configure the device", dv->name);
 			b->sync_errors++;
 			goto out;
 		}
-		if (!initial)
+		if (correcting)
 			dv->corrections += n;
-		log_change(dv, &change, initial);
+		log_change(dv, &change);
 	}
+	for (size_t i = 0; i < want.n_peers; i++)
+		src[i]->ep_set[di] = true;
 	dv->peers = want.n_peers;
 out:
+	free(src);
 	wg_device_config_clear(&want);
 	wg_device_config_clear(&have);
 	wg_device_config_clear(&change);
@@ -354,10 +369,19 @@ static int open_engine(struct wg_backend *b, struct wg_dev *dv, struct err *err)
 {
 	int rc = -EOPNOTSUPP;
 
+	struct nl_link l;
+
 	if (b->want_engine != ENGINE_USERSPACE) {
 		rc = wg_engine_kernel_open(kstate_nl(b->ks), dv->name, &dv->eng, err);
 		if (rc == 0 || rc != -EOPNOTSUPP || b->want_engine == ENGINE_KERNEL)
 			return rc;
+	} else if (nl_link_get_by_name(kstate_nl(b->ks), dv->name, &l) == 0 &&
+		   !strcmp(l.kind, "wireguard")) {
+		/* The userspace engine asked for where the kernel's device of a
+		 * previous run is: it goes (a TUN needs the name). */
+		log_info("wireguard: %s: removing the kernel device (userspace engine asked for)",
+			 dv->name);
+		(void)nl_link_delete(kstate_nl(b->ks), l.index, NULL);
 	}
 	return wg_engine_user_open(b->base.loop, dv->name, SOCK_DIR, UDP_F_ALL, &dv->eng, err);
 }
@@ -388,7 +412,7 @@ static int configure_link(struct wg_backend *b, struct wg_dev *dv, struct err *e
 	return 0;
 }
 
-static int dev_up(struct wg_backend *b, struct wg_dev *dv, struct err *err)
+static int dev_up(struct wg_backend *b, struct wg_dev *dv, bool correcting, struct err *err)
 {
 	int rc;
 
@@ -404,7 +428,7 @@ static int dev_up(struct wg_backend *b, struct wg_dev *dv, struct err *err)
 	rc = configure_link(b, dv, err);
 	if (rc < 0)
 		return err_prefix(err, rc, "configuring %s", dv->name);
-	return sync_dev(b, dv, false);
+	return sync_dev(b, dv, correcting, err);
 }
 
 /* ---- kernel state (kstate) ---- */
@@ -427,7 +451,7 @@ static int ensure(void *arg)
 			dv->eng->ops->close(dv->eng, false);
 			dv->eng = NULL;
 		}
-		if (dev_up(b, dv, &err) < 0) {
+		if (dev_up(b, dv, true, &err) < 0) {
 			log_warnx("wireguard: %s", err.msg);
 			rc = -EIO;
 		}
@@ -570,8 +594,12 @@ static void wg_peers(struct backend *base, const struct lease_event *ev, size_t 
 	}
 	if (!b->ready)
 		return;
-	for (size_t i = 0; i < b->n_dev; i++)
-		(void)sync_dev(b, &b->dev[i], false);
+	for (size_t i = 0; i < b->n_dev; i++) {
+		struct err err = {0};
+
+		if (sync_dev(b, &b->dev[i], false, &err) < 0)
+			log_warnx("wireguard: %s", err.msg);
+	}
 }
 
 /* ---- backend ops ---- */
@@ -707,7 +735,7 @@ static int wg_lease_acquired(struct backend *base, const struct lease *own, unsi
 	for (size_t i = 0; i < b->n_dev; i++) {
 		struct wg_dev *dv = &b->dev[i];
 
-		rc = dev_up(b, dv, err);
+		rc = dev_up(b, dv, false, err);
 		if (rc < 0)
 			return rc;
 		log_info("wireguard: %s (MTU %u, %s engine) listening on port %u, %zu peer(s)",

@@ -364,7 +364,7 @@ static void want(json_t *patch, const struct kube_node *n, const struct kube_ann
 }
 
 int kube_own_patch(const struct kube_annots *a, const struct kube_node *n,
-		   const struct lease_attrs *attrs, bool has_v6_cidr, char **ret_body,
+		   const struct lease_attrs *attrs, char **ret_body,
 		   struct ip_addr *ret_public_ip, struct ip_addr *ret_public_ipv6, struct err *warn)
 {
 	const char *bt = attrs->backend_type;
@@ -386,9 +386,7 @@ int kube_own_patch(const struct kube_annots *a, const struct kube_node *n,
 		published(n, KA_PUBLIC_IPV6_OVERWRITE, AF_INET6, &attrs->public_ipv6, a, &pub6,
 			  &bad, warn);
 	/* flannel's rules for which groups are written (kube.go AcquireLease). */
-	v4_group = (!strcmp(bt, "vxlan") && strcmp(bd, "null")) ||
-		   (!strcmp(bt, "wireguard") && strcmp(bd, "null") && !has_v6_cidr) ||
-		   (strcmp(bt, "vxlan") && strcmp(bt, "wireguard"));
+	v4_group = (!strcmp(bt, "vxlan") && strcmp(bd, "null")) || strcmp(bt, "vxlan");
 	v6_group = (!strcmp(bt, "vxlan") && strcmp(bd6, "null")) ||
 		   (!strcmp(bt, "wireguard") && strcmp(bd6, "null") && has_pub6) ||
 		   (!strcmp(bt, "host-gw") && has_pub6) || (!strcmp(bt, "extension") && has_pub6);

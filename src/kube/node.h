@@ -85,14 +85,13 @@ int kube_node_to_lease(const struct kube_node *n, const struct kube_annots *a, b
 /*
  * Our own annotations (flannel's AcquireLease rules): the JSON body of a
  * strategic-merge patch of metadata.annotations holding only the values that
- * differ from the node's, or NULL in *ret_body when nothing differs. has_v6_cidr
- * is whether the node has an IPv6 podCIDR (wireguard's rule). ret_public_ip /
+ * differ from the node's, or NULL in *ret_body when nothing differs. ret_public_ip /
  * ret_public_ipv6 (may be NULL) get the public addresses published, which are
  * the *-overwrite annotations when set. An overwrite that is not an address of
  * its family is ignored, and reported in warn (may be NULL) with return 1.
  */
 int kube_own_patch(const struct kube_annots *a, const struct kube_node *n,
-		   const struct lease_attrs *attrs, bool has_v6_cidr, char **ret_body,
+		   const struct lease_attrs *attrs, char **ret_body,
 		   struct ip_addr *ret_public_ip, struct ip_addr *ret_public_ipv6, struct err *warn);
 
 /* The strategic-merge patch of status.conditions that flanneld sends after

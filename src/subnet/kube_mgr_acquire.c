@@ -166,7 +166,7 @@ void kube_mgr_acquire_step(struct kube_mgr *m)
 		acquire_retry(m, m->have_own_node ? err.msg : "our node is unknown", true);
 		return;
 	}
-	if (kube_own_patch(&m->an, &m->own_node, &m->want, k.has_v6, &body, NULL, NULL, &warn) > 0)
+	if (kube_own_patch(&m->an, &m->own_node, &m->want, &body, NULL, NULL, &warn) > 0)
 		log_warnx("node %s: %s", m->node_name, warn.msg);
 	if (body) {
 		xasprintf(&path, "/api/v1/nodes/%s/status", m->node_name);
@@ -202,7 +202,7 @@ void kube_mgr_acquire_complete(struct kube_mgr *m)
 		acquire_retry(m, err.msg, true);
 		return;
 	}
-	kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, &pub4, &pub6,
+	kube_own_patch(&m->an, &m->own_node, &m->want, &body, &pub4, &pub6,
 		       NULL);
 	free(body);
 	m->acquiring = false;

@@ -80,7 +80,7 @@ static char *repatch_body(struct kube_mgr *m)
 	char *body = NULL;
 
 	if (m->have_own_node)
-		kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL,
+		kube_own_patch(&m->an, &m->own_node, &m->want, &body, NULL,
 			       NULL, NULL);
 	return body;
 }
@@ -125,7 +125,7 @@ void kube_mgr_own_node_seen(struct kube_mgr *m, struct kube_node *kn)
 			return;
 		}
 		m->own_warned_cidr = false;
-		kube_own_patch(&m->an, &m->own_node, &m->want, m->own.subnet.has_v6, &body, NULL,
+		kube_own_patch(&m->an, &m->own_node, &m->want, &body, NULL,
 			       NULL, NULL);
 		if (body && !m->repatch.req && !m->repatch.timer) {
 			int64_t now = clock_now_ms();

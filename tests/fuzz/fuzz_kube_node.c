@@ -80,7 +80,7 @@ static void check_own_patch(const struct kube_node *n, const struct kube_annots 
 	ip_addr_parse("fd00::1", &attrs.public_ipv6);
 	attrs.backend_data = (char *)"{\"VNI\":1,\"VtepMAC\":\"12:c6:65:89:b4:e3\"}";
 	attrs.backend_v6_data = (char *)"{\"VNI\":1,\"VtepMAC\":\"12:c6:65:89:b4:e4\"}";
-	if (kube_own_patch(a, n, &attrs, true, &body, &p4, &p6, &warn) < 0)
+	if (kube_own_patch(a, n, &attrs, &body, &p4, &p6, &warn) < 0)
 		abort();
 	if (body) {
 		j = json_loads(body, 0, NULL);

@@ -12,9 +12,10 @@
 #   - a peer removed by hand with wg comes back within 10 s;
 #   - a host removed from etcd leaves the others' peers;
 #   - a host with another PSK gets nothing through and says so;
-#   - IPv4 + IPv6 in separate mode on a dual-stack underlay (flannel-wg-v6);
-#   - interop: a host running only Debian's wireguard-go, configured with wg
-#     from the weft hosts' leases, with its own lease in upstream's JSON.
+#   - the engine in /status, weftctl status and /metrics, no key anywhere;
+#   - MTU changed or flannel-wg deleted by hand: restored;
+#   - shutdown leaves the device; WEFT_WIREGUARD_REMOVE_ON_EXIT=1 removes it.
+# Dual stack: test_wireguard_dual.sh; wireguard-go: test_wireguard_interop.sh.
 # Each weftd runs in a mount namespace of its own (a tmpfs on
 # /var/run/wireguard): the socket directory is the machine's otherwise.
 set -u

@@ -328,8 +328,8 @@ static void test_to_lease(void **state)
 
 /* ---- our own patches ---- */
 
-static void own_patch_is(const char *annots, const struct lease_attrs *attrs, bool has_v6_cidr,
-			 const char *want, int want_rc)
+static void own_patch_is(const char *annots, const struct lease_attrs *attrs, const char *want,
+			 int want_rc)
 {
 	char json[2048];
 	struct kube_node n;
@@ -338,7 +338,7 @@ static void own_patch_is(const char *annots, const struct lease_attrs *attrs, bo
 
 	snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"n\",\"annotations\":{%s}}}", annots);
 	assert_int_equal(node_of(json, &n, &err), 0);
-	assert_int_equal(kube_own_patch(&an, &n, attrs, has_v6_cidr, &body, NULL, NULL, &warn),
+	assert_int_equal(kube_own_patch(&an, &n, attrs, &body, NULL, NULL, &warn),
 			 want_rc);
 	if (!want)
 		assert_null(body);
@@ -361,27 +361,27 @@ static void test_own_patch(void **state)
 	snprintf(vx.backend_type, sizeof(vx.backend_type), "vxlan");
 	vx.backend_data = "{\"VNI\":1,\"VtepMAC\":\"12:c6:65:89:b4:e3\"}";
 	/* A fresh node: everything, in flannel's names. */
-	own_patch_is("", &vx, false,
+	own_patch_is("", &vx,
 		     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"vxlan\",\"" A
 		     "backend-data\":\"{\\\"VNI\\\":1,\\\"VtepMAC\\\":\\\"12:c6:65:89:b4:e3\\\"}\",\"" A
 		     "public-ip\":\"10.0.0.11\",\"" A "kube-subnet-manager\":\"true\"}}}", 0);
 	/* Already there: nothing to send. */
 	own_patch_is("\"" A "backend-type\":\"vxlan\",\"" A "backend-data\":\"{\\\"VNI\\\":1,"
 		     "\\\"VtepMAC\\\":\\\"12:c6:65:89:b4:e3\\\"}\",\"" A "public-ip\":\"10.0.0.11\","
-		     MANAGED, &vx, false, NULL, 0);
+		     MANAGED, &vx, NULL, 0);
 	/* Only what differs. */
 	own_patch_is("\"" A "backend-type\":\"vxlan\",\"" A "backend-data\":\"{\\\"VNI\\\":1,"
 		     "\\\"VtepMAC\\\":\\\"12:c6:65:89:b4:e3\\\"}\",\"" A "public-ip\":\"10.0.0.99\","
-		     MANAGED, &vx, false,
+		     MANAGED, &vx,
 		     "{\"metadata\":{\"annotations\":{\"" A "public-ip\":\"10.0.0.11\"}}}", 0);
 	/* public-ip-overwrite wins; a bad one is ignored and reported. */
-	own_patch_is("\"" A "public-ip-overwrite\":\"192.0.2.1\"", &vx, false,
+	own_patch_is("\"" A "public-ip-overwrite\":\"192.0.2.1\"", &vx,
 		     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"vxlan\",\"" A
 		     "backend-data\":\"{\\\"VNI\\\":1,\\\"VtepMAC\\\":\\\"12:c6:65:89:b4:e3\\\"}\",\"" A
 		     "public-ip\":\"192.0.2.1\",\"" A "kube-subnet-manager\":\"true\"}}}", 0);
 	assert_int_equal(node_of("{\"metadata\":{\"name\":\"n\",\"annotations\":{\"" A
 				 "public-ip-overwrite\":\"nope\"}}}", &n, &err), 0);
-	assert_int_equal(kube_own_patch(&an, &n, &vx, false, &body, &p4, &p6, &warn), 1);
+	assert_int_equal(kube_own_patch(&an, &n, &vx, &body, &p4, &p6, &warn), 1);
 	assert_non_null(strstr(warn.msg, "public-ip-overwrite \"nope\" is not an IPv4 address"));
 	assert_non_null(strstr(body, "\"10.0.0.11\""));
 	assert_string_equal(ip_addr_format(&p4, s), "10.0.0.11");
@@ -392,13 +392,13 @@ static void test_own_patch(void **state)
 	/* host-gw: backend-data "null", as Go marshals a nil RawMessage. */
 	ip_addr_parse("10.0.0.12", &hg.public_ip);
 	snprintf(hg.backend_type, sizeof(hg.backend_type), "host-gw");
-	own_patch_is("", &hg, false,
+	own_patch_is("", &hg,
 		     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"host-gw\",\"" A
 		     "backend-data\":\"null\",\"" A "public-ip\":\"10.0.0.12\",\"" A
 		     "kube-subnet-manager\":\"true\"}}}", 0);
 	/* host-gw dual stack: the v6 group too. */
 	ip_addr_parse("fd00::12", &hg.public_ipv6);
-	own_patch_is("", &hg, true,
+	own_patch_is("", &hg,
 		     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"host-gw\",\"" A
 		     "backend-data\":\"null\",\"" A "public-ip\":\"10.0.0.12\",\"" A
 		     "backend-v6-data\":\"null\",\"" A "public-ipv6\":\"fd00::12\",\"" A
@@ -408,16 +408,33 @@ static void test_own_patch(void **state)
 	ip_addr_parse("fd00::13", &v6.public_ipv6);
 	snprintf(v6.backend_type, sizeof(v6.backend_type), "vxlan");
 	v6.backend_v6_data = "{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:13\"}";
-	own_patch_is("\"" A "public-ipv6-overwrite\":\"2001:db8::13\"", &v6, true,
+	own_patch_is("\"" A "public-ipv6-overwrite\":\"2001:db8::13\"", &v6,
 		     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"vxlan\",\"" A
 		     "backend-v6-data\":\"{\\\"VNI\\\":1,\\\"VtepMAC\\\":\\\"0e:00:00:00:00:13\\\"}\",\""
 		     A "public-ipv6\":\"2001:db8::13\",\"" A "kube-subnet-manager\":\"true\"}}}", 0);
+	/* wireguard dual stack: both groups, as upstream's AcquireLease writes
+	 * them (the v4 group whenever its data is not null). */
+	{
+		struct lease_attrs wg = { 0 };
+
+		ip_addr_parse("10.0.0.15", &wg.public_ip);
+		ip_addr_parse("fd00::15", &wg.public_ipv6);
+		snprintf(wg.backend_type, sizeof(wg.backend_type), "wireguard");
+		wg.backend_data = "{\"PublicKey\":\"k\",\"Port\":51820}";
+		wg.backend_v6_data = "{\"PublicKey\":\"k\",\"Port\":51821}";
+		own_patch_is("", &wg,
+			     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"wireguard\",\"" A
+			     "backend-data\":\"{\\\"PublicKey\\\":\\\"k\\\",\\\"Port\\\":51820}\",\"" A
+			     "public-ip\":\"10.0.0.15\",\"" A
+			     "backend-v6-data\":\"{\\\"PublicKey\\\":\\\"k\\\",\\\"Port\\\":51821}\",\"" A
+			     "public-ipv6\":\"fd00::15\",\"" A "kube-subnet-manager\":\"true\"}}}", 0);
+	}
 	/* udp: no backend type (empty string, as flannel writes it). */
 	{
 		struct lease_attrs udp = { 0 };
 
 		ip_addr_parse("10.0.0.14", &udp.public_ip);
-		own_patch_is("", &udp, false,
+		own_patch_is("", &udp,
 			     "{\"metadata\":{\"annotations\":{\"" A "backend-type\":\"\",\"" A
 			     "backend-data\":\"null\",\"" A "public-ip\":\"10.0.0.14\",\"" A
 			     "kube-subnet-manager\":\"true\"}}}", 0);
