@@ -8,25 +8,28 @@
 # Then the paths against each other on the same 2-host topology: the raw
 # underlay (host to host over the veths and bridge), host-gw, vxlan, and the
 # udp backend with its fast path and with the plain path forced
-# (WEFT_UDP_PLAIN=1), and userspace WireGuard for comparison (Debian's
-# wireguard-go on each host, pods routed through it: tests/netns/wg_go.sh;
-# in the default list when installed); TCP with 1 and 4 streams and a
-# small-packet rate (iperf3 UDP, 64-byte payloads, unlimited offered rate:
-# received kpps), each with its ratio to kernel vxlan and to the raw
-# underlay. Medians of REPS runs, each in a fresh cluster.
+# (WEFT_UDP_PLAIN=1), the wireguard backend (weft's userspace engine when the
+# kernel has no wireguard module; each weftd in a mount namespace of its own
+# with a tmpfs on /var/run/wireguard and its own key file), and userspace
+# WireGuard for comparison (Debian's wireguard-go on each host, pods routed
+# through it: tests/netns/wg_go.sh; in the default list when installed);
+# TCP with 1 and 4 streams and a small-packet rate (iperf3 UDP, 64-byte
+# payloads, unlimited offered rate: received kpps), each with its ratio to
+# kernel vxlan and to the raw underlay, and weft's wireguard against vxlan,
+# udp and wireguard-go. Medians of REPS runs, each in a fresh cluster.
 #
 #   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [-p PATHS] [BACKEND...]
 #       BACKEND: vxlan host-gw (weft vs hand-built; default: both)
 #       WHAT:    all (default), hand (the first table only), paths (the second only)
 #       CC:      TCP congestion control for iperf3 -C (default: the system's)
 #       PATHS:   the paths compared (default "veth host-gw vxlan udp udp-plain
-#                wireguard-go"; ratios need vxlan and veth among them)
+#                wireguard wireguard-go"; ratios need vxlan and veth among them)
 #
 # Root required. Builds the binaries first if needed. A benchmark, not a test:
 # it prints figures and asserts nothing.
 set -u
 cd "$(dirname "$0")/.."
-SECS=5 REPS=1 CC= WHAT=all PATH_LIST="veth host-gw vxlan udp udp-plain"
+SECS=5 REPS=1 CC= WHAT=all PATH_LIST="veth host-gw vxlan udp udp-plain wireguard"
 command -v wireguard-go >/dev/null && PATH_LIST+=" wireguard-go"
 while getopts t:r:C:o:p: o; do
 	case $o in
@@ -130,9 +133,22 @@ wg_go_hosts() {
 	wait_until 10 pod_ping 1 1 "${POD_IP[2.1]}"
 }
 
+# The wireguard backend's weftd: in a mount namespace of its own with a tmpfs
+# on /var/run/wireguard (its UAPI socket directory is the machine's otherwise)
+# and its own key file (the default /run/flannel/wgkey would be shared). ip
+# netns exec, unshare and sh each exec the next: the pid tracked is weftd's.
+weftd_wg_host_start() { # N ARGS...
+	local n=$1
+	shift
+	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
+		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
+		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
+		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
+}
+
 # One fresh 2-host cluster for PATH; prints "tcp1 tcp4 kpps" (Gbit/s, Gbit/s,
 # received kpps) or fails.
-measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard-go
+measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard wireguard-go
 	(
 		path=$1
 		NS=wb$$p
@@ -161,6 +177,15 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard-go
 			on_cleanup ns_cleanup
 			for n in 1 2; do host_add "$n"; done
 			wg_go_hosts || exit 1
+			srv_ns=$(pod_ns 2 1)
+			cli() { pod_exec 1 1 "$@"; }
+			dst=${POD_IP[2.1]}
+			;;
+		wireguard)
+			weftd_host_start() { weftd_wg_host_start "$@"; }
+			cluster_up '{"Type":"wireguard"}' >/dev/null || exit 1
+			# The first ping makes the handshake (as for wireguard-go).
+			wait_until 10 pod_ping 1 1 "${POD_IP[2.1]}" || exit 1
 			srv_ns=$(pod_ns 2 1)
 			cli() { pod_exec 1 1 "$@"; }
 			dst=${POD_IP[2.1]}
@@ -201,10 +226,28 @@ print("%.0f" % ((s["packets"] - s["lost_packets"]) / s["seconds"] / 1e3))')
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 read -r -a PATHS <<<"$PATH_LIST"
+# The wireguard path mounts a tmpfs on /var/run/wireguard in weftd's own mount
+# namespace: it must exist. Made before each such run if missing, and removed
+# at the end only if we made it and no weftd or wireguard-go is left that could
+# have it as its mount point (a read-only look, nothing is signalled).
+WG_DIR_MADE=0
+wg_dir() {
+	[ -d /var/run/wireguard ] && return 0
+	mkdir -p /var/run/wireguard && WG_DIR_MADE=1
+}
+wg_dir_cleanup() {
+	[ "$WG_DIR_MADE" = 1 ] || return 0
+	pgrep -x weftd >/dev/null || pgrep -x wireguard-go >/dev/null || rmdir /var/run/wireguard 2>/dev/null
+	return 0
+}
+trap wg_dir_cleanup EXIT
+trap 'exit 130' INT TERM
 declare -A T1 T4 PPS RAW
 for rep in $(seq 1 "$REPS"); do
 	for p in "${PATHS[@]}"; do # interleaved, so that drifts hit every path alike
-		r=$(measure_path "$p") || r="0 0 0"
+		[ "$p" = wireguard ] && wg_dir
+		# The figures' line only (KEEP_RUN_DIR=1 adds one naming the directory).
+		r=$(measure_path "$p" | grep -m1 -xE '[0-9.]+ [0-9.]+ [0-9.]+') || r="0 0 0"
 		RAW[$p]+="$r;"
 	done
 done
@@ -229,6 +272,12 @@ echo "(TCP in Gbit/s; kpps64: iperf3 UDP 64-byte payloads received, thousands pe
 	echo "udp fast / plain: TCP1 $(ratio "${T1[udp]}" "${T1[udp-plain]}")x, TCP4 $(ratio "${T4[udp]}" "${T4[udp-plain]}")x, kpps64 $(ratio "${PPS[udp]}" "${PPS[udp-plain]}")x"
 [ -n "${T1[wireguard-go]:-}" ] && [ -n "${T1[vxlan]:-}" ] &&
 	echo "wireguard-go ($(wireguard-go --version 2>/dev/null | sed -n '1s/^wireguard-go //p')) / vxlan: TCP1 $(ratio "${T1[wireguard-go]}" "${T1[vxlan]}")x, TCP4 $(ratio "${T4[wireguard-go]}" "${T4[vxlan]}")x, kpps64 $(ratio "${PPS[wireguard-go]}" "${PPS[vxlan]}")x"
+# weft's wireguard against the others (issue 16's targets: >= 5x wireguard-go
+# in single-stream TCP, toward >= 0.4x kernel vxlan).
+for q in vxlan udp wireguard-go; do
+	[ -n "${T1[wireguard]:-}" ] && [ -n "${T1[$q]:-}" ] &&
+		echo "wireguard / $q: TCP1 $(ratio "${T1[wireguard]}" "${T1[$q]}")x, TCP4 $(ratio "${T4[wireguard]}" "${T4[$q]}")x, kpps64 $(ratio "${PPS[wireguard]}" "${PPS[$q]}")x"
+done
 if [ "$REPS" -gt 1 ]; then
 	echo "per run (TCP1 TCP4 kpps64):"
 	for p in "${PATHS[@]}"; do echo "  $p: ${RAW[$p]}"; done
