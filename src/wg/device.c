@@ -708,7 +708,8 @@ static int apply_peer(struct wg_device *d, const struct wg_peer_config *pc, bool
 	/* A new keepalive interval sends one at once, as wg does. */
 	if ((pc->flags & WG_PEER_HAS_KEEPALIVE) && pc->keepalive_s) {
 		pthread_mutex_lock(&p->mu);
-		p->want_init = !p->cur.valid;
+		if (!p->cur.valid)
+			p->want_init = true;
 		pthread_mutex_unlock(&p->mu);
 		wg_hs_kick(d);
 	}
