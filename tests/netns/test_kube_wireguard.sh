@@ -12,19 +12,15 @@ cd "$(dirname "$0")/../.."
 . tests/netns/lib.sh
 . tests/netns/cases.sh
 . tests/netns/kube_lib.sh
+. tests/netns/wg_lib.sh
 
-[ -d /var/run/wireguard ] || { mkdir -p /var/run/wireguard && on_cleanup rmdir /var/run/wireguard; }
-
-# kube_lib.sh's, in a mount namespace of its own (/var/run/wireguard) and
-# with its own key file.
+# kube_lib.sh's, through wg_lib.sh's wg_weftd.
 weftd_host_start() {
 	local n=$1
 	shift
 	kube_auth "$n"
-	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
-		env "${KUBE_ENV[@]}" WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" \
-		sh -c 'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
-		--kube-subnet-mgr --net-config-path "$RUN_DIR/net-conf.json" \
+	WG_ENV=("${KUBE_ENV[@]}")
+	wg_weftd "$n" --kube-subnet-mgr --net-config-path "$RUN_DIR/net-conf.json" \
 		--subnet-file "$RUN_DIR/h$n.env" "${KUBE_ARGS[@]}" "$@"
 }
 
@@ -34,7 +30,7 @@ for n in 1 2 3; do
 		"wireguard {\"PublicKey\":\"$(wg pubkey <"$RUN_DIR/h$n.wgkey")\",\"Port\":51820} $(host_ip "$n")" \
 		"$(node_annot "node$n" "$A/backend-type") $(node_annot "node$n" "$A/backend-data") $(node_annot "node$n" "$A/public-ip")"
 	tap_eq "h$n: flannel-wg has the 2 other nodes as peers" 2 \
-		"$(nsenter -t "$(bg_pid "h$n")" -m -n wg show flannel-wg peers | grep -c .)"
+		"$(wg_peers_of "$n")"
 done
 all_pairs_ping "kube wireguard"
 for n in 1 2 3; do

@@ -25,27 +25,15 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 . tests/netns/lib.sh
 . tests/netns/cases.sh
-. tests/netns/wg_go.sh
+. tests/netns/wg_lib.sh
 
-[ -d /var/run/wireguard ] || { mkdir -p /var/run/wireguard && on_cleanup rmdir /var/run/wireguard; }
-
-# weftd in its own mount namespace, with its own key file.
+# weftd with /metrics and /status on 127.0.0.1:9402 too.
 weftd_host_start() {
 	local n=$1
 	shift
-	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
-		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
-		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" --metrics-port 9402 "$@"
+	wg_weftd "$n" --etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" \
+		--metrics-port 9402 "$@"
 }
-# wg(8) as an operator on host N would run it (weftd's mount namespace).
-host_wg() { # N ARGS...
-	local n=$1
-	shift
-	nsenter -t "$(bg_pid "h$n")" -m -n wg "$@"
-}
-wg_peers_of() { host_wg "$1" show "${2:-flannel-wg}" peers 2>/dev/null | grep -c .; }
-pubkey_of() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["BackendData"]["PublicKey"])'; }
 
 check_wg_objects() { # N
 	local n=$1 link lease mode
@@ -68,16 +56,6 @@ check_wg_objects() { # N
 		"$(host_wg "$n" show flannel-wg public-key) $(host_wg "$n" show flannel-wg listen-port)"
 	tap_ok "h$n: logs the userspace engine" grep -q "flannel-wg: userspace engine" "$RUN_DIR/h$n.log"
 }
-
-# weftd's counters (SIGUSR1): "wireguard: flannel-wg: ... engine, N peers, M sessions; name=value ...".
-wg_stats() { # N
-	local log=$RUN_DIR/h$1.log before
-	before=$(grep -c 'wireguard: flannel-wg: .* engine, ' "$log")
-	kill -USR1 "$(bg_pid "h$1")"
-	wait_until 5 eval "[ \$(grep -c 'wireguard: flannel-wg: .* engine, ' '$log') -gt $before ]"
-	grep 'wireguard: flannel-wg: .* engine, ' "$log" | tail -1
-}
-counter() { wg_stats "$1" | grep -o " $2=[0-9]*" | cut -d= -f2; } # N NAME
 
 iperf_case() {
 	local out bps

@@ -12,20 +12,11 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 . tests/netns/lib.sh
 . tests/netns/cases.sh
+. tests/netns/wg_lib.sh
 
-[ -d /var/run/wireguard ] || { mkdir -p /var/run/wireguard && on_cleanup rmdir /var/run/wireguard; }
 V6=fd00:200:: # the underlay's IPv6 prefix (/64)
 declare -A POD_IP6=()
 
-weftd_host_start() {
-	local n=$1
-	shift
-	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
-		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
-		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
-}
-host_wg() { local n=$1; shift; nsenter -t "$(bg_pid "h$n")" -m -n wg "$@"; }
 host_ip6() { echo "${V6}$((10 + $1))"; }
 # A dual-stack lease's key: 10.244.5.0-24&fd10:244:0:5::-64
 lease_key() { echo "$P/subnets/$(subnet_net "$1" | tr / -)&$(host_env "$1" FLANNEL_IPV6_SUBNET | sed 's|::1/|::-|')"; }

@@ -16,29 +16,10 @@ cd "$(dirname "$0")/../.."
 . tests/netns/lib.sh
 . tests/netns/cases.sh
 . tests/netns/wg_go.sh
+. tests/netns/wg_lib.sh
 
 HOSTS=2
-[ -d /var/run/wireguard ] || { mkdir -p /var/run/wireguard && on_cleanup rmdir /var/run/wireguard; }
 export WEFT_WG_TEST_REKEY_MS=4000
-
-weftd_host_start() {
-	local n=$1
-	shift
-	run_bg "h$n" ip netns exec "$(host_ns "$n")" unshare --mount --propagation private \
-		env WIREGUARD_KEY_FILE="$RUN_DIR/h$n.wgkey" WEFTD="$WEFT_BUILD/weftd" sh -c \
-		'mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && exec "$WEFTD" "$@"' weftd \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
-}
-host_wg() { local n=$1; shift; nsenter -t "$(bg_pid "h$n")" -m -n wg "$@"; }
-pubkey_of() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["BackendData"]["PublicKey"])'; }
-wg_stats() { # N: the last counters line after a SIGUSR1
-	local log=$RUN_DIR/h$1.log before
-	before=$(grep -c 'wireguard: flannel-wg: .* engine, ' "$log")
-	kill -USR1 "$(bg_pid "h$1")"
-	wait_until 5 eval "[ \$(grep -c 'wireguard: flannel-wg: .* engine, ' '$log') -gt $before ]"
-	grep 'wireguard: flannel-wg: .* engine, ' "$log" | tail -1
-}
-counter() { wg_stats "$1" | grep -o " $2=[0-9]*" | cut -d= -f2; }
 
 cluster_up '{"Type":"wireguard"}' || { tap_ok "cluster up" false; tap_done; exit 1; }
 
