@@ -181,6 +181,16 @@ host_removed() { # CHECK_CMD_FOR_OBJECTS: prints the count of h3 objects on host
 	done
 }
 
+# The longest run of lost pings in ping's output FILE, in ms (pings every
+# INTERVAL ms), or 99999 when the answers stop before sequence LAST.
+ping_outage_ms() { # FILE INTERVAL LAST
+	python3 -c '
+import re, sys
+seqs = sorted({int(m) for m in re.findall(r"icmp_seq=(\d+) ttl", open(sys.argv[1]).read())})
+gaps = [b - a - 1 for a, b in zip(seqs, seqs[1:])] or [0]
+print(max(gaps) * int(sys.argv[2]) if seqs and seqs[-1] >= int(sys.argv[3]) else 99999)' "$@"
+}
+
 # Time until cmd succeeds, in ms (or "timeout").
 time_until() { # SECONDS cmd...
 	local t0=$(now_ms) s=$1

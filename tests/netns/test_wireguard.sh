@@ -113,11 +113,7 @@ restart_case() {
 		wait_until 10 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h2.log") -gt $n0 ]'
 	wait "$ping_pid"
 	out=$(grep -o '[0-9]* packets transmitted, [0-9]* received' "$RUN_DIR/restart-ping.out")
-	outage=$(python3 -c '
-import re, sys
-seqs = sorted({int(m) for m in re.findall(r"icmp_seq=(\d+) ttl", sys.stdin.read())})
-gaps = [b - a - 1 for a, b in zip(seqs, seqs[1:])] or [0]
-print(max(gaps) * 20 if seqs and seqs[-1] >= 290 else 99999)' <"$RUN_DIR/restart-ping.out")
+	outage=$(ping_outage_ms "$RUN_DIR/restart-ping.out" 20 290)
 	echo "# restart: 20 ms ping across SIGKILL + start of weftd on h2: $out; longest outage ${outage} ms"
 	tap_ok "restart: connectivity back within 2 s of the restart (outage ${outage} ms)" test "$outage" -le 2000
 	tap_eq "restart: same subnet" "$before" "$(host_env 2 FLANNEL_SUBNET)"
