@@ -24,6 +24,25 @@ static const struct backend_ops *const backends[] = {
 	&wireguard_backend_ops,
 };
 
+struct metrics_family *backend_counter_family(const struct backend_counter_families *f,
+					      const char *name, const char **ret_label)
+{
+	if (!strcmp(name, "tx_packets") || !strcmp(name, "rx_packets")) {
+		*ret_label = name[0] == 't' ? "tx" : "rx";
+		return f->packets;
+	}
+	if (!strcmp(name, "tx_bytes") || !strcmp(name, "rx_bytes")) {
+		*ret_label = name[0] == 't' ? "tx" : "rx";
+		return f->bytes;
+	}
+	if (!strncmp(name, "drop_", 5)) {
+		*ret_label = name + 5;
+		return f->drops;
+	}
+	*ret_label = name;
+	return f->events;
+}
+
 int backend_new(const char *type, const struct backend_params *p, struct backend **ret,
 		struct err *err)
 {

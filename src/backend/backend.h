@@ -112,4 +112,16 @@ void backend_dump(struct backend *b);
 void backend_stats(struct backend *b, struct backend_stats *ret);
 int backend_metrics(struct backend *b, struct metrics *m);
 
+/* The families a data path's counters go into (udp, wireguard). */
+struct metrics_family;
+struct backend_counter_families {
+	struct metrics_family *packets, *bytes, *drops, *events;
+};
+/* Where the counter named name goes: "tx_packets"/"rx_packets" and
+ * "tx_bytes"/"rx_bytes" into packets/bytes with the label "tx" or "rx",
+ * "drop_<reason>" into drops with the label <reason>, anything else into
+ * events with its own name. NULL when that family was not registered. */
+struct metrics_family *backend_counter_family(const struct backend_counter_families *f,
+					      const char *name, const char **ret_label);
+
 #endif

@@ -585,35 +585,25 @@ static int udp_metrics(struct backend *base, struct metrics *m)
 	static const char *const dir[] = { "direction", NULL }, *const reason[] = { "reason", NULL },
 			  *const event[] = { "event", NULL }, *const feat[] = { "feature", NULL };
 	struct udp_backend *b = to_udp(base);
-	struct metrics_family *pk = NULL, *by = NULL, *dr = NULL, *ev = NULL, *fe = NULL;
+	struct backend_counter_families cf = { 0 };
+	struct metrics_family *fe = NULL;
 	unsigned slot = 0;
 
 	metrics_family_add(m, METRICS_COUNTER, "weft_udp_packets_total",
-			   "Inner packets carried by the udp backend", dir, &pk);
+			   "Inner packets carried by the udp backend", dir, &cf.packets);
 	metrics_family_add(m, METRICS_COUNTER, "weft_udp_bytes_total",
-			   "Inner bytes carried by the udp backend", dir, &by);
+			   "Inner bytes carried by the udp backend", dir, &cf.bytes);
 	metrics_family_add(m, METRICS_COUNTER, "weft_udp_drops_total",
-			   "Packets the udp backend dropped, by reason", reason, &dr);
+			   "Packets the udp backend dropped, by reason", reason, &cf.drops);
 	metrics_family_add(m, METRICS_COUNTER, "weft_udp_events_total",
 			   "udp data path operations (syscalls, GSO sends, GRO trains, ICMP)",
-			   event, &ev);
+			   event, &cf.events);
 	metrics_family_add(m, METRICS_GAUGE, "weft_udp_fastpath_feature",
 			   "1 when a fast-path feature of the udp backend is active", feat, &fe);
 	for (unsigned i = 0; i < UDP_COUNTERS; i++) {
-		const char *name = udp_counter_name((enum udp_counter)i);
-		struct metrics_family *f = ev;
-		const char *label = name;
-
-		if (!strcmp(name, "tx_packets") || !strcmp(name, "rx_packets")) {
-			f = pk;
-			label = name[0] == 't' ? "tx" : "rx";
-		} else if (!strcmp(name, "tx_bytes") || !strcmp(name, "rx_bytes")) {
-			f = by;
-			label = name[0] == 't' ? "tx" : "rx";
-		} else if (!strncmp(name, "drop_", 5)) {
-			f = dr;
-			label = name + 5;
-		}
+		const char *label;
+		struct metrics_family *f =
+			backend_counter_family(&cf, udp_counter_name((enum udp_counter)i), &label);
 		const char *v[] = { label, NULL };
 		b->ctr[slot] = (struct udp_ctr){ b, i };
 		if (f)

@@ -857,8 +857,8 @@ static int wg_metrics(struct backend *base, struct metrics *m)
 				 *const dr[] = {"device", "reason", NULL},
 				 *const dv[] = {"device", "event", NULL};
 	struct wg_backend *b = to_wg(base);
-	struct metrics_family *eng = NULL, *peers = NULL, *sess = NULL, *corr = NULL, *pk = NULL,
-			      *by = NULL, *drop = NULL, *ev = NULL;
+	struct metrics_family *eng = NULL, *peers = NULL, *sess = NULL, *corr = NULL;
+	struct backend_counter_families cf = {0};
 	unsigned slot = 0;
 
 	metrics_family_add(m, METRICS_GAUGE, "weft_wireguard_engine",
@@ -870,13 +870,14 @@ static int wg_metrics(struct backend *base, struct metrics *m)
 	metrics_family_add(m, METRICS_COUNTER, "weft_wireguard_peer_corrections_total",
 			   "Peer settings the periodic reconcile had to restore", dl, &corr);
 	metrics_family_add(m, METRICS_COUNTER, "weft_wireguard_packets_total",
-			   "Inner packets carried by the userspace engine", dd, &pk);
+			   "Inner packets carried by the userspace engine", dd, &cf.packets);
 	metrics_family_add(m, METRICS_COUNTER, "weft_wireguard_bytes_total",
-			   "Inner bytes carried by the userspace engine", dd, &by);
+			   "Inner bytes carried by the userspace engine", dd, &cf.bytes);
 	metrics_family_add(m, METRICS_COUNTER, "weft_wireguard_drops_total",
-			   "Packets the userspace engine dropped, by reason", dr, &drop);
+			   "Packets the userspace engine dropped, by reason", dr, &cf.drops);
 	metrics_family_add(m, METRICS_COUNTER, "weft_wireguard_events_total",
-			   "Userspace engine operations (syscalls, handshakes, cookies)", dv, &ev);
+			   "Userspace engine operations (syscalls, handshakes, cookies)", dv,
+			   &cf.events);
 	for (unsigned d = 0; d < b->n_dev; d++) {
 		const char *name = b->dev[d].name;
 
@@ -898,20 +899,9 @@ static int wg_metrics(struct backend *base, struct metrics *m)
 			metrics_child_func(corr, v1, read_corrections, &b->mslots[slot], NULL);
 		slot++;
 		for (unsigned i = 0; i < WG_COUNTERS; i++) {
-			const char *cn = wg_counter_name((enum wg_counter)i);
-			struct metrics_family *f = ev;
-			const char *label = cn;
-
-			if (!strcmp(cn, "tx_packets") || !strcmp(cn, "rx_packets")) {
-				f = pk;
-				label = cn[0] == 't' ? "tx" : "rx";
-			} else if (!strcmp(cn, "tx_bytes") || !strcmp(cn, "rx_bytes")) {
-				f = by;
-				label = cn[0] == 't' ? "tx" : "rx";
-			} else if (!strncmp(cn, "drop_", 5)) {
-				f = drop;
-				label = cn + 5;
-			}
+			const char *label;
+			struct metrics_family *f = backend_counter_family(
+				&cf, wg_counter_name((enum wg_counter)i), &label);
 			const char *v[] = {name, label, NULL};
 			b->mslots[slot] = (struct wg_metric){b, d, i};
 			if (f)

@@ -99,12 +99,34 @@ static void test_vtep_mac(void **state)
 	assert_memory_equal(mac, zero, MAC_LEN);
 }
 
+/* A data path's counters sorted into their families by name. */
+static void test_counter_family(void **state)
+{
+	int fam[4];
+	struct backend_counter_families f = {(void *)&fam[0], (void *)&fam[1], (void *)&fam[2],
+					     (void *)&fam[3]};
+	const char *label;
+
+	(void)state;
+	assert_ptr_equal(backend_counter_family(&f, "tx_packets", &label), &fam[0]);
+	assert_string_equal(label, "tx");
+	assert_ptr_equal(backend_counter_family(&f, "rx_bytes", &label), &fam[1]);
+	assert_string_equal(label, "rx");
+	assert_ptr_equal(backend_counter_family(&f, "drop_no_peer", &label), &fam[2]);
+	assert_string_equal(label, "no_peer");
+	assert_ptr_equal(backend_counter_family(&f, "tx_gso_sends", &label), &fam[3]);
+	assert_string_equal(label, "tx_gso_sends");
+	f.drops = NULL;
+	assert_null(backend_counter_family(&f, "drop_replay", &label));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_alloc_through_the_base),
 		cmocka_unit_test(test_vtep_mac),
+		cmocka_unit_test(test_counter_family),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
