@@ -266,6 +266,15 @@ static void on_init(struct hs *h, const struct wg_hs_msg *m, bool under_load, in
 	}
 	p->last_init_consumed_ms = now;
 	h->ctr[WG_HANDSHAKE_RECEIVED]++;
+	/* Our initiation crossed theirs: each side answers the other and
+	 * forgets its own, so neither response is taken and neither session
+	 * is confirmed until a retry REKEY_TIMEOUT later (the kernel's way).
+	 * Beyond wg, the side with the greater public key starts again
+	 * shortly unless the peer has confirmed our answer by then. */
+	if (p->hs_index && memcmp(d->st.pub, p->pub, WG_KEY_LEN) > 0) {
+		p->crossed_ms = now;
+		p->reinit_at_ms = now + WG_CROSSED_REINIT_MS;
+	}
 	if (p->hs_index)
 		wg_index_del(d, p->hs_index);
 	p->hs_index = 0;
@@ -362,6 +371,16 @@ static int64_t tick(struct hs *h, int64_t now)
 		pthread_mutex_unlock(&p->mu);
 		if (act & WG_TA_ZERO_KEYS)
 			wg_peer_forget(d, p, false);
+		if (p->reinit_at_ms && now >= p->reinit_at_ms) {
+			bool settled;
+
+			p->reinit_at_ms = 0;
+			pthread_mutex_lock(&p->mu);
+			settled = p->cur.valid && p->cur.confirmed && p->cur.birth_ms >= p->crossed_ms;
+			pthread_mutex_unlock(&p->mu);
+			if (!settled)
+				act |= WG_TA_SEND_INIT;
+		}
 		if (act & (WG_TA_SEND_INIT | WG_TA_NEW_HANDSHAKE))
 			initiate(h, p, now, act & WG_TA_SEND_INIT);
 		else if (want)
@@ -376,6 +395,8 @@ static int64_t tick(struct hs *h, int64_t now)
 			flush_staged(h, p, now);
 		if (t && t < next)
 			next = t;
+		if (p->reinit_at_ms && p->reinit_at_ms < next)
+			next = p->reinit_at_ms;
 	}
 	return next;
 }

@@ -31,6 +31,7 @@
 #define WG_HSQ_MAX 1024	   /* handshake messages queued for the hs thread */
 #define WG_HSQ_LOAD (WG_HSQ_MAX / 8) /* "under load" past this depth: cookies */
 #define WG_INITIATIONS_PER_SECOND 50  /* per peer, as the kernel */
+#define WG_CROSSED_REINIT_MS 50       /* > 1000 / WG_INITIATIONS_PER_SECOND */
 #define WG_IO_BUF (VNET_HDR_LEN + 65536)
 #define WG_READER_TX 0
 #define WG_READER_RX 1
@@ -58,6 +59,8 @@ struct wg_peer {
 	int64_t last_init_sent_ms;
 	int64_t last_init_consumed_ms;
 	uint32_t hs_index; /* registered index of the handshake in progress, 0 = none */
+	int64_t reinit_at_ms; /* a crossed handshake is redone then, 0 = none */
+	int64_t crossed_ms;
 
 	/* mu */
 	pthread_mutex_t mu;

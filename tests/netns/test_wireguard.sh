@@ -123,17 +123,20 @@ restart_case() {
 
 # A peer removed by hand, and one altered, come back within 10 s.
 tamper_case() {
-	local pub t
+	local pub t n
 	pub=$(pubkey_of 2)
-	host_wg 1 set flannel-wg peer "$pub" remove
-	tap_eq "tamper: wg set ... remove took h2 off h1" 1 "$(wg_peers_of 1)"
-	t=$(time_until 10 eval "[ \$(wg_peers_of 1) = 2 ]")
-	tap_ok "tamper: the removed peer is back within 10 s ($t ms)" test "$t" != timeout
+	# Counted by h1's log line for each correction: the reconcile may undo
+	# the change before a check of the device could see it.
+	corrections() { grep -c "flannel-wg: 1 peer(s) added or corrected" "$RUN_DIR/h1.log"; }
+	n=$(corrections)
+	tap_ok "tamper: wg set ... remove h2's peer on h1" host_wg 1 set flannel-wg peer "$pub" remove
+	t=$(time_until 10 eval "[ \$(corrections) -gt $n ] && [ \$(wg_peers_of 1) = 2 ]")
+	tap_ok "tamper: h1 logs the correction, the removed peer is back within 10 s ($t ms)" test "$t" != timeout
+	n=$(corrections)
 	host_wg 1 set flannel-wg peer "$pub" allowed-ips 10.99.0.0/16
-	t=$(time_until 10 eval "host_wg 1 show flannel-wg allowed-ips | grep '^$pub' | grep -q '$(subnet_net 2)'")
-	tap_ok "tamper: the altered allowed IPs are restored within 10 s ($t ms)" test "$t" != timeout
+	t=$(time_until 10 eval "[ \$(corrections) -gt $n ] && host_wg 1 show flannel-wg allowed-ips | grep '^$pub' | grep -q '$(subnet_net 2)'")
+	tap_ok "tamper: the altered allowed IPs are corrected within 10 s ($t ms)" test "$t" != timeout
 	tap_ok "tamper: pod 1.1 reaches pod 2.1 again" wait_until 5 pod_ping 1 1 "${POD_IP[2.1]}"
-	tap_ok "tamper: h1 logs the correction" grep -q "flannel-wg: 1 peer(s) added or corrected" "$RUN_DIR/h1.log"
 	host_exec 1 ip link set flannel-wg mtu 1300
 	t=$(time_until 12 eval "host_exec 1 ip link show flannel-wg | grep -q 'mtu 1420'")
 	tap_ok "tamper: flannel-wg MTU restored ($t ms)" test "$t" != timeout

@@ -405,6 +405,68 @@ static void test_get_and_remove(void **state)
 	wg_device_config_clear(&c);
 }
 
+#define hs_step(n, now, o, t) hs_step_at(__LINE__, n, now, o, t)
+static void hs_step_at(int line, struct node *n, int64_t now, size_t want_out, uint8_t want_type)
+{
+	wg_device_hs_run(n->d, now);
+	if (n->n_out != want_out)
+		fail_msg("line %d: %zu messages out, expected %zu", line, n->n_out, want_out);
+	if (want_out)
+		assert_int_equal(n->out[0].buf[0], want_type);
+}
+
+/* Both hosts add each other at the same moment and initiate at once: the
+ * initiations cross, each side answers the other's and then cannot take
+ * the answer to its own (its index is gone), so no session is confirmed.
+ * The side with the greater public key starts again WG_CROSSED_REINIT_MS
+ * later (not REKEY_TIMEOUT), the other never does, and both then carry
+ * data. */
+static void test_crossed_initiations(void **state)
+{
+	uint8_t pkt[256], msg[512];
+	struct node *hi, *lo;
+	size_t len, n;
+
+	(void)state;
+	configure(&B, A.pub, "10.244.1.0", 24, &A.addr);
+	hs_step(&A, 1000, 1, WG_MSG_INIT);
+	hs_step(&B, 1000, 1, WG_MSG_INIT);
+	deliver(&A, &B, 1000);
+	deliver(&B, &A, 1000);
+	hs_step(&A, 1000, 1, WG_MSG_RESP);
+	hs_step(&B, 1000, 1, WG_MSG_RESP);
+	deliver(&A, &B, 1001);
+	deliver(&B, &A, 1001);
+	hs_step(&A, 1001, 0, 0);
+	hs_step(&B, 1001, 0, 0);
+	assert_int_equal(hs_ctr(&A, WG_DROP_BAD_HANDSHAKE), 1);
+	assert_int_equal(hs_ctr(&B, WG_DROP_BAD_HANDSHAKE), 1);
+	hi = memcmp(A.pub, B.pub, WG_KEY_LEN) > 0 ? &A : &B;
+	lo = hi == &A ? &B : &A;
+	hs_step(hi, 1000 + WG_CROSSED_REINIT_MS - 1, 0, 0);
+	hs_step(lo, 1000 + WG_CROSSED_REINIT_MS, 0, 0);
+	/* An initiation's timestamp is wall-clock time rounded down to 2^24 ns;
+	 * a second one within that step would be refused as a replay. */
+	usleep((1U << 24) / 1000 + 1000);
+	hs_step(hi, 1000 + WG_CROSSED_REINIT_MS, 1, WG_MSG_INIT);
+	deliver(hi, lo, 1051);
+	hs_step(lo, 1051, 1, WG_MSG_RESP);
+	deliver(lo, hi, 1051);
+	hs_step(hi, 1051, 1, WG_MSG_DATA); /* the keepalive confirming it */
+	deliver(hi, lo, 1051);
+	if (lo == &B)
+		len = packet(pkt, "10.244.2.7", "10.244.1.5", "after the crossing");
+	else
+		len = packet(pkt, "10.244.1.5", "10.244.2.7", "after the crossing");
+	n = seal(lo, pkt, len, msg, 1052);
+	assert_true(n > 0);
+	wg_rx_message(&hi->rx, &lo->addr, msg, n, 0, 1052);
+	wg_rx_flush(&hi->rx);
+	assert_int_equal(hi->written_len, len);
+	assert_int_equal(hs_ctr(hi, WG_HANDSHAKE_SENT), 3); /* init, resp, init */
+	assert_int_equal(hs_ctr(lo, WG_HANDSHAKE_SENT), 3); /* init, resp, resp */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_train, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crossed_initiations, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
