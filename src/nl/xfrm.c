@@ -77,11 +77,12 @@ static const char *describe(const struct nl_xfrm_policy *p, char *buf)
 
 static bool prefix_ok(const struct ip_prefix *p, int family)
 {
-	return p->addr.family == family && p->len <= ip_family_bits(family) &&
-	       ip_addr_is_aligned(&p->addr, p->len);
+	return p->addr.family == family && p->len <= ip_family_bits(family);
 }
 
-/* Direction and selector: all a delete needs. */
+/* Direction and selector: all a delete needs. Host bits are allowed: a
+ * policy someone else made may have them, and the kernel finds it only
+ * by the same bytes. */
 static bool selector_ok(const struct nl_xfrm_policy *p)
 {
 	int family = p->src.addr.family;
@@ -90,11 +91,14 @@ static bool selector_ok(const struct nl_xfrm_policy *p)
 	       prefix_ok(&p->dst, family);
 }
 
+/* What we install: network addresses, one family throughout. */
 static bool policy_ok(const struct nl_xfrm_policy *p)
 {
 	int family = p->src.addr.family;
 
-	return selector_ok(p) && p->tmpl_src.family == family && p->tmpl_dst.family == family;
+	return selector_ok(p) && ip_addr_is_aligned(&p->src.addr, p->src.len) &&
+	       ip_addr_is_aligned(&p->dst.addr, p->dst.len) && p->tmpl_src.family == family &&
+	       p->tmpl_dst.family == family;
 }
 
 int nl_xfrm_peer_policies(const struct ip_prefix *our_subnet, const struct ip_addr *our_ip,
@@ -367,7 +371,8 @@ static int parse_selector(const struct xfrm_selector *sel, struct nl_xfrm_policy
 	memcpy(p->dst.addr.b, &sel->daddr, alen);
 	p->dst.len = sel->prefixlen_d;
 	if (sel->dport || sel->dport_mask || sel->sport || sel->sport_mask || sel->proto ||
-	    sel->ifindex || sel->user)
+	    sel->ifindex || sel->user || !ip_addr_is_aligned(&p->src.addr, p->src.len) ||
+	    !ip_addr_is_aligned(&p->dst.addr, p->dst.len))
 		p->extra = true;
 	return 0;
 }

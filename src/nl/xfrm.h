@@ -52,8 +52,9 @@ struct nl_xfrm_policy {
 	uint32_t index;	 /* the kernel's id of the policy */
 	unsigned ntmpl;	 /* templates; tmpl_* and reqid are the first one's */
 	bool esp_tunnel; /* the first template is ESP in tunnel mode */
-	bool extra;	 /* something weft never sets: a selector protocol, port,
-			  * interface or user, a block action, policy flags, a mark,
+	bool extra;	 /* something weft never sets: host bits in a selector
+			  * prefix, a selector protocol, port, interface or user,
+			  * a block action, policy flags, a mark,
 			  * an if_id, a security context, a sub policy, or a first
 			  * template with an SPI, share, optional flag or algorithm
 			  * mask other than "any" */
@@ -117,7 +118,8 @@ NL_MUST_CHECK int nl_xfrm_esp_probe(struct nl_xfrm *x, struct err *err);
 /* XFRM_MSG_UPDPOLICY (or NEWPOLICY): struct xfrm_userpolicy_info and one
  * XFRMA_TMPL. -EINVAL as for nl_xfrm_peer_policies, or for a bad dir. */
 int nl_xfrm_policy_build(struct nlmsghdr *nlh, size_t size, const struct nl_xfrm_policy *p);
-/* XFRM_MSG_DELPOLICY: struct xfrm_userpolicy_id (selector and dir). */
+/* XFRM_MSG_DELPOLICY: struct xfrm_userpolicy_id (selector and dir; host
+ * bits are sent as they are, as a dumped policy of someone else has them). */
 int nl_xfrm_policy_del_build(struct nlmsghdr *nlh, size_t size, const struct nl_xfrm_policy *p);
 /* One XFRM_MSG_NEWPOLICY (or UPDPOLICY) of a dump or notification; the
  * message's nlmsg_len bytes must be readable. -EINVAL for another message

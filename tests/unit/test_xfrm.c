@@ -275,6 +275,9 @@ static void test_policy_build(void **state)
 	p = peer[0];
 	p.dst.len = 33;
 	assert_int_equal(nl_xfrm_policy_build(msg(XFRM_MSG_UPDPOLICY), sizeof(buf), &p), -EINVAL);
+	p = peer[0];
+	p.dst.addr.b[3] = 1; /* 10.244.2.1/24 */
+	assert_int_equal(nl_xfrm_policy_build(msg(XFRM_MSG_UPDPOLICY), sizeof(buf), &p), -EINVAL);
 
 	/* Too little room: for the header, then for the template. */
 	assert_int_equal(
@@ -321,6 +324,16 @@ static void test_policy_del_build(void **state)
 	id = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(id->dir, NL_XFRM_OUT);
 	assert_xaddr(id->sel.saddr, "10.244.1.0");
+
+	/* A selector with host bits (someone else's, dumped) goes out as
+	 * it is: the kernel finds a policy by the same bytes only. */
+	p = peer[1];
+	p.src.addr.b[3] = 7;
+	nlh = msg(XFRM_MSG_DELPOLICY);
+	assert_int_equal(nl_xfrm_policy_del_build(nlh, sizeof(buf), &p), 0);
+	id = mnl_nlmsg_get_payload(nlh);
+	assert_xaddr(id->sel.saddr, "10.244.2.7");
+	assert_int_equal(id->sel.prefixlen_s, 24);
 
 	p.dir = 5;
 	assert_int_equal(nl_xfrm_policy_del_build(msg(XFRM_MSG_DELPOLICY), sizeof(buf), &p),
@@ -782,6 +795,10 @@ static void extra_port(struct nlmsghdr *nlh)
 {
 	info_of(nlh)->sel.dport = htons(53);
 }
+static void extra_host_bits(struct nlmsghdr *nlh)
+{
+	info_of(nlh)->sel.saddr.a4 = inet_addr("10.244.1.1");
+}
 static void extra_ifindex(struct nlmsghdr *nlh)
 {
 	info_of(nlh)->sel.ifindex = 2;
@@ -802,9 +819,9 @@ static void extra_algos(struct nlmsghdr *nlh)
 static void test_parse_extra(void **state)
 {
 	static void (*const edits[])(struct nlmsghdr *) = {
-		extra_mark,	extra_mask,  extra_if_id, extra_sub,  extra_ctx,
-		extra_block,	extra_flags, extra_proto, extra_port, extra_ifindex,
-		extra_optional, extra_spi,   extra_algos,
+		extra_mark,	extra_mask,  extra_if_id, extra_sub,	   extra_ctx,
+		extra_block,	extra_flags, extra_proto, extra_port,	   extra_ifindex,
+		extra_optional, extra_spi,   extra_algos, extra_host_bits,
 	};
 	struct nl_xfrm_policy p;
 	struct nlmsghdr *nlh;
