@@ -141,7 +141,9 @@ static void on_config(void *arg, const struct netconf *nc)
 	/* what the manager knows of this node (kube: our Node's annotations) */
 	struct subnet_node_hints hints = { 0 };
 	char hint4[IP_ADDR_STRLEN], hint6[IP_ADDR_STRLEN];
-	struct backend_params bp = { .loop = a->loop, .ext = &a->ext, .nc = nc, .prev = &hints.prev };
+	struct backend_params bp = { .loop = a->loop, .ext = &a->ext, .nc = nc, .prev = &hints.prev,
+				     .charon_path = a->flags->charon_path,
+				     .ipsec_run_dir = a->flags->ipsec_run_dir };
 	int rc;
 
 	a->nc = nc;

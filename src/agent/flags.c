@@ -116,6 +116,12 @@ static const struct flag_desc flag_table[] = {
 	     "add default accept rules to FORWARD chain in iptables"),
 	FLAG("ip-blackhole-route", FT_BOOL, "false", ip_blackhole_route, 0,
 	     "keep a blackhole route for the node's own subnet"),
+	FLAG("charon-path", FT_STRING, "", charon_path, 0,
+	     "ipsec backend: strongSwan's charon executable (default: searched as flanneld "
+	     "does)"),
+	FLAG("ipsec-run-dir", FT_STRING, "/run/weft/ipsec", ipsec_run_dir, 0,
+	     "ipsec backend: weft's directory for charon's config, VICI socket, pid file "
+	     "and log"),
 	FLAG("net-config-path", FT_STRING, "/etc/kube-flannel/net-conf.json", net_config_path, 0,
 	     "path to the network configuration file"),
 	FLAG("set-node-network-unavailable", FT_BOOL, "true", set_node_network_unavailable, 0,

@@ -49,6 +49,8 @@ struct flags {
 	bool iptables_forward_rules;
 	bool ip_blackhole_route;
 	char *net_config_path;
+	char *charon_path;   /* ipsec: "" = search as upstream */
+	char *ipsec_run_dir; /* ipsec: charon's config, socket, pid file, log */
 	bool set_node_network_unavailable;
 	char *healthz_ip;
 	int64_t healthz_port; /* 0..65535, 0 disables */

@@ -11,6 +11,7 @@
 
 #include "backend/alloc.h"
 #include "backend/hostgw.h"
+#include "backend/ipsec.h"
 #include "backend/udp.h"
 #include "backend/vxlan.h"
 #include "backend/wireguard.h"
@@ -22,6 +23,7 @@ static const struct backend_ops *const backends[] = {
 	&hostgw_backend_ops,
 	&udp_backend_ops,
 	&wireguard_backend_ops,
+	&ipsec_backend_ops,
 };
 
 struct metrics_family *backend_counter_family(const struct backend_counter_families *f,

@@ -57,6 +57,10 @@ struct backend_params {
 	 * it finds there, so that a host reboot keeps the MAC peers know.
 	 */
 	const struct lease_attrs *prev;
+	/* ipsec: charon's executable ("" or NULL: search) and weft's directory
+	 * for it (NULL: IPSEC_RUN_DIR_DEFAULT). */
+	const char *charon_path;
+	const char *ipsec_run_dir;
 };
 
 /*
