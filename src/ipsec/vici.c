@@ -610,6 +610,16 @@ const struct vici_node *vici_next(const struct vici_node *n)
 	return n ? same_kind(n->next, n->kind) : NULL;
 }
 
+const struct vici_node *vici_child(const struct vici_node *s)
+{
+	return s ? s->child : NULL;
+}
+
+const struct vici_node *vici_sibling(const struct vici_node *n)
+{
+	return n ? n->next : NULL;
+}
+
 const struct vici_node *vici_find(const struct vici_node *s, enum vici_kind kind, const char *name)
 {
 	for (const struct vici_node *n = vici_first(s, kind); n; n = vici_next(n))

@@ -141,6 +141,11 @@ const struct vici_node *vici_first(const struct vici_node *s, enum vici_kind kin
 const struct vici_node *vici_next(const struct vici_node *n);
 const struct vici_node *vici_find(const struct vici_node *s, enum vici_kind kind, const char *name);
 
+/* Every child of s (or item of a list) in message order, whatever its kind:
+ * the first, then the one after n; NULL at the end. */
+const struct vici_node *vici_child(const struct vici_node *s);
+const struct vici_node *vici_sibling(const struct vici_node *n);
+
 /* The value of key in section s: 0, or -ENOENT when s has no such key. */
 int vici_get(const struct vici_node *s, const char *key, const char **ret_value, size_t *ret_len);
 /* Copied NUL-terminated into out[0..size): -ENOENT, -ENOSPC when it does not

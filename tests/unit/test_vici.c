@@ -67,6 +67,17 @@ static const unsigned char REGISTER_LIST_SA[] = { 0,0,0,9, 3, 7,'l','i','s','t',
 static const unsigned char UNREGISTER_LOG[] = { 0,0,0,5, 4, 3,'l','o','g' };
 static const unsigned char EVENT_CONFIRM[] = { 0,0,0,1, 5 };
 static const unsigned char CMD_UNKNOWN[] = { 0,0,0,1, 2 };
+/* What Debian's charon 5.9.8 answered to version (on the machine where this
+ * was captured), byte for byte. */
+static const unsigned char CHARON_VERSION[] = {
+	0x00, 0x00, 0x00, 0x5d, 0x01, 0x03, 0x06, 0x64, 0x61, 0x65, 0x6d, 0x6f, 0x6e, 0x00, 0x06, 0x63,
+	0x68, 0x61, 0x72, 0x6f, 0x6e, 0x03, 0x07, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x00, 0x05,
+	0x35, 0x2e, 0x39, 0x2e, 0x38, 0x03, 0x07, 0x73, 0x79, 0x73, 0x6e, 0x61, 0x6d, 0x65, 0x00, 0x05,
+	0x4c, 0x69, 0x6e, 0x75, 0x78, 0x03, 0x07, 0x72, 0x65, 0x6c, 0x65, 0x61, 0x73, 0x65, 0x00, 0x10,
+	0x36, 0x2e, 0x31, 0x38, 0x2e, 0x34, 0x34, 0x2d, 0x66, 0x63, 0x2d, 0x76, 0x31, 0x33, 0x30, 0x30,
+	0x03, 0x07, 0x6d, 0x61, 0x63, 0x68, 0x69, 0x6e, 0x65, 0x00, 0x06, 0x78, 0x38, 0x36, 0x5f, 0x36,
+	0x34,
+};
 /* clang-format on */
 
 /* Build a packet of type with the README's tree (when it carries one). */
@@ -581,6 +592,92 @@ static void test_parse_list_sa_event(void **state)
 	buf_free(&out);
 }
 
+/* Encode the children of s, in message order, with the builder. */
+static void reencode(struct vici_builder *b, const struct vici_node *s)
+{
+	for (const struct vici_node *n = vici_child(s); n; n = vici_sibling(n)) {
+		const char *v;
+		size_t len;
+
+		v = vici_node_value(n, &len);
+		switch (vici_node_kind(n)) {
+		case VICI_SECTION:
+			vici_build_section(b, vici_node_name(n));
+			reencode(b, n);
+			vici_build_section_end(b);
+			break;
+		case VICI_KEY:
+			vici_build_kv(b, vici_node_name(n), v, len);
+			break;
+		case VICI_LIST:
+			vici_build_list(b, vici_node_name(n));
+			reencode(b, n);
+			vici_build_list_end(b);
+			break;
+		case VICI_ITEM:
+			vici_build_item(b, v, len);
+			break;
+		}
+	}
+}
+
+/* Parse, walk every node in order, build again: the same bytes. */
+static void roundtrip(const void *frame, size_t len)
+{
+	struct vici_builder b;
+	struct vici_packet p;
+	struct buf out;
+	struct err err;
+
+	assert_int_equal(vici_packet_parse((const char *)frame + 4, len - 4, &p, &err), 0);
+	buf_init(&out, 1 << 20);
+	vici_build_begin(&b, &out, p.type, vici_type_named(p.type) ? p.name : NULL);
+	if (p.msg)
+		reencode(&b, vici_msg_root(p.msg));
+	assert_int_equal(vici_build_finish(&b), 0);
+	assert_bytes(&out, frame, len);
+	vici_packet_clear(&p);
+	buf_free(&out);
+}
+
+static void test_roundtrip(void **state)
+{
+	unsigned char readme[4 + 1 + sizeof(README_MSG)] = {0, 0, 0, 1 + sizeof(README_MSG), 1};
+	struct vici_packet p;
+	const struct vici_node *n;
+	char s[32];
+
+	(void)state;
+	memcpy(readme + 5, README_MSG, sizeof(README_MSG));
+	roundtrip(readme, sizeof(readme));
+	roundtrip(LOAD_SHARED, sizeof(LOAD_SHARED));
+	roundtrip(VERSION_REQ, sizeof(VERSION_REQ));
+	roundtrip(EVENT_CONFIRM, sizeof(EVENT_CONFIRM));
+	roundtrip(CHARON_VERSION, sizeof(CHARON_VERSION));
+
+	/* vici_child/vici_sibling see every kind in order. */
+	assert_int_equal(vici_packet_parse(readme + 4, sizeof(readme) - 4, &p, NULL), 0);
+	n = vici_child(vici_msg_root(p.msg));
+	assert_int_equal(vici_node_kind(n), VICI_KEY);
+	n = vici_sibling(n);
+	assert_int_equal(vici_node_kind(n), VICI_SECTION);
+	assert_null(vici_sibling(n));
+	n = vici_child(n);
+	assert_string_equal(vici_node_name(n), "sub-section");
+	n = vici_sibling(n);
+	assert_int_equal(vici_node_kind(n), VICI_LIST);
+	assert_int_equal(vici_node_kind(vici_child(n)), VICI_ITEM);
+	vici_packet_clear(&p);
+
+	assert_int_equal(
+		vici_packet_parse(CHARON_VERSION + 4, sizeof(CHARON_VERSION) - 4, &p, NULL), 0);
+	assert_int_equal(vici_get_str(vici_msg_root(p.msg), "version", s, sizeof(s)), 0);
+	assert_string_equal(s, "5.9.8");
+	assert_int_equal(vici_get_str(vici_msg_root(p.msg), "daemon", s, sizeof(s)), 0);
+	assert_string_equal(s, "charon");
+	vici_packet_clear(&p);
+}
+
 /* Duplicate keys (invalid, but possible on the wire): the first wins. */
 static void test_parse_duplicate_key(void **state)
 {
@@ -809,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_parse_packets),
 		cmocka_unit_test(test_parse_list_sa_event),
 		cmocka_unit_test(test_parse_duplicate_key),
+		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_parse_truncated_everywhere),
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_bounds),
