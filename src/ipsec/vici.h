@@ -94,7 +94,8 @@ int vici_build_finish(struct vici_builder *b);
 
 /* ---- parser ---- */
 
-/* A message's tree; nodes live as long as the message. */
+/* A message's tree, in one allocation holding copies of its names and
+ * values (the parsed bytes may go); nodes live as long as the message. */
 struct vici_msg;
 struct vici_node;
 
@@ -125,7 +126,9 @@ void vici_msg_free(struct vici_msg *m);
 const struct vici_node *vici_msg_root(const struct vici_msg *m);
 
 enum vici_kind vici_node_kind(const struct vici_node *n);
-/* Sections, keys and lists: the name, NUL-terminated ("" for the root). */
+/* Sections, keys and lists: the name, NUL-terminated ("" for the root and
+ * items). Any bytes but NUL: charon sends printable ASCII, a parser is not
+ * told so. */
 const char *vici_node_name(const struct vici_node *n);
 /* Keys and items: the value and its length, followed by a NUL not counted
  * (the value itself may hold NULs). NULL for sections and lists. */
