@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/alloc.h"
@@ -16,6 +17,7 @@
 #include "backend/vxlan.h"
 #include "backend/wireguard.h"
 #include "core/err.h"
+#include "core/log.h"
 
 static const struct backend_ops *const backends[] = {
 	&alloc_backend_ops,
@@ -105,4 +107,18 @@ void backend_stats(struct backend *b, struct backend_stats *ret)
 int backend_metrics(struct backend *b, struct metrics *m)
 {
 	return b && b->ops->metrics ? b->ops->metrics(b, m) : 0;
+}
+
+enum backend_engine backend_engine_from_env(const char *name)
+{
+	const char *e = getenv(name);
+
+	if (!e || !*e || !strcmp(e, "auto"))
+		return BACKEND_ENGINE_AUTO;
+	if (!strcmp(e, "kernel"))
+		return BACKEND_ENGINE_KERNEL;
+	if (!strcmp(e, "userspace"))
+		return BACKEND_ENGINE_USERSPACE;
+	log_warnx("ignoring %s=%s (auto, kernel or userspace)", name, e);
+	return BACKEND_ENGINE_AUTO;
 }

@@ -116,6 +116,13 @@ void backend_dump(struct backend *b);
 void backend_stats(struct backend *b, struct backend_stats *ret);
 int backend_metrics(struct backend *b, struct metrics *m);
 
+/* Where a backend can run its data path in the kernel or in userspace
+ * (wireguard, ipsec): what the operator asked for in the environment
+ * variable name, "auto", "kernel" or "userspace" (unset or empty: auto;
+ * anything else is warned about and taken as auto). */
+enum backend_engine { BACKEND_ENGINE_AUTO, BACKEND_ENGINE_KERNEL, BACKEND_ENGINE_USERSPACE };
+enum backend_engine backend_engine_from_env(const char *name);
+
 /* The families a data path's counters go into (udp, wireguard). */
 struct metrics_family;
 struct backend_counter_families {

@@ -55,7 +55,6 @@
 #define TUN_DEV "ipsec0"
 #define LIBIPSEC_MTU 1400 /* the MTU kernel-libipsec gives ipsec0, and reads with */
 
-enum engine_choice { ENGINE_AUTO, ENGINE_KERNEL, ENGINE_USERSPACE };
 
 struct ipsec_peer {
 	struct hmap_node node; /* by lease name */
@@ -92,7 +91,7 @@ struct ipsec_backend {
 	struct backend base;
 	struct ipsec_conf conf;
 	struct ip_prefix network;
-	enum engine_choice want_engine;
+	enum backend_engine want_engine;
 	bool userspace;
 	const char *engine;
 	char charon_exe[512];
@@ -564,20 +563,6 @@ static void peer_bind(struct ipsec_backend *b, struct ipsec_peer *p)
 
 static void ipsec_destroy(struct backend *base);
 
-static enum engine_choice engine_from_env(void)
-{
-	const char *e = getenv("WEFT_IPSEC_ENGINE");
-
-	if (!e || !*e || !strcmp(e, "auto"))
-		return ENGINE_AUTO;
-	if (!strcmp(e, "kernel"))
-		return ENGINE_KERNEL;
-	if (!strcmp(e, "userspace"))
-		return ENGINE_USERSPACE;
-	log_warnx("ignoring WEFT_IPSEC_ENGINE=%s (auto, kernel or userspace)", e);
-	return ENGINE_AUTO;
-}
-
 static int ipsec_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
 	const struct netconf *nc = p->nc;
@@ -601,14 +586,14 @@ static int ipsec_create(const struct backend_params *p, struct backend **ret, st
 	rc = charon_find(p->charon_path, b->charon_exe, sizeof(b->charon_exe), err);
 	if (rc < 0)
 		goto fail;
-	b->want_engine = engine_from_env();
-	esp = b->want_engine == ENGINE_USERSPACE ? 0 : ipsec_xfrm_esp_probe();
+	b->want_engine = backend_engine_from_env("WEFT_IPSEC_ENGINE");
+	esp = b->want_engine == BACKEND_ENGINE_USERSPACE ? 0 : ipsec_xfrm_esp_probe();
 	/* Tests: the kernel engine's policies on a kernel without ESP, whose
 	 * SAs then never install. */
-	if (b->want_engine == ENGINE_KERNEL && getenv("WEFT_IPSEC_TEST_NO_ESP_PROBE") &&
+	if (b->want_engine == BACKEND_ENGINE_KERNEL && getenv("WEFT_IPSEC_TEST_NO_ESP_PROBE") &&
 	    !strcmp(getenv("WEFT_IPSEC_TEST_NO_ESP_PROBE"), "1"))
 		esp = 1;
-	if (b->want_engine == ENGINE_KERNEL && esp != 1) {
+	if (b->want_engine == BACKEND_ENGINE_KERNEL && esp != 1) {
 		rc = err_set(err, -EOPNOTSUPP, "WEFT_IPSEC_ENGINE=kernel, but this kernel has no "
 			     "ESP transform (%s): load esp4, or use the userspace engine",
 			     esp < 0 ? strerror(-esp) : "the esp4 module is missing");
@@ -616,7 +601,7 @@ static int ipsec_create(const struct backend_params *p, struct backend **ret, st
 	}
 	b->userspace = esp != 1;
 	b->engine = b->userspace ? "userspace" : "kernel";
-	if (b->want_engine == ENGINE_AUTO && esp < 0)
+	if (b->want_engine == BACKEND_ENGINE_AUTO && esp < 0)
 		log_warnx("ipsec: cannot tell whether the kernel has ESP (%s); using userspace ESP",
 			  strerror(-esp));
 	b->mtu = ipsec_mtu(p->ext->mtu, b->conf.udp_encap || b->userspace);

@@ -48,7 +48,6 @@
 #define DEV_V4 "flannel-wg"
 #define DEV_V6 "flannel-wg-v6"
 
-enum engine_choice { ENGINE_AUTO, ENGINE_KERNEL, ENGINE_USERSPACE };
 
 struct wg_dev {
 	char name[16];
@@ -93,7 +92,7 @@ struct wg_backend {
 	struct ip_prefix network4, network6;
 	char key_file[256];
 	uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN];
-	enum engine_choice want_engine;
+	enum backend_engine want_engine;
 	const char *engine; /* chosen: "kernel" or "userspace" */
 	bool remove_on_exit;
 	struct wg_dev dev[2];
@@ -371,9 +370,9 @@ static int open_engine(struct wg_backend *b, struct wg_dev *dv, struct err *err)
 
 	struct nl_link l;
 
-	if (b->want_engine != ENGINE_USERSPACE) {
+	if (b->want_engine != BACKEND_ENGINE_USERSPACE) {
 		rc = wg_engine_kernel_open(kstate_nl(b->ks), dv->name, &dv->eng, err);
-		if (rc == 0 || rc != -EOPNOTSUPP || b->want_engine == ENGINE_KERNEL)
+		if (rc == 0 || rc != -EOPNOTSUPP || b->want_engine == BACKEND_ENGINE_KERNEL)
 			return rc;
 	} else if (nl_link_get_by_name(kstate_nl(b->ks), dv->name, &l) == 0 &&
 		   !strcmp(l.kind, "wireguard")) {
@@ -606,20 +605,6 @@ static void wg_peers(struct backend *base, const struct lease_event *ev, size_t 
 
 static void wg_destroy(struct backend *base);
 
-static enum engine_choice engine_from_env(void)
-{
-	const char *e = getenv("WEFT_WIREGUARD_ENGINE");
-
-	if (!e || !*e || !strcmp(e, "auto"))
-		return ENGINE_AUTO;
-	if (!strcmp(e, "kernel"))
-		return ENGINE_KERNEL;
-	if (!strcmp(e, "userspace"))
-		return ENGINE_USERSPACE;
-	log_warnx("ignoring WEFT_WIREGUARD_ENGINE=%s (auto, kernel or userspace)", e);
-	return ENGINE_AUTO;
-}
-
 static void add_dev(struct wg_backend *b, const char *name, int family, uint16_t port)
 {
 	struct wg_dev *dv = &b->dev[b->n_dev++];
@@ -657,7 +642,7 @@ static int wg_create(const struct backend_params *p, struct backend **ret, struc
 	else if (wg_key_file_mode(b->key_file, &mode, NULL) == 0 && wg_key_mode_too_wide(mode))
 		log_warnx("wireguard: %s is mode %04o: others may read the private key "
 			  "(chmod 0400 it)", b->key_file, mode);
-	b->want_engine = engine_from_env();
+	b->want_engine = backend_engine_from_env("WEFT_WIREGUARD_ENGINE");
 	b->remove_on_exit = getenv("WEFT_WIREGUARD_REMOVE_ON_EXIT") &&
 			    !strcmp(getenv("WEFT_WIREGUARD_REMOVE_ON_EXIT"), "1");
 	if (b->conf.mode == WG_MODE_SEPARATE) {

@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "core/err.h"
+#include "core/random.h"
 #include "core/xmalloc.h"
 #include "nl/build.h"
 #include "nl/nl.h"
@@ -589,24 +589,6 @@ int nl_xfrm_policy_dump(struct nl_xfrm *x, nl_xfrm_policy_cb *cb, void *arg, uns
 }
 
 /* ---- the ESP probe ---- */
-
-static int random_bytes(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = getrandom(p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Add a probe SA with alg and delete it again: 0, or the add's -errno
  * (nothing was left), or the delete's (err names the SA). */

@@ -18,7 +18,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -26,6 +25,7 @@
 #include <sodium.h>
 
 #include "core/err.h"
+#include "core/random.h"
 
 #if OPENSSL_VERSION_MAJOR != 3
 #error "wg/crypto loads libcrypto.so.3: OpenSSL 3 headers are needed"
@@ -204,20 +204,7 @@ static void need_loaded(void)
 
 int wg_random(void *buf, size_t len)
 {
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return random_bytes(buf, len);
 }
 
 int wg_key_generate(uint8_t priv[WG_KEY_LEN])

@@ -197,3 +197,28 @@ time_until() { # SECONDS cmd...
 	shift
 	if wait_until "$s" "$@"; then echo $(($(now_ms) - t0)); else echo timeout; fi
 }
+
+# The underlay sees only the encrypted tunnel: a capture on the bridge while
+# pods ping with a unique payload holds no ping payload and no packet between
+# hosts other than TUNNEL_FILTER's (etcd's TCP 2379 and ARP aside), while the
+# payload does show up on h2's decrypting device DEV (the capture would have
+# seen it).
+capture_case() { # WHAT DEV TUNNEL_FILTER
+	local what=$1 dev=$2 tunnel=$3 pat=77656674746573746e6f636c656172 # "wefttestnoclear"
+	run_bg cap-ul ip netns exec "$UL" tcpdump -i br0 -nn -U -w "$RUN_DIR/ul.pcap" 'not arp and not port 2379'
+	run_bg cap-h2 ip netns exec "$(host_ns 2)" tcpdump -i "$dev" -nn -U -w "$RUN_DIR/dev.pcap"
+	wait_until 5 eval "grep -q 'listening on br0' '$RUN_DIR/cap-ul.log' && grep -q 'listening on $dev' '$RUN_DIR/cap-h2.log'"
+	pod_exec 1 1 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.1]}" >/dev/null 2>&1
+	pod_exec 3 2 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.2]}" >/dev/null 2>&1
+	has() { python3 -c 'import sys; print(1 if bytes.fromhex(sys.argv[1]) in open(sys.argv[2],"rb").read() else 0)' "$pat" "$1"; }
+	tunnelled() { tcpdump -r "$RUN_DIR/ul.pcap" -nn "$tunnel" 2>/dev/null | wc -l; }
+	# tcpdump writes what it has read; let it catch up before it stops.
+	wait_until 5 eval '[ "$(has "$RUN_DIR/dev.pcap")" = 1 ] && [ "$(tunnelled)" -ge 10 ]'
+	stop_bg cap-ul INT
+	stop_bg cap-h2 INT
+	tap_eq "capture: the ping payload is on h2's $dev (decrypted)" 1 "$(has "$RUN_DIR/dev.pcap")"
+	tap_eq "capture: the ping payload never crosses the underlay" 0 "$(has "$RUN_DIR/ul.pcap")"
+	tap_ok "capture: the underlay carried $what" test "$(tunnelled)" -ge 10
+	tap_eq "capture: nothing else between the hosts" 0 \
+		"$(tcpdump -r "$RUN_DIR/ul.pcap" -nn "not ($tunnel) and not icmp6" 2>/dev/null | wc -l)"
+}

@@ -23,24 +23,14 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 . tests/netns/lib.sh
 . tests/netns/cases.sh
+. tests/netns/ipsec_lib.sh
 
-PSK=$(python3 -c 'import secrets; print(secrets.token_hex(48))') # 96 characters
-OTHER_PSK=$(python3 -c 'import secrets; print(secrets.token_hex(48))')
+PSK=$(ipsec_psk)
+OTHER_PSK=$(ipsec_psk)
 backend() { echo "{\"Type\":\"ipsec\",\"PSK\":\"${1:-$PSK}\"}"; }
 
-ipsec_dir() { echo "$RUN_DIR/h$1-ipsec"; }
-weftd_host_start() {
-	local n=$1
-	shift
-	run_bg "h$n" ip netns exec "$(host_ns "$n")" "$WEFT_BUILD/weftd" \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" \
-		--ipsec-run-dir "$(ipsec_dir "$n")" --metrics-port 9402 "$@"
-}
-swan() { # N swanctl-args...
-	local n=$1
-	shift
-	swanctl "$@" --uri "unix://$(ipsec_dir "$n")/charon.vici" 2>/dev/null
-}
+weftd_host_start() { ipsec_weftd "$@" --metrics-port 9402; }
+
 # Peers host N has an established IKE SA with. Both sides start their
 # connection (start_action start, as upstream), so a pair often holds two
 # IKE SAs, one from each side, and one CHILD_SA pair.
@@ -84,25 +74,6 @@ iperf_case() {
 	bps=${bps:-0}
 	tap_ok "TCP iperf3 pod 1.1 -> pod 2.1 through ESP ($((bps / 1000000)) Mbit/s)" test "$bps" -gt 1000000
 	stop_bg iperf
-}
-
-capture_case() {
-	local pat=77656674697073656374657374 # "weftipsectest"
-	run_bg cap-ul ip netns exec "$UL" tcpdump -i br0 -nn -U -w "$RUN_DIR/ul.pcap" 'not arp and not port 2379'
-	run_bg cap-h2 ip netns exec "$(host_ns 2)" tcpdump -i ipsec0 -nn -U -w "$RUN_DIR/tun.pcap"
-	wait_until 5 eval "grep -q 'listening on br0' '$RUN_DIR/cap-ul.log' && grep -q 'listening on ipsec0' '$RUN_DIR/cap-h2.log'"
-	pod_exec 1 1 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.1]}" >/dev/null 2>&1
-	pod_exec 3 2 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.2]}" >/dev/null 2>&1
-	has() { python3 -c 'import sys; print(1 if bytes.fromhex(sys.argv[1]) in open(sys.argv[2],"rb").read() else 0)' "$pat" "$1"; }
-	wait_until 5 eval '[ "$(has "$RUN_DIR/tun.pcap")" = 1 ] && [ "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn "udp port 4500" 2>/dev/null | wc -l)" -ge 10 ]'
-	stop_bg cap-ul INT
-	stop_bg cap-h2 INT
-	tap_eq "capture: the ping payload is on h2's ipsec0 (decrypted)" 1 "$(has "$RUN_DIR/tun.pcap")"
-	tap_eq "capture: the ping payload never crosses the underlay" 0 "$(has "$RUN_DIR/ul.pcap")"
-	tap_ok "capture: the underlay carried ESP in UDP (4500)" \
-		test "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'udp port 4500' 2>/dev/null | wc -l)" -ge 10
-	tap_eq "capture: nothing else between the hosts" 0 \
-		"$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'not (udp port 500 or udp port 4500) and not icmp6' 2>/dev/null | wc -l)"
 }
 
 observe_case() {
@@ -183,7 +154,7 @@ cluster_up "$(backend)" || { tap_ok "cluster up" false; tap_done; exit 1; }
 for n in 1 2 3; do check_objects "$n"; done
 all_pairs_ping "ipsec"
 iperf_case
-capture_case
+capture_case "ESP in UDP (4500) and IKE" ipsec0 "udp port 500 or udp port 4500"
 observe_case
 charon_kill_case
 restart_case

@@ -20,17 +20,12 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 . tests/netns/lib.sh
 . tests/netns/cases.sh
+. tests/netns/ipsec_lib.sh
 
-PSK=$(python3 -c 'import secrets; print(secrets.token_hex(48))')
-ipsec_dir() { echo "$RUN_DIR/h$1-ipsec"; }
-weftd_host_start() {
-	local n=$1
-	shift
-	run_bg "h$n" env WEFT_IPSEC_ENGINE=kernel WEFT_IPSEC_TEST_NO_ESP_PROBE=1 \
-		ip netns exec "$(host_ns "$n")" "$WEFT_BUILD/weftd" \
-		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" \
-		--ipsec-run-dir "$(ipsec_dir "$n")" "$@"
-}
+PSK=$(ipsec_psk)
+IPSEC_WEFTD_ENV=(WEFT_IPSEC_ENGINE=kernel WEFT_IPSEC_TEST_NO_ESP_PROBE=1)
+weftd_host_start() { ipsec_weftd "$@"; }
+
 # Host N's policies as "dir src dst tmpl-src tmpl-dst reqid", sorted.
 policies() {
 	host_exec "$1" ip xfrm policy show | python3 -c '
@@ -52,7 +47,6 @@ want_policies() { # N: what upstream installs on host N for its peers
 		echo "fwd $(subnet_net "$m") $(subnet_net "$n") $(host_ip "$m") $(host_ip "$n") 11"
 	done | sort
 }
-swan() { local n=$1; shift; swanctl "$@" --uri "unix://$(ipsec_dir "$n")/charon.vici" 2>/dev/null; }
 
 cluster_up "{\"Type\":\"ipsec\",\"PSK\":\"$PSK\"}" || { tap_ok "cluster up" false; tap_done; exit 1; }
 for n in 1 2 3; do

@@ -72,30 +72,6 @@ iperf_case() {
 		"$(( $(counter 1 tx_gso_sends) > 0 )) $(( $(counter 2 rx_coalesced) > 0 ))"
 }
 
-# The underlay sees WireGuard only: a capture on the bridge while pods ping
-# with a unique payload holds no ping payload and no packet between hosts
-# other than UDP to or from 51820 (etcd's TCP 2379 and ARP aside); the same
-# pattern does show up on h2's flannel-wg (the capture would have seen it).
-capture_case() {
-	local pat=77656674746573746e6f636c656172 # "wefttestnoclear"
-	run_bg cap-ul ip netns exec "$UL" tcpdump -i br0 -nn -U -w "$RUN_DIR/ul.pcap" 'not arp and not port 2379'
-	run_bg cap-h2 ip netns exec "$(host_ns 2)" tcpdump -i flannel-wg -nn -U -w "$RUN_DIR/wg.pcap"
-	wait_until 5 eval "grep -q 'listening on br0' '$RUN_DIR/cap-ul.log' && grep -q 'listening on flannel-wg' '$RUN_DIR/cap-h2.log'"
-	pod_exec 1 1 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.1]}" >/dev/null 2>&1
-	pod_exec 3 2 ping -c 5 -i 0.1 -p "$pat" "${POD_IP[2.2]}" >/dev/null 2>&1
-	has() { python3 -c 'import sys; print(1 if bytes.fromhex(sys.argv[1]) in open(sys.argv[2],"rb").read() else 0)' "$pat" "$1"; }
-	# tcpdump writes what it has read; let it catch up before it stops.
-	wait_until 5 eval '[ "$(has "$RUN_DIR/wg.pcap")" = 1 ] && [ "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn "udp port 51820" 2>/dev/null | wc -l)" -ge 10 ]'
-	stop_bg cap-ul INT
-	stop_bg cap-h2 INT
-	tap_eq "capture: the ping payload is on h2's flannel-wg (decrypted)" 1 "$(has "$RUN_DIR/wg.pcap")"
-	tap_eq "capture: the ping payload never crosses the underlay" 0 "$(has "$RUN_DIR/ul.pcap")"
-	tap_ok "capture: the underlay carried WireGuard datagrams" \
-		test "$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'udp port 51820' 2>/dev/null | wc -l)" -ge 10
-	tap_eq "capture: nothing else between the hosts" 0 \
-		"$(tcpdump -r "$RUN_DIR/ul.pcap" -nn 'not (udp port 51820) and not icmp6' 2>/dev/null | wc -l)"
-}
-
 # weftd on h2 killed (-9) and started again while pod 1.1 pings pod 2.1 every
 # 20 ms: the TUN stays (persistent), the new weftd attaches to it, and the
 # sessions come back within one handshake.
@@ -184,7 +160,7 @@ for n in 1 2 3; do check_wg_objects "$n"; done
 all_pairs_ping "v4"
 observe_case
 iperf_case
-capture_case
+capture_case "WireGuard datagrams" flannel-wg "udp port 51820"
 bad_lease_case
 tamper_case
 restart_case

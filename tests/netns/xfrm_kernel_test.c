@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kernel_check.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,47 +35,6 @@ static struct nl_xfrm *x;
 
 /* ---- helpers ---- */
 
-static struct ip_addr addr(const char *s)
-{
-	struct ip_addr a;
-
-	if (ip_addr_parse(s, &a) < 0)
-		fail_msg("bad address %s", s);
-	return a;
-}
-
-static struct ip_prefix prefix(const char *s)
-{
-	struct ip_prefix p;
-
-	if (ip_prefix_parse(s, &p) < 0)
-		fail_msg("bad prefix %s", s);
-	return p;
-}
-
-/* Output of a shell command (iproute2), NUL-terminated. */
-static const char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *sh(const char *fmt, ...)
-{
-	static char out[1 << 20];
-	char cmd[512];
-	size_t len = 0, n;
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	if (!f)
-		fail_msg("popen %s", cmd);
-	while (len < sizeof(out) - 1 && (n = fread(out + len, 1, sizeof(out) - 1 - len, f)) > 0)
-		len += n;
-	out[len] = '\0';
-	pclose(f);
-	return out;
-}
-
 /* A shell command that must succeed. */
 static void run(const char *cmd)
 {
@@ -82,20 +43,6 @@ static void run(const char *cmd)
 	if (!strstr(out, "rc=0\n"))
 		fail_msg("%s:\n%s", cmd, out);
 }
-
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		const char *h_ = (hay), *n_ = (needle);                                            \
-		if (!strstr(h_, n_))                                                               \
-			fail_msg("expected \"%s\" in:\n%s", n_, h_);                               \
-	} while (0)
-
-#define assert_lacks(hay, needle)                                                                  \
-	do {                                                                                       \
-		const char *h_ = (hay), *n_ = (needle);                                            \
-		if (strstr(h_, n_))                                                                \
-			fail_msg("did not expect \"%s\" in:\n%s", n_, h_);                         \
-	} while (0)
 
 #define assert_ok(call, e)                                                                         \
 	do {                                                                                       \

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend.h"
@@ -120,6 +121,24 @@ static void test_counter_family(void **state)
 	assert_null(backend_counter_family(&f, "drop_replay", &label));
 }
 
+static void test_engine_from_env(void **state)
+{
+	(void)state;
+	unsetenv("WEFT_TEST_ENGINE");
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_AUTO);
+	setenv("WEFT_TEST_ENGINE", "", 1);
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_AUTO);
+	setenv("WEFT_TEST_ENGINE", "auto", 1);
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_AUTO);
+	setenv("WEFT_TEST_ENGINE", "kernel", 1);
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_KERNEL);
+	setenv("WEFT_TEST_ENGINE", "userspace", 1);
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_USERSPACE);
+	setenv("WEFT_TEST_ENGINE", "Kernel", 1); /* warned about, then auto */
+	assert_int_equal(backend_engine_from_env("WEFT_TEST_ENGINE"), BACKEND_ENGINE_AUTO);
+	unsetenv("WEFT_TEST_ENGINE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_through_the_base),
 		cmocka_unit_test(test_vtep_mac),
 		cmocka_unit_test(test_counter_family),
+		cmocka_unit_test(test_engine_from_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
