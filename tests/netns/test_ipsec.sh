@@ -13,6 +13,8 @@
 #   - charon killed (-9): restarted, its connections reloaded, traffic back
 #     within 10 s; weftd killed and started again: subnet and tunnels back;
 #   - a host with another PSK gets nothing through and the log names it;
+#   - a lease that comes, changes its public IP and goes: its connection is
+#     loaded, replaced and unloaded;
 #   - a host removed from etcd: its connection and SAs leave the others;
 #   - the engine in /status, weftctl status and /metrics; no PSK anywhere;
 #   - weftd stopped: charon stopped with it.
@@ -150,12 +152,30 @@ leave_case() {
 	done
 }
 
+# A lease written by another host (here by hand): its connection is loaded;
+# its public IP changes: the connection is replaced (upstream's name carries
+# the IP); it goes: the connection goes.
+lease_change_case() {
+	local key=$P/subnets/10.244.250.0-24 old new
+	old="$(host_ip 1)-$(subnet_net 1)-10.244.250.0/24-10.200.0.99"
+	new="$(host_ip 1)-$(subnet_net 1)-10.244.250.0/24-10.200.0.98"
+	etcd_put "$key" '{"PublicIP":"10.200.0.99","PublicIPv6":null,"BackendType":"ipsec"}'
+	tap_ok "lease: a new peer's connection is loaded" wait_until 5 eval "swan 1 --list-conns | grep -qF '$old:'"
+	etcd_put "$key" '{"PublicIP":"10.200.0.98","PublicIPv6":null,"BackendType":"ipsec"}'
+	tap_ok "lease: its public IP changed: the connection is replaced" \
+		wait_until 5 eval "swan 1 --list-conns | grep -qF '$new:' && ! swan 1 --list-conns | grep -qF '$old:'"
+	etcd_del "$key"
+	tap_ok "lease: it went: so did its connection" wait_until 5 eval "! swan 1 --list-conns | grep -qF '10.244.250.0/24'"
+	tap_ok "lease: pod 1.1 still reaches pod 2.1" pod_ping 1 1 "${POD_IP[2.1]}"
+}
+
 cluster_up "$(backend)" || { tap_ok "cluster up" false; tap_done; exit 1; }
 for n in 1 2 3; do check_objects "$n"; done
 all_pairs_ping "ipsec"
 iperf_case
 capture_case "ESP in UDP (4500) and IKE" ipsec0 "udp port 500 or udp port 4500"
 observe_case
+lease_change_case
 charon_kill_case
 restart_case
 all_pairs_ping "ipsec, after the restarts"
