@@ -52,6 +52,7 @@
 #define CONNECT_WARN_MS 10000
 #define HUNG_MS 20000	       /* charon not answering VICI this long is killed */
 #define AUTH_WARN_EVERY_MS 30000
+#define FAIL_LOG_EVERY_MS 60000
 #define TUN_DEV "ipsec0"
 #define LIBIPSEC_MTU 1400 /* the MTU kernel-libipsec gives ipsec0, and reads with */
 
@@ -65,6 +66,7 @@ struct ipsec_peer {
 	char psk_id[IP_ADDR_STRLEN + 8];
 	bool load_failed;
 	int64_t auth_warned_ms;
+	int64_t fail_logged_ms;
 	uint64_t up_gen; /* the list-sas that last saw a CHILD_SA of it installed */
 };
 
@@ -266,6 +268,7 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 {
 	struct ipsec_req *r = arg;
 	struct ipsec_backend *b = r->b;
+	struct hmap_node *node;
 	struct ipsec_peer *p;
 	char why[256] = "";
 	int rc = status;
@@ -291,12 +294,19 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 		}
 		break;
 	case REQ_CONN:
-		p = (struct ipsec_peer *)hmap_get(&b->peers, r->lease);
-		p = p ? hmap_entry((struct hmap_node *)p, struct ipsec_peer, node) : NULL;
+		node = hmap_get(&b->peers, r->lease);
+		p = node ? hmap_entry(node, struct ipsec_peer, node) : NULL;
 		if (rc < 0) {
+			int64_t now = clock_now_ms();
+
 			b->vici_errors++;
-			log_warnx("ipsec: peer %s: charon refused connection %s: %s", r->lease, r->conn,
-				  why);
+			/* Tried again every reconcile; said again once a minute. */
+			if (!p || !p->fail_logged_ms || now - p->fail_logged_ms >= FAIL_LOG_EVERY_MS) {
+				log_warnx("ipsec: peer %s: charon refused connection %s: %s", r->lease,
+					  r->conn, why);
+				if (p)
+					p->fail_logged_ms = now;
+			}
 			if (p && !strcmp(p->loaded, r->conn)) {
 				p->loaded[0] = 0;
 				p->load_failed = true;
@@ -396,6 +406,9 @@ static void vici_reset(struct ipsec_backend *b)
 		vici_client_free(b->vici);
 		b->vici = NULL;
 	}
+	/* A freed client calls no callback: their requests are ours to free. */
+	while (b->reqs)
+		req_free(b->reqs);
 	b->local_psk_loaded = false;
 	b->listing = false;
 	for (struct hmap_node *n = hmap_first(&b->peers, &it); n; n = hmap_next(&b->peers, n, &it))
