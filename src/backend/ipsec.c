@@ -22,6 +22,7 @@
 #include "backend/ipsec.h"
 
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@
 #include "ipsec/vici_client.h"
 #include "nl/link.h"
 #include "nl/nl.h"
+#include "nl/route.h"
 #include "subnet/netconf.h"
 #include "subnet/subnet_mgr.h"
 
@@ -111,6 +113,7 @@ struct ipsec_backend {
 	struct ipsec_xfrm *xfrm; /* kernel engine */
 	struct nl *nl;
 	unsigned mtu;
+	bool guard_failed;
 	/* figures for /metrics and /status */
 	uint64_t charon_starts, vici_errors, auth_failures, loads, unloads;
 	uint64_t ike_up, child_up, peers_up, ike_up_count, child_up_count; /* last list-sas */
@@ -540,6 +543,33 @@ static void tun_mtu(struct ipsec_backend *b)
 		log_warnx("ipsec: %s: %s", TUN_DEV, err.msg);
 }
 
+/*
+ * Userspace ESP only: an unreachable route for the Network in the main
+ * table. charon's routes through ipsec0 (table 220, rule 220) come first;
+ * while charon is down or before a peer's SA is in place, pod traffic for
+ * other hosts then stops here instead of leaving by the default route in
+ * the clear. Kernel ESP needs none: weft's XFRM policies stay and want ESP.
+ * Kept after weftd exits (fail closed).
+ */
+static void guard_route(struct ipsec_backend *b)
+{
+	struct nl_route r = {
+		.dst = b->network,
+		.protocol = WEFT_RTPROT,
+		.type = RTN_UNREACHABLE,
+	};
+	struct err err = { 0 };
+
+	if (!b->nl || nl_route_replace(b->nl, &r, &err) == 0) {
+		b->guard_failed = false;
+		return;
+	}
+	if (!b->guard_failed)
+		log_warnx("ipsec: cannot install the unreachable route for the Network (pod "
+			  "traffic could leave unencrypted while charon is down): %s", err.msg);
+	b->guard_failed = true;
+}
+
 static int64_t reconcile_cb(struct loop *loop, int64_t id, void *arg)
 {
 	struct ipsec_backend *b = arg;
@@ -555,9 +585,10 @@ static int64_t reconcile_cb(struct loop *loop, int64_t id, void *arg)
 	}
 	sync_charon(b);
 	list_sas(b);
-	if (b->userspace)
+	if (b->userspace) {
 		tun_mtu(b);
-	else
+		guard_route(b);
+	} else
 		ipsec_xfrm_reconcile(b->xfrm);
 	return RECONCILE_PERIOD_MS;
 }
@@ -708,6 +739,8 @@ static int ipsec_lease_acquired(struct backend *base, const struct lease *own, u
 		if (rc < 0)
 			return err_prefix(err, rc, "ipsec: charon");
 	}
+	if (b->userspace)
+		guard_route(b);
 	loop_timer_set(base->loop, &b->reconcile_timer, RECONCILE_PERIOD_MS, reconcile_cb, b);
 	*ret_mtu = b->mtu;
 	return 0;

@@ -63,6 +63,8 @@ check_objects() { # N
 	tap_ok "h$n: IKE SAs with its $((HOSTS - 1)) peers, one CHILD_SA each" \
 		wait_until 15 eval "[ \$(established $n) = $((HOSTS - 1)) ] && [ \$(installed $n) = $((HOSTS - 1)) ]"
 	tap_ok "h$n: logs userspace ESP" grep -q "userspace ESP" "$RUN_DIR/h$n.log"
+	tap_eq "h$n: an unreachable route for the Network: nothing leaves in the clear" \
+		"unreachable 10.244.0.0/16" "$(host_exec "$n" ip route show proto 151 | sed 's/ *$//')"
 	tap_ok "h$n: ipsec0 MTU is FLANNEL_MTU" wait_until 10 eval "host_exec $n ip link show ipsec0 | grep -q 'mtu 1400'"
 }
 
@@ -143,6 +145,9 @@ leave_case() {
 	key=$(lease_key 3)
 	weftd_host_stop 3
 	tap_ok "leave: h3's charon stopped with weftd" eval "! kill -0 $(charon_pid 3) 2>/dev/null"
+	tap_ok "leave: without charon, h3 routes pod traffic nowhere, not in the clear" \
+		eval "host_exec 3 ip route get ${POD_IP[1.1]} 2>&1 | grep -q 'No route to host'"
+	tap_ok "leave: ... and pod 3.1's ping to pod 1.1 fails" eval "! pod_ping 3 1 ${POD_IP[1.1]}"
 	etcd_del "$key"
 	for n in 1 2; do
 		t=$(time_until 10 eval "! swan $n --list-conns | grep -qF '$(conn_name "$n" 3):' && ! swan $n --list-sas | grep -qF -e '$(conn_name "$n" 3):' -e '$(subnet_net 3)'")
