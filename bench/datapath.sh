@@ -15,8 +15,9 @@
 # through it: tests/netns/wg_go.sh; in the default list when installed),
 # and the ipsec backend (strongSwan's charon as each weftd's child, each with
 # its own --ipsec-run-dir; userspace ESP where the kernel has no ESP type; a
-# PSK of 128 characters; measured once a pod ping has crossed, i.e. the SAs
-# are up; in the default list when charon is installed);
+# PSK of 128 characters; WEFT_IPSEC_ENGINE in the environment passes on to
+# weftd; measured once a pod ping has crossed, i.e. the SAs are up; in the
+# default list when charon is installed);
 # TCP with 1 and 4 streams and a small-packet rate (iperf3 UDP, 64-byte
 # payloads, unlimited offered rate: received kpps), each with its ratio to
 # kernel vxlan and to the raw underlay, weft's wireguard against vxlan,
