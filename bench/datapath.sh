@@ -12,18 +12,25 @@
 # kernel has no wireguard module; each weftd in a mount namespace of its own
 # with a tmpfs on /var/run/wireguard and its own key file), and userspace
 # WireGuard for comparison (Debian's wireguard-go on each host, pods routed
-# through it: tests/netns/wg_go.sh; in the default list when installed);
+# through it: tests/netns/wg_go.sh; in the default list when installed),
+# and the ipsec backend (strongSwan's charon as each weftd's child, each with
+# its own --ipsec-run-dir; userspace ESP where the kernel has no ESP type; a
+# PSK of 128 characters; WEFT_IPSEC_ENGINE in the environment passes on to
+# weftd; measured once a pod ping has crossed, i.e. the SAs are up; in the
+# default list when charon is installed);
 # TCP with 1 and 4 streams and a small-packet rate (iperf3 UDP, 64-byte
 # payloads, unlimited offered rate: received kpps), each with its ratio to
-# kernel vxlan and to the raw underlay, and weft's wireguard against vxlan,
-# udp and wireguard-go. Medians of REPS runs, each in a fresh cluster.
+# kernel vxlan and to the raw underlay, weft's wireguard against vxlan,
+# udp and wireguard-go, and ipsec against vxlan and weft's wireguard.
+# Medians of REPS runs, each in a fresh cluster.
 #
 #   bench/datapath.sh [-t SECONDS] [-r REPS] [-C CC] [-o WHAT] [-p PATHS] [BACKEND...]
 #       BACKEND: vxlan host-gw (weft vs hand-built; default: both)
 #       WHAT:    all (default), hand (the first table only), paths (the second only)
 #       CC:      TCP congestion control for iperf3 -C (default: the system's)
 #       PATHS:   the paths compared (default "veth host-gw vxlan udp udp-plain
-#                wireguard wireguard-go"; ratios need vxlan and veth among them)
+#                wireguard wireguard-go ipsec", the last two when installed;
+#                ratios need vxlan and veth among them)
 #
 # Root required. Builds the binaries first if needed. A benchmark, not a test:
 # it prints figures and asserts nothing.
@@ -31,6 +38,11 @@ set -u
 cd "$(dirname "$0")/.."
 SECS=5 REPS=1 CC= WHAT=all PATH_LIST="veth host-gw vxlan udp udp-plain wireguard"
 command -v wireguard-go >/dev/null && PATH_LIST+=" wireguard-go"
+# charon where weftd looks for it without --charon-path (src/ipsec/charon.c)
+for c in "$(command -v charon)" /usr/lib/strongswan/charon /usr/lib/ipsec/charon \
+	/usr/libexec/strongswan/charon /usr/libexec/ipsec/charon; do
+	[ -n "$c" ] && [ -x "$c" ] && { PATH_LIST+=" ipsec"; break; }
+done
 while getopts t:r:C:o:p: o; do
 	case $o in
 	t) SECS=$OPTARG ;;
@@ -146,9 +158,36 @@ weftd_wg_host_start() { # N ARGS...
 		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" "$@"
 }
 
+# The ipsec backend's weftd, as tests/netns/test_ipsec.sh starts it: charon's
+# config, VICI socket, pid file and log in a directory of this host's own
+# (--ipsec-run-dir; weftd runs charon in a mount namespace of its own, so two
+# charons on one machine keep their pid files apart).
+ipsec_dir() { echo "$RUN_DIR/h$1-ipsec"; }
+weftd_ipsec_host_start() { # N ARGS...
+	local n=$1
+	shift
+	run_bg "h$n" ip netns exec "$(host_ns "$n")" "$WEFT_BUILD/weftd" \
+		--etcd-endpoints "$ETCD_ENDPOINT" --subnet-file "$RUN_DIR/h$n.env" \
+		--ipsec-run-dir "$(ipsec_dir "$n")" "$@"
+}
+# Cleanup of an ipsec cluster (a hook, run before the common cleanup signals
+# the remaining processes): each weftd stopped (SIGTERM: it stops its charon,
+# SIGKILL after 3 s), then any charon still alive whose pid its directory
+# names (one whose weftd was killed) stopped by that pid.
+ipsec_cleanup() {
+	local n pid
+	for n in 1 2; do
+		stop_bg "h$n"
+		pid=$(cat "$(ipsec_dir "$n")/charon.pid" 2>/dev/null) || continue
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] || continue
+		kill -TERM "$pid"
+		wait_until 3 eval "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid"
+	done
+}
+
 # One fresh 2-host cluster for PATH; prints "tcp1 tcp4 kpps" (Gbit/s, Gbit/s,
 # received kpps) or fails.
-measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard wireguard-go
+measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard wireguard-go ipsec
 	(
 		path=$1
 		NS=wb$$p
@@ -186,6 +225,18 @@ measure_path() { # PATH: veth host-gw vxlan udp udp-plain wireguard wireguard-go
 			cluster_up '{"Type":"wireguard"}' >/dev/null || exit 1
 			# The first ping makes the handshake (as for wireguard-go).
 			wait_until 10 pod_ping 1 1 "${POD_IP[2.1]}" || exit 1
+			srv_ns=$(pod_ns 2 1)
+			cli() { pod_exec 1 1 "$@"; }
+			dst=${POD_IP[2.1]}
+			;;
+		ipsec)
+			weftd_host_start() { weftd_ipsec_host_start "$@"; }
+			on_cleanup ipsec_cleanup
+			psk=$(python3 -c 'import secrets; print(secrets.token_hex(64))') # 128 characters
+			cluster_up "{\"Type\":\"ipsec\",\"PSK\":\"$psk\"}" >/dev/null || exit 1
+			# Both charons start their connection (start_action start): the
+			# first ping to cross means the CHILD_SAs are installed.
+			wait_until 30 pod_ping 1 1 "${POD_IP[2.1]}" || exit 1
 			srv_ns=$(pod_ns 2 1)
 			cli() { pod_exec 1 1 "$@"; }
 			dst=${POD_IP[2.1]}
@@ -277,6 +328,12 @@ echo "(TCP in Gbit/s; kpps64: iperf3 UDP 64-byte payloads received, thousands pe
 for q in vxlan udp wireguard-go; do
 	[ -n "${T1[wireguard]:-}" ] && [ -n "${T1[$q]:-}" ] &&
 		echo "wireguard / $q: TCP1 $(ratio "${T1[wireguard]}" "${T1[$q]}")x, TCP4 $(ratio "${T4[wireguard]}" "${T4[$q]}")x, kpps64 $(ratio "${PPS[wireguard]}" "${PPS[$q]}")x"
+done
+# ipsec (charon's userspace ESP on a kernel without ESP) against vxlan and
+# weft's wireguard.
+for q in vxlan wireguard; do
+	[ -n "${T1[ipsec]:-}" ] && [ -n "${T1[$q]:-}" ] &&
+		echo "ipsec / $q: TCP1 $(ratio "${T1[ipsec]}" "${T1[$q]}")x, TCP4 $(ratio "${T4[ipsec]}" "${T4[$q]}")x, kpps64 $(ratio "${PPS[ipsec]}" "${PPS[$q]}")x"
 done
 if [ "$REPS" -gt 1 ]; then
 	echo "per run (TCP1 TCP4 kpps64):"
