@@ -66,7 +66,6 @@ struct ipsec_peer {
 	char conn[IPSEC_NAME_MAX];   /* wanted in charon */
 	char loaded[IPSEC_NAME_MAX]; /* in charon as far as we know ("" = none) */
 	char psk_id[IP_ADDR_STRLEN + 8];
-	bool load_failed;
 	int64_t auth_warned_ms;
 	int64_t fail_logged_ms;
 	uint64_t up_gen; /* the list-sas that last saw a CHILD_SA of it installed */
@@ -115,7 +114,7 @@ struct ipsec_backend {
 	unsigned mtu;
 	bool guard_failed;
 	/* figures for /metrics and /status */
-	uint64_t charon_starts, vici_errors, auth_failures, loads, unloads;
+	uint64_t charon_starts, vici_errors, auth_failures;
 	uint64_t ike_up, child_up, peers_up, ike_up_count, child_up_count; /* last list-sas */
 	uint64_t list_gen;
 	bool listing;
@@ -163,8 +162,8 @@ static void req_free(struct ipsec_req *r)
 
 static void on_reply(struct vici_client *c, int status, const struct vici_msg *reply, void *arg);
 
-/* Send what out holds; false when it could not be queued (the connection
- * is then reset and everything is sent again on the next). */
+/* Send what out holds; false when it could not be queued (the caller
+ * stops, and the next sync sends what is still missing). */
 static bool send_req(struct ipsec_backend *b, struct buf *out, int built, int kind,
 		     const char *lease, const char *conn)
 {
@@ -310,12 +309,9 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 				if (p)
 					p->fail_logged_ms = now;
 			}
-			if (p && !strcmp(p->loaded, r->conn)) {
-				p->loaded[0] = 0;
-				p->load_failed = true;
-			}
+			if (p && !strcmp(p->loaded, r->conn))
+				p->loaded[0] = 0; /* loaded again by the next sync */
 		} else {
-			b->loads++;
 			log_info("ipsec: peer %s: loaded connection %s", r->lease, r->conn);
 		}
 		break;
@@ -324,7 +320,6 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 			log_warnx("ipsec: cannot unload connection %s: %s", r->conn, why);
 		else
 			log_info("ipsec: unloaded connection %s", r->conn);
-		b->unloads++;
 		break;
 	case REQ_TERMINATE:
 	case REQ_UNSHARE:
@@ -354,6 +349,14 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 
 static void vici_closed(struct vici_client *c, int error, void *arg);
 
+static void register_event(struct ipsec_backend *b, const char *event)
+{
+	struct ipsec_req *r = req_new(b, REQ_REGISTER, NULL, event);
+
+	if (vici_client_register(b->vici, event, true, on_reply, r) < 0)
+		req_free(r);
+}
+
 static int64_t connect_cb(struct loop *loop, int64_t id, void *arg)
 {
 	struct ipsec_backend *b = arg;
@@ -379,15 +382,8 @@ static int64_t connect_cb(struct loop *loop, int64_t id, void *arg)
 	b->connect_timer = 0;
 	log_info("ipsec: talking to charon (pid %d) over %s", (int)charon_pid(b->charon),
 		 charon_vici_path(b->charon));
-	{
-		struct ipsec_req *r = req_new(b, REQ_REGISTER, NULL, "log");
-
-		if (vici_client_register(b->vici, "log", 1, on_reply, r) < 0)
-			req_free(r);
-		r = req_new(b, REQ_REGISTER, NULL, "list-sa");
-		if (vici_client_register(b->vici, "list-sa", 1, on_reply, r) < 0)
-			req_free(r);
-	}
+	register_event(b, "log");
+	register_event(b, "list-sa");
 	sync_charon(b);
 	return LOOP_TIMER_STOP;
 }
@@ -478,7 +474,6 @@ static void sync_charon(struct ipsec_backend *b)
 			      p->name, p->conn))
 			goto out;
 		snprintf(p->loaded, sizeof(p->loaded), "%s", p->conn);
-		p->load_failed = false;
 	}
 out:
 	buf_free(&out);
@@ -708,19 +703,11 @@ static int ipsec_lease_acquired(struct backend *base, const struct lease *own, u
 			return rc;
 	}
 	b->ready = true;
-	for (;;) { /* our own lease, if it came as a peer before we knew it */
-		struct ipsec_peer *self = NULL;
-		size_t it;
+	{ /* our own lease, if it came as a peer before we knew it */
+		struct hmap_node *self = hmap_remove(&b->peers, own->name);
 
-		for (struct hmap_node *n = hmap_first(&b->peers, &it); n && !self;
-		     n = hmap_next(&b->peers, n, &it))
-			if (ip_prefix_equal(&hmap_entry(n, struct ipsec_peer, node)->ids.remote_net,
-					    &b->own.local_net))
-				self = hmap_entry(n, struct ipsec_peer, node);
-		if (!self)
-			break;
-		hmap_remove(&b->peers, self->name);
-		peer_free(&self->node);
+		if (self)
+			peer_free(self);
 	}
 	{
 		size_t it;
