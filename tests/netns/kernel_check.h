@@ -11,25 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/ipnet.h"
-
-static inline struct ip_addr addr(const char *s)
-{
-	struct ip_addr a;
-
-	if (ip_addr_parse(s, &a) < 0)
-		fail_msg("bad address %s", s);
-	return a;
-}
-
-static inline struct ip_prefix prefix(const char *s)
-{
-	struct ip_prefix p;
-
-	if (ip_prefix_parse(s, &p) < 0)
-		fail_msg("bad prefix %s", s);
-	return p;
-}
+#include "../lib/ip_check.h"
 
 /* Output of a shell command (iproute2), NUL-terminated; valid until the
  * next call. */

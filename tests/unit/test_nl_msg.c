@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../lib/ip_check.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -52,22 +54,6 @@ static struct nlmsghdr *msg(uint16_t type, uint16_t flags)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	nlh->nlmsg_seq = SEQ;
 	return nlh;
-}
-
-static struct ip_addr addr(const char *s)
-{
-	struct ip_addr a;
-
-	assert_int_equal(ip_addr_parse(s, &a), 0);
-	return a;
-}
-
-static struct ip_prefix prefix(const char *s)
-{
-	struct ip_prefix p;
-
-	assert_int_equal(ip_prefix_parse(s, &p), 0);
-	return p;
 }
 
 static void hexdump(const char *what, const uint8_t *p, size_t len)

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../lib/ip_check.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -45,22 +47,6 @@ static struct nlmsghdr *msg(uint16_t type)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = SEQ;
 	return nlh;
-}
-
-static struct ip_addr addr(const char *s)
-{
-	struct ip_addr a;
-
-	assert_int_equal(ip_addr_parse(s, &a), 0);
-	return a;
-}
-
-static struct ip_prefix prefix(const char *s)
-{
-	struct ip_prefix p;
-
-	assert_int_equal(ip_prefix_parse(s, &p), 0);
-	return p;
 }
 
 /* The 4 or 16 bytes of s as an xfrm_address_t (rest zero). */
