@@ -123,10 +123,11 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 
 /* ---- subnet manager callbacks ---- */
 
+static backend_done_fn on_prepared;
+
 static void on_config(void *arg, const struct netconf *nc)
 {
 	struct agent *a = arg;
-	struct lease_attrs attrs = { 0 };
 	struct iface_select sel = {
 		.ifaces = &a->flags->iface,
 		.iface_regex = &a->flags->iface_regex,
@@ -199,11 +200,37 @@ static void on_config(void *arg, const struct netconf *nc)
 		log_error("backend %s: %s", nc->backend_type, err.msg);
 		goto fail;
 	}
-	if (nc->enable_ipv4)
+	lease_attrs_free(&hints.prev);
+	/* on_prepared follows, at once unless the backend has work to do first */
+	rc = backend_prepare(a->backend, on_prepared, a);
+	if (rc < 0) {
+		log_error_errno(rc, "backend %s: cannot prepare", nc->backend_type);
+		agent_exit(a, 1);
+	}
+	return;
+fail:
+	lease_attrs_free(&hints.prev);
+	agent_exit(a, 1);
+}
+
+/* The backend is ready to say what our lease carries: ask for the lease. */
+static void on_prepared(void *arg, int rc, const struct err *perr)
+{
+	struct agent *a = arg;
+	struct lease_attrs attrs = { 0 };
+	struct err err = { 0 };
+
+	if (rc < 0) {
+		log_error_errno(rc, "backend %s%s%s", a->nc->backend_type,
+				perr && perr->msg[0] ? ": " : "", perr ? perr->msg : "");
+		agent_exit(a, 1);
+		return;
+	}
+	if (a->nc->enable_ipv4)
 		attrs.public_ip = a->ext.public_ip;
 	else
 		ip_addr_parse("0.0.0.0", &attrs.public_ip);
-	if (nc->enable_ipv6)
+	if (a->nc->enable_ipv6)
 		attrs.public_ipv6 = a->ext.public_ipv6;
 	rc = a->backend->ops->lease_attrs(a->backend, &attrs, &err);
 	if (rc == 0)
@@ -212,13 +239,8 @@ static void on_config(void *arg, const struct netconf *nc)
 	if (rc < 0) {
 		log_error_errno(rc, "cannot start acquiring a lease%s%s", err.msg[0] ? ": " : "",
 				err.msg);
-		goto fail;
+		agent_exit(a, 1);
 	}
-	lease_attrs_free(&hints.prev);
-	return;
-fail:
-	lease_attrs_free(&hints.prev);
-	agent_exit(a, 1);
 }
 
 static void subnet_env_of(const struct agent *a, const struct lease *own, unsigned mtu,

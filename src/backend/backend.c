@@ -68,6 +68,14 @@ int backend_new(const char *type, const struct backend_params *p, struct backend
 	return 0;
 }
 
+int backend_prepare(struct backend *b, backend_done_fn *done, void *arg)
+{
+	if (b->ops->prepare)
+		return b->ops->prepare(b, done, arg);
+	done(arg, 0, NULL);
+	return 0;
+}
+
 void backend_base_init(struct backend *b, const struct backend_params *p)
 {
 	b->loop = p->loop;

@@ -74,10 +74,19 @@ struct backend {
 	struct ext_iface ext;
 };
 
+/* How an asynchronous prepare ends, on the loop: rc 0, or -errno with err
+ * saying why (err is valid for the call only). */
+typedef void backend_done_fn(void *arg, int rc, const struct err *err);
+
 struct backend_ops {
 	const char *type; /* Backend.Type, lower case */
 	/* Check the config and set up what needs no lease; *ret embeds a struct backend. */
 	int (*create)(const struct backend_params *p, struct backend **ret, struct err *err);
+	/* Work that must end before lease_attrs and may take long (extension:
+	 * PreStartupCommand), done off the loop; done runs on the loop once,
+	 * unless destroy comes first. Returns 0 (done will follow) or -errno
+	 * (done will not). May be NULL: nothing to prepare. */
+	int (*prepare)(struct backend *b, backend_done_fn *done, void *arg);
 	/* Fill BackendType and BackendData of our lease (public IPs are set by the caller). */
 	int (*lease_attrs)(struct backend *b, struct lease_attrs *attrs, struct err *err);
 	/* Our lease is known: set up devices; *ret_mtu is FLANNEL_MTU. */
@@ -108,7 +117,9 @@ void backend_free(struct backend *b);
 /* For create: loop and a copy of ext from p. */
 void backend_base_init(struct backend *b, const struct backend_params *p);
 
-/* The ops a backend may leave NULL, called only where set. */
+/* The ops a backend may leave NULL, called only where set; backend_prepare
+ * without the op calls done(arg, 0, NULL) at once. */
+int backend_prepare(struct backend *b, backend_done_fn *done, void *arg);
 void backend_peers(struct backend *b, const struct lease_event *ev, size_t n);
 int backend_start(struct backend *b);
 void backend_dump(struct backend *b);
