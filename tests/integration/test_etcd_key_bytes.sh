@@ -14,7 +14,8 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 
 P=/coreos.com/network
-CONFIG='{"Network":"10.5.0.0/16","Backend":{"Type":"alloc"}}'
+# SubnetMax keeps the daemons' random subnets clear of the peers this test writes (77, 78).
+CONFIG='{"Network":"10.5.0.0/16","SubnetMax":"10.5.49.0","Backend":{"Type":"alloc"}}'
 WEFTCTL=$WEFT_BUILD/weftctl
 
 b64() { printf "$1" | base64 -w0; } # FORMAT (printf escapes: \0 is a NUL byte)

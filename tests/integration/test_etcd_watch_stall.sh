@@ -19,7 +19,8 @@ cd "$(dirname "$0")/../.."
 P=/coreos.com/network
 ETCD_ARGS=(--experimental-watch-progress-notify-interval 1s)
 etcd_start || exit 1
-etcd_put $P/config '{"Network":"10.5.0.0/16","Backend":{"Type":"alloc"}}'
+# SubnetMax keeps the daemons' random subnets clear of the peers this test writes (50, 51).
+etcd_put $P/config '{"Network":"10.5.0.0/16","SubnetMax":"10.5.49.0","Backend":{"Type":"alloc"}}'
 
 pport=$(free_port)
 run_bg proxy python3 tests/integration/stall_proxy.py 127.0.0.1:"$pport" 127.0.0.1:"$ETCD_CLIENT_PORT"

@@ -21,6 +21,19 @@ kvs = json.load(sys.stdin).get("kvs", [])
 print(kvs[0].get("lease", 0) if kvs else "missing")'
 }
 key_of() { echo "$P/subnets/$(echo "$1" | sed 's|\.1/|.0-|')"; } # 10.5.3.1/24 -> key
+# The first N third octets X (from 200 down) with no key 10.5.X.0-24: daemons
+# pick their subnets at random, and a key written by hand over a live lease
+# would take it away from its daemon.
+free_octets() { # N
+	local used x n=0
+	used=$(etcdctl3 get --prefix --keys-only $P/subnets/ | sed -n 's|.*/10\.5\.\([0-9]*\)\.0-24$|\1|p')
+	for x in $(seq 200 -1 1); do
+		grep -qx "$x" <<<"$used" && continue
+		echo "$x"
+		n=$((n + 1))
+		[ "$n" -lt "$1" ] || return 0
+	done
+}
 
 etcd_start || exit 1
 etcd_put $P/config "$CONFIG"
@@ -88,27 +101,31 @@ unset WEFT_TEST_LEASE_TTL WEFT_TEST_RENEW_MARGIN
 
 # 6. A reservation (no etcd lease) is honoured and stays TTL-less while the daemon
 # runs and renews (upstream issue #1329 re-attaches a TTL).
-etcd_put $P/subnets/10.5.200.0-24 '{"PublicIP":"127.0.0.14","PublicIPv6":null}'
+R=10.5.$(free_octets 1).0
+etcd_put $P/subnets/$R-24 '{"PublicIP":"127.0.0.14","PublicIPv6":null}'
 WEFT_TEST_LEASE_TTL=4 WEFT_TEST_RENEW_MARGIN=2 weftd_start d 127.0.0.14
 weftd_wait_held d
-tap_eq "reservation honoured" "10.5.200.1/24" "$(weftd_subnet d)"
+tap_eq "reservation honoured" "${R%.0}.1/24" "$(weftd_subnet d)"
 tap_ok "log says reservation" grep -q "(reservation)" "$RUN_DIR/d.log"
 # Wait longer than two short TTLs, by polling a's view of d (it must stay there).
-tap_ok "a sees the reserved node" wait_until 5 eval 'weftd_peer_view a | grep -q 10.5.200.0-24'
+tap_ok "a sees the reserved node" wait_until 5 eval 'weftd_peer_view a | grep -q $R-24'
 t_end=$(($(date +%s) + 9))
 while [ "$(date +%s)" -lt "$t_end" ]; do
-	[ "$(lease_id $P/subnets/10.5.200.0-24)" = 0 ] || break
+	[ "$(lease_id $P/subnets/$R-24)" = 0 ] || break
 	sleep 0.5
 done
-tap_eq "reservation still has no TTL after 9s of a 4s-TTL daemon" 0 "$(lease_id $P/subnets/10.5.200.0-24)"
+tap_eq "reservation still has no TTL after 9s of a 4s-TTL daemon" 0 "$(lease_id $P/subnets/$R-24)"
 tap_eq "reserved daemon never renewed" 0 "$(weftd_count d 'renewed lease')"
 stop_bg d
 
 # 7. 100 malformed keys and values written by others: skipped, logged, no harm.
-for i in $(seq 1 50); do
+i=0
+for x in $(free_octets 50); do
+	i=$((i + 1))
 	etcdctl3 put "$P/subnets/bad-key-$i" '{"PublicIP":"1.1.1.1","PublicIPv6":null}' >/dev/null
-	etcdctl3 put "$P/subnets/10.5.$((100 + i)).0-24" "garbage $i" >/dev/null
+	etcdctl3 put "$P/subnets/10.5.$x.0-24" "garbage $i" >/dev/null
 done
+tap_eq "50 garbage values written, none over a live lease" 50 "$i"
 tap_ok "a logs each malformed key" wait_until 10 eval '[ $(weftd_count a "ignoring $P/subnets/") -ge 100 ]'
 tap_ok "a is still running" bg_alive a
 weftd_start e 127.0.0.15

@@ -17,7 +17,8 @@
 #   pod_add N K                   pod K on host N, on cni0 (created at the first pod);
 #                                 prints the pod's address
 #   pod_exec N K cmd...           run cmd in pod K of host N
-#   net_config JSON               write <prefix>/config
+#   net_config JSON               write <prefix>/config (10.244.0.0/16: SubnetMax
+#                                 10.244.199.0 added, see net_config)
 
 NS=${NS:-wn$$}
 UL=$NS-ul
@@ -66,7 +67,17 @@ host_add() {
 	host_exec "$n" sysctl -qw net.ipv4.ip_forward=1
 }
 
-net_config() { etcd_put $P/config "$1"; }
+# Hosts pick their subnets at random; leases a test writes by hand live at
+# 10.244.200.0 and above, so that no host can hold them already (a put there
+# would overwrite the host's own lease and make it a reservation).
+net_config() {
+	local c=$1
+	case $c in
+	*SubnetMax*) ;;
+	*'"Network":"10.244.0.0/16"'*) c=${c/'"Network":"10.244.0.0/16"'/'"Network":"10.244.0.0/16","SubnetMax":"10.244.199.0"'} ;;
+	esac
+	etcd_put $P/config "$c"
+}
 
 weftd_host_start() {
 	local n=$1
