@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "agent/flags.h"
 #include "agent/agent_int.h"
@@ -125,6 +126,33 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 
 static backend_done_fn on_prepared;
 
+/*
+ * flanneld's check (flannel.md §2 step 6), with its message: in iptables mode
+ * a family's bridge-nf-call file must exist, i.e. br_netfilter is loaded;
+ * without it pods on one bridge bypass the host's iptables rules (Services
+ * break). Only a missing file stops us, as only that stops flanneld.
+ */
+static bool br_netfilter_missing(const struct netconf *nc)
+{
+	static const char *const files[2] = { "/proc/sys/net/bridge/bridge-nf-call-iptables",
+					      "/proc/sys/net/bridge/bridge-nf-call-ip6tables" };
+	struct stat st;
+
+	if (nc->enable_nftables)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		if (!(i == 0 ? nc->enable_ipv4 : nc->enable_ipv6))
+			continue;
+		if (stat(files[i], &st) < 0 && errno == ENOENT) {
+			log_error("Failed to check br_netfilter: stat %s: no such file or directory "
+				  "(load the module: modprobe br_netfilter)",
+				  files[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void on_config(void *arg, const struct netconf *nc)
 {
 	struct agent *a = arg;
@@ -161,6 +189,8 @@ static void on_config(void *arg, const struct netconf *nc)
 	log_info("network config: %s%s%s, backend %s", nc->enable_ipv4 ? "IPv4" : "",
 		 nc->enable_ipv4 && nc->enable_ipv6 ? " and " : "", nc->enable_ipv6 ? "IPv6" : "",
 		 nc->backend_type);
+	if (br_netfilter_missing(nc))
+		goto fail;
 	rc = iface_select(&sel, &a->ext, why, sizeof(why), &err);
 	if (rc < 0) {
 		log_error("cannot pick the external interface: %s", err.msg);
@@ -488,13 +518,6 @@ static int traffic_setup(struct agent *a, const struct subnet_env *now)
 	struct err err = { 0 };
 	int rc;
 
-	/* flanneld refuses to start here; a warning serves better: only pods
-	 * talking over one bridge miss the host's iptables rules without it. */
-	if (!a->nc->enable_nftables && a->nc->enable_ipv4 &&
-	    access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) < 0)
-		log_warnx("br_netfilter is not loaded (no /proc/sys/net/bridge/bridge-nf-call-iptables):"
-			  " traffic between pods on one bridge bypasses iptables; "
-			  "'modprobe br_netfilter' fixes it");
 	rc = traffic_new(a->nc->enable_nftables, &a->traffic, &err);
 	if (rc < 0) {
 		log_error("traffic rules: %s", err.msg);
