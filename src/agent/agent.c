@@ -728,6 +728,7 @@ static int start_kube(struct agent *a)
 		.annotation_prefix = f->kube_annotation_prefix,
 		.net_config_path = f->net_config_path,
 		.set_node_network_unavailable = f->set_node_network_unavailable,
+		.sync_timeout_ms = env_seconds("WEFT_TEST_KUBE_SYNC_TIMEOUT", 0) * 1000,
 	};
 	struct subnet_mgr_cbs cbs = mgr_cbs(a);
 	struct err err = { 0 };

@@ -11,9 +11,11 @@
  * backend's first reconcile sees every peer). watch: the known peers, then
  * the NetworkUnavailable=False condition.
  *
- * Where flanneld gives up (no podCIDR yet, API down for more than 30 s,
- * informer not synced within 10 min), we keep retrying with backoff and say
- * why. The watch resumes from the last resourceVersion seen (bookmarks
+ * Where flanneld gives up on its own Node (no podCIDR yet, API down for more
+ * than 30 s), we keep retrying with backoff and say why. The first list of
+ * all Nodes gets flanneld's 10 minutes, then start-up fails with its message
+ * unless CONT_WHEN_CACHE_NOT_READY=true (then we go on without it); the
+ * alloc backend lists no Nodes at all, as flanneld turns its informer off. The watch resumes from the last resourceVersion seen (bookmarks
  * included); a 410 Gone re-lists and diffs against what we knew, so that no
  * change is missed or reported twice. Per node only the lease is kept (tens
  * of bytes plus the backend data), never the object.
@@ -29,6 +31,7 @@
  */
 #include "subnet/kube_mgr.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,9 @@
 #include "subnet/kube_mgr_int.h"
 
 #define LIST_PAGE 100
+#define EVENT_QUEUE_DEPTH_DEFAULT 5000 /* flanneld's */
+#define EVENT_QUEUE_DEPTH_MAX 1000000
+#define SYNC_TIMEOUT_MS (10 * 60 * 1000) /* flanneld's nodeControllerSyncTimeout */
 
 static const struct subnet_mgr_ops kube_mgr_ops;
 
@@ -158,7 +164,8 @@ static void mgr_stats(const struct subnet_mgr *base, struct subnet_mgr_stats *re
 	ret->store_requests = cs->requests;
 	ret->store_errors = cs->errors;
 	ret->lease_expiration = 0;
-	ret->watch_healthy = m->stats.watch_healthy && (m->watch_req || m->list_req);
+	ret->watch_healthy = m->informer_off ||
+			     (m->stats.watch_healthy && (m->watch_req || m->list_req));
 }
 
 /* What our Node says about ourselves: the node-public-ip(v6) annotations and
@@ -202,6 +209,7 @@ static void mgr_free(struct subnet_mgr *base)
 	loop_timer_clear(m->loop, &m->repatch.timer);
 	loop_timer_clear(m->loop, &m->cond.timer);
 	loop_timer_clear(m->loop, &m->lw_timer);
+	loop_timer_clear(m->loop, &m->sync_timer);
 	kube_mgr_peers_free(m);
 	kube_node_free(&m->own_node);
 	lease_attrs_free(&m->want);
@@ -230,12 +238,37 @@ static const struct subnet_mgr_ops kube_mgr_ops = {
 	.free = mgr_free,
 };
 
+/*
+ * EVENT_QUEUE_DEPTH as flanneld reads it (strconv.Atoi: an optional sign and
+ * decimal digits; anything else fails start-up; <= 0 means the default).
+ * flanneld sizes its event channel with it; we have no channel (events go
+ * to the backend as they are decoded), so it bounds how many go in one call.
+ */
+static int queue_depth_from_env(size_t *ret, struct err *err)
+{
+	const char *v = getenv("EVENT_QUEUE_DEPTH");
+	long long n;
+	char *end;
+
+	*ret = EVENT_QUEUE_DEPTH_DEFAULT;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end || errno == ERANGE || isspace((unsigned char)*v))
+		return err_set(err, -EINVAL, "env EVENT_QUEUE_DEPTH=%s format error: %s", v,
+			       errno == ERANGE ? "value out of range" : "not an integer");
+	if (n > 0)
+		*ret = n > EVENT_QUEUE_DEPTH_MAX ? EVENT_QUEUE_DEPTH_MAX : (size_t)n;
+	return 0;
+}
+
 int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *cbs,
 		 struct subnet_mgr **ret, struct err *err)
 {
 	struct kube_mgr *m = xcalloc(1, sizeof(*m));
 	struct kubeconfig kc = { 0 };
-	const char *node = getenv("NODE_NAME");
+	const char *node = getenv("NODE_NAME"), *cont = getenv("CONT_WHEN_CACHE_NOT_READY");
 	int rc;
 
 	m->base.ops = &kube_mgr_ops;
@@ -256,6 +289,11 @@ int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *c
 		goto fail;
 	}
 	m->net_config_path = xstrdup(p->net_config_path);
+	rc = queue_depth_from_env(&m->queue_depth, err);
+	if (rc < 0)
+		goto fail;
+	m->sync_timeout_ms = p->sync_timeout_ms > 0 ? p->sync_timeout_ms : SYNC_TIMEOUT_MS;
+	m->cont_unsynced = cont && !strcmp(cont, "true");
 	if (node && *node) {
 		m->node_name = xstrdup(node);
 	} else {

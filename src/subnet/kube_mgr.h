@@ -25,12 +25,17 @@ struct kube_mgr_params {
 	const char *annotation_prefix; /* --kube-annotation-prefix, NULL/"" = default */
 	const char *net_config_path;   /* --net-config-path */
 	bool set_node_network_unavailable;
+	/* How long the first list of nodes may take: after it, start-up fails
+	 * (or goes on without it, with CONT_WHEN_CACHE_NOT_READY=true), as
+	 * flanneld's informer sync. 0: flanneld's 10 minutes. */
+	int64_t sync_timeout_ms;
 };
 
 /*
  * Checks what can be checked without the API (annotation prefix, how to reach
  * the API server and with which credentials, NODE_NAME or POD_NAME and
- * POD_NAMESPACE); -errno with err saying what is missing or unreadable.
+ * POD_NAMESPACE, EVENT_QUEUE_DEPTH); -errno with err saying what is missing,
+ * unreadable or malformed.
  */
 int kube_mgr_new(const struct kube_mgr_params *p, const struct subnet_mgr_cbs *cbs,
 		 struct subnet_mgr **ret, struct err *err);

@@ -183,7 +183,7 @@ void kube_mgr_acquire_step(struct kube_mgr *m)
 		return;
 	}
 	m->last_acq_err[0] = '\0';
-	if (!m->synced) {
+	if (!m->synced && !m->sync_gave_up) {
 		log_info("waiting for the first list of nodes before reporting our lease");
 		m->wait_sync = true;
 		return;

@@ -120,6 +120,14 @@ struct kube_mgr {
 	long watch_err_code; /* Status.code of an ERROR event / error body */
 	char watch_err_msg[256];
 
+	/* flanneld's informer: off for the alloc backend (someone else routes);
+	 * the first list must complete within sync_timeout_ms, else start-up
+	 * fails, or goes on when cont_unsynced (CONT_WHEN_CACHE_NOT_READY). */
+	bool informer_off, cont_unsynced, sync_gave_up;
+	int64_t sync_timeout_ms, sync_timer;
+	/* EVENT_QUEUE_DEPTH: the most peer events handed over in one call */
+	size_t queue_depth;
+
 	struct subnet_mgr_stats stats;
 };
 
@@ -161,6 +169,9 @@ void kube_mgr_peers_free(struct kube_mgr *m);
 
 /* List all nodes (the next page, or a new list), then watch from there. */
 void kube_mgr_list_start(struct kube_mgr *m);
+/* Start the informer (the first list, bounded by sync_timeout_ms), or say
+ * that the alloc backend needs none. */
+void kube_mgr_informer_start(struct kube_mgr *m);
 
 /* kube_mgr_acquire.c */
 

@@ -54,8 +54,11 @@ static void kpeer_free_node(struct hmap_node *n)
 /* Deliver (once watch() was called) and free what was removed. */
 void kube_mgr_batch_flush(struct kube_mgr *m, struct batch *b)
 {
-	if (b->n && m->emitting && m->base.cbs.peers)
-		m->base.cbs.peers(m->base.cbs.arg, b->ev, b->n);
+	/* at most EVENT_QUEUE_DEPTH events per call, in order */
+	for (size_t off = 0; off < b->n && m->emitting && m->base.cbs.peers;
+	     off += m->queue_depth)
+		m->base.cbs.peers(m->base.cbs.arg, b->ev + off,
+				  b->n - off < m->queue_depth ? b->n - off : m->queue_depth);
 	while (b->dead) {
 		struct kpeer *p = b->dead;
 

@@ -140,7 +140,7 @@ static void node_done(void *arg, int err, long status, const char *body, size_t 
 	m->start_backoff_ms = 0;
 	kube_mgr_own_node_seen(m, &kn);
 	/* The informer: runs from now on, whatever the agent does. */
-	kube_mgr_list_start(m);
+	kube_mgr_informer_start(m);
 	m->configured = true;
 	if (m->base.cbs.config)
 		m->base.cbs.config(m->base.cbs.arg, &m->nc);

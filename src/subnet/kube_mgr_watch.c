@@ -186,6 +186,7 @@ static void list_page_done(void *arg, int err, long status, const char *body, si
 		log_info("listed %zu nodes at resourceVersion %s: %zu peers", m->list_items, m->rv,
 			 m->nodes.count);
 	m->synced = true;
+	loop_timer_clear(m->loop, &m->sync_timer);
 	if (m->wait_sync) {
 		m->wait_sync = false;
 		kube_mgr_acquire_complete(m);
@@ -381,4 +382,47 @@ static void watch_start(struct kube_mgr *m)
 	}
 	free(rv);
 	free(path);
+}
+
+/* flanneld's wait for its informer, with its messages: exit 1, or go on. */
+static int64_t sync_timeout(struct loop *loop, int64_t id, void *arg)
+{
+	struct kube_mgr *m = arg;
+
+	(void)loop;
+	(void)id;
+	m->sync_timer = 0;
+	if (m->synced || m->have_own)
+		return LOOP_TIMER_STOP;
+	if (!m->cont_unsynced) {
+		log_error("Failed to create SubnetManager: error waiting for nodeController to "
+			  "sync state: context deadline exceeded (the first list of nodes did not "
+			  "complete within %llds; CONT_WHEN_CACHE_NOT_READY=true goes on without it)",
+			  (long long)(m->sync_timeout_ms / 1000));
+		if (m->base.cbs.acquired)
+			m->base.cbs.acquired(m->base.cbs.arg, -ETIMEDOUT, NULL);
+		return LOOP_TIMER_STOP;
+	}
+	log_error("Timed out waiting for node controller sync. Continuing anyway.");
+	m->sync_gave_up = true;
+	if (m->wait_sync) {
+		m->wait_sync = false;
+		kube_mgr_acquire_complete(m);
+	}
+	return LOOP_TIMER_STOP;
+}
+
+void kube_mgr_informer_start(struct kube_mgr *m)
+{
+	/* flanneld turns its informer off for alloc: someone else (a cloud
+	 * controller) programs routes, and nothing needs the other nodes. */
+	if (m->nc.backend_type && !strcmp(m->nc.backend_type, "alloc")) {
+		log_info("Node controller skips sync: the alloc backend needs no other nodes");
+		m->informer_off = true;
+		m->synced = true;
+		return;
+	}
+	log_info("waiting %llds for the first list of nodes", (long long)(m->sync_timeout_ms / 1000));
+	loop_timer_set(m->loop, &m->sync_timer, m->sync_timeout_ms, sync_timeout, m);
+	kube_mgr_list_start(m);
 }
