@@ -22,6 +22,7 @@
 
 #include "agent/flags.h"
 #include "core/err.h"
+#include "core/re2posix.h"
 #include "core/xmalloc.h"
 #include "nl/addr.h"
 #include "nl/link.h"
@@ -483,75 +484,23 @@ static int try_iface(const struct snap *s, const char *v, struct ext_iface *ret,
 	return 0;
 }
 
-/*
- * flannel's regexes are Go (RE2) syntax, ours POSIX extended. The two agree
- * on what people write for addresses and names except the digit class, so
- * \d and \D are rewritten (also inside brackets, where RE2 allows \d and
- * escaped punctuation but POSIX would read a backslash). Caller frees.
- */
-static char *re_translate(const char *in)
-{
-	char *out = xmalloc(3 * strlen(in) + 1), *o = out;
-	bool bracket = false;
-
-	for (const char *p = in; *p; p++) {
-		if (!bracket) {
-			if (p[0] == '\\' && (p[1] == 'd' || p[1] == 'D')) {
-				o = stpcpy(o, p[1] == 'd' ? "[0-9]" : "[^0-9]");
-				p++;
-			} else if (p[0] == '\\' && p[1]) {
-				*o++ = *p++;
-				*o++ = *p;
-			} else if (p[0] == '[') {
-				bracket = true;
-				*o++ = *p;
-				if (p[1] == '^')
-					*o++ = *++p;
-				if (p[1] == ']')
-					*o++ = *++p;
-			} else {
-				*o++ = *p;
-			}
-			continue;
-		}
-		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			/* [:class:], [.coll.], [=equiv=]: copied through the closing pair */
-			const char *end = strchr(p + 2, p[1]);
-
-			while (end && end[1] != ']')
-				end = strchr(end + 1, p[1]);
-			if (end) {
-				memcpy(o, p, (size_t)(end + 2 - p));
-				o += end + 2 - p;
-				p = end + 1;
-				continue;
-			}
-		}
-		if (p[0] == '\\' && p[1] == 'd') {
-			o = stpcpy(o, "0-9");
-			p++;
-		} else if (p[0] == '\\' && p[1] && strchr(".+*?(){}|$/", p[1])) {
-			*o++ = *++p;
-		} else {
-			if (p[0] == ']')
-				bracket = false;
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static int try_regex(const struct snap *s, const char *v, struct ext_iface *ret, char *rule,
 		     size_t rule_len, struct trail *tried)
 {
 	static const int fams[2] = { AF_INET, AF_INET6 };
-	char *pat = re_translate(v), reason[96], txt[IP_ADDR_STRLEN];
+	char reason[96], txt[IP_ADDR_STRLEN], *pat;
+	struct err rerr = { 0 };
 	bool matched = false;
+	int rc, cflags;
 	regex_t re;
-	int rc;
 
-	rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB);
+	/* flannel's regexes are Go (RE2) syntax, ours POSIX extended */
+	pat = re2_to_posix(v, &cflags, &rerr);
+	if (!pat) {
+		trail_add(tried, "--iface-regex %s: %s", v, rerr.msg);
+		return -EINVAL;
+	}
+	rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | cflags);
 	free(pat);
 	if (rc != 0) {
 		char msg[80];
