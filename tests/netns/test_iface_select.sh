@@ -209,6 +209,13 @@ pick "--iface-regex: loopback address not matched" 4 --iface-regex '^127\.|^d1$'
 refuse "--iface-regex ^lo$: loopback is not usable unless named" 4 --iface-regex '^lo$' -- \
 	"lo has no usable IPv4 address"
 refuse "--iface-regex invalid" 4 --iface-regex '(' -- "invalid"
+# RE2 forms operators copy from flannel's docs (Go regexp syntax)
+pick "--iface-regex: (?i) matches names case-insensitively" 4 --iface-regex '(?i)^D1$' -- d1 10.8.0.6
+pick "--iface-regex: (?:...) and \\w" 4 --iface-regex '^(?:x|d)\w$' -- d1 10.8.0.6
+refuse "--iface-regex: \\p refused by name" 4 --iface-regex '^\pL+$' -- \
+	"unsupported RE2 syntax '\\p': Unicode classes"
+refuse "--iface-regex: an inner (?i) refused by name" 4 --iface-regex '^d(?i)1$' -- \
+	"unsupported RE2 syntax '(?i)'"
 
 # ---- rule 4: --iface-can-reach ----
 pick "--iface-can-reach: via gateway, route source" 4 --iface-can-reach 198.51.100.7 -- pf 10.7.0.1
