@@ -18,6 +18,8 @@
 
 /* Characters a POSIX ERE gives a meaning outside brackets. */
 #define ERE_SPECIAL ".[]()*+?{}|^$\\"
+/* The product of all counted repetitions: \d{1,3} four times is 81 */
+#define REPEAT_PRODUCT_MAX 10000
 
 struct out {
 	char *p;
@@ -116,13 +118,36 @@ static int group_opener(const char *p, size_t *used, struct err *err)
 		       (int)(q - p + (*q == ')' || *q == ':')), p);
 }
 
+/* The largest count of {n}, {n,} or {n,m} at p (2000 for any count over
+ * RE2's 1000, which is refused). */
+static long repeat_count(const char *p)
+{
+	long max = 1;
+
+	for (p++; *p && *p != '}'; p++) {
+		long n;
+		char *end;
+
+		if (!isdigit((unsigned char)*p))
+			continue;
+		n = strtol(p, &end, 10);
+		if (n > 1000)
+			return 2000;
+		if (n > max)
+			max = n;
+		p = end - 1;
+	}
+	return max;
+}
+
 char *re2_to_posix(const char *in, int *ret_cflags, struct err *err)
 {
 	size_t len = strlen(in);
 	char *buf = xmalloc(8 * len + 16);
 	struct out o = { buf };
 	const char *p = in;
-	bool bracket = false, quant = false, rep = false;
+	bool bracket = false, quant = false, lazy = false, rep = false;
+	long reps = 1;
 
 	*ret_cflags = 0;
 	/* A leading (?flags): i, m, s and U; i is the one that changes a match here. */
@@ -192,11 +217,20 @@ char *re2_to_posix(const char *in, int *ret_cflags, struct err *err)
 			*o.p++ = *p;
 			continue;
 		}
+		/* RE2 refuses stacked quantifiers (a++, a*??); glibc would nest
+		 * them, at exponential cost */
+		if (quant && (p[0] == '*' || p[0] == '+' || (p[0] == '?' && lazy) ||
+			      (p[0] == '{' && isdigit((unsigned char)p[1])))) {
+			err_set(err, -EINVAL,
+				"invalid nested repetition operator at '%.8s' (as in Go's regexp)",
+				p);
+			goto fail;
+		}
 		if (p[0] == '?' && quant) {
-			quant = false; /* non-greedy: the same matches as greedy */
+			lazy = true; /* non-greedy: the same matches as greedy */
 			continue;
 		}
-		quant = false;
+		quant = lazy = false;
 		if (p[0] == '\\' && p[1]) {
 			char c = p[1];
 			size_t used = 0;
@@ -272,8 +306,26 @@ char *re2_to_posix(const char *in, int *ret_cflags, struct err *err)
 		}
 		/* a quantifier, after which '?' asks for non-greedy: {n,m} only
 		 * when it opened as a repetition (RE2 reads a stray brace as text) */
-		if (p[0] == '{' && isdigit((unsigned char)p[1]))
+		if (p[0] == '{' && isdigit((unsigned char)p[1])) {
+			long n = repeat_count(p);
+
+			if (n > 1000) {
+				err_set(err, -EINVAL,
+					"invalid repeat count at '%.12s': at most 1000 (as in Go's "
+					"regexp)", p);
+				goto fail;
+			}
+			/* glibc expands counted repetitions: nested ones multiply
+			 * (Go refuses those as too large, we bound them all) */
+			reps *= n;
+			if (reps > REPEAT_PRODUCT_MAX) {
+				err_set(err, -EINVAL,
+					"expression too large: its repeat counts multiply to more "
+					"than %d", REPEAT_PRODUCT_MAX);
+				goto fail;
+			}
 			rep = true;
+		}
 		if (p[0] == '*' || p[0] == '+' || p[0] == '?' || (p[0] == '}' && rep))
 			quant = true;
 		if (p[0] == '}')

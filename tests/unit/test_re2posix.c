@@ -112,6 +112,10 @@ static void test_groups_and_quantifiers(void **state)
 	assert_false(match("^eth.+?$", "eth"));
 	assert_true(match("^eth\\d??$", "eth"));
 	assert_true(match("^a{2,3}?$", "aaa"));
+	assert_true(match("^a{1000}$", "aaa") == false);
+	assert_true(match("^(a+)+b$", "aab"));
+	/* addresses as people match them: counts multiply to 81 */
+	assert_true(match("^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$", "10.0.0.1"));
 	assert_false(match("^a{2,3}?$", "a"));
 	/* a brace that opens no repetition is text; its '?' is a quantifier */
 	assert_true(match("^x}?y$", "xy"));
@@ -152,6 +156,15 @@ static void test_refused(void **state)
 	refused("^[\\D]$", "a negated class");
 	refused("^[\\]]$", "put ']' first");
 	refused("^[[:^alpha:]]$", "'[:^alpha:]'");
+	/* RE2 refuses these too; glibc would nest them at exponential cost */
+	refused("^a++$", "invalid nested repetition operator at '+$'");
+	refused("^a*??$", "invalid nested repetition operator");
+	refused("^a{2}*$", "invalid nested repetition operator");
+	refused("^a+{2}$", "invalid nested repetition operator");
+	refused("^a{1001}$", "invalid repeat count");
+	refused("^a{2,5000}$", "invalid repeat count");
+	refused("^(a{1000}){1000}$", "expression too large");
+	refused("^a{200}b{200}$", "expression too large");
 }
 
 int main(void)
