@@ -12,6 +12,7 @@
 
 #include "backend/alloc.h"
 #include "backend/hostgw.h"
+#include "backend/ipip.h"
 #include "backend/ipsec.h"
 #include "backend/udp.h"
 #include "backend/vxlan.h"
@@ -26,6 +27,7 @@ static const struct backend_ops *const backends[] = {
 	&udp_backend_ops,
 	&wireguard_backend_ops,
 	&ipsec_backend_ops,
+	&ipip_backend_ops,
 };
 
 struct metrics_family *backend_counter_family(const struct backend_counter_families *f,

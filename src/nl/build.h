@@ -21,6 +21,7 @@
 #include "nl/nl.h"
 
 struct nl_vxlan_params;
+struct nl_ipip_params;
 struct nl_route;
 struct nl_neigh;
 struct nl_nexthop;
@@ -30,6 +31,8 @@ struct nlattr;
 
 /* RTM_NEWLINK for a new vxlan device (flags: NLM_F_CREATE | NLM_F_EXCL). */
 int nl_vxlan_build(struct nlmsghdr *nlh, size_t size, const struct nl_vxlan_params *p);
+/* RTM_NEWLINK for a new ipip device (flags: NLM_F_CREATE | NLM_F_EXCL). */
+int nl_ipip_build(struct nlmsghdr *nlh, size_t size, const struct nl_ipip_params *p);
 /* RTM_NEWROUTE: the whole route. */
 int nl_route_build(struct nlmsghdr *nlh, size_t size, const struct nl_route *r);
 /* RTM_DELROUTE: only the keys the kernel matches on. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Links: the vxlan device flannel creates, and the few changes it makes to
- * links afterwards (up, MTU, MAC, delete).
+ * Links: the vxlan and ipip devices flannel creates, and the few changes it
+ * makes to links afterwards (up, MTU, MAC, delete).
  *
  * The vxlan request carries the attributes upstream flannel's netlink library
  * sends, in its order: explicit zero TTL/TOS and explicit "off" for learning,
@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/if_tunnel.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "nl/nl.h"
 
 static const char vxlan_kind[] = "vxlan";
+static const char ipip_kind[] = "ipip";
 
 int nl_vxlan_build(struct nlmsghdr *nlh, size_t size, const struct nl_vxlan_params *p)
 {
@@ -92,6 +94,70 @@ int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_params *p, struct err *
 	ret = nl_vxlan_build(nlh, NL_MSG_MAX, p);
 	if (ret < 0)
 		return err_set(err, ret, "bad vxlan device parameters");
+	return nl_request(nl, nlh, err);
+}
+
+/*
+ * What flannel's library sends for netlink.Iptun{Name, Local}: the name, a
+ * TXQLEN of 0 (its LinkAttrs literal leaves TxQLen 0, which it sends), then
+ * the kind and the tunnel data in its order.
+ */
+int nl_ipip_build(struct nlmsghdr *nlh, size_t size, const struct nl_ipip_params *p)
+{
+	struct nlattr *linkinfo, *data;
+	struct ifinfomsg *ifi;
+	int ret;
+
+	if (!p->name || !*p->name || strlen(p->name) >= IF_NAMESIZE ||
+	    (p->local.family && p->local.family != AF_INET))
+		return -EINVAL;
+	ifi = nl_put_header(nlh, size, sizeof(*ifi));
+	if (!ifi)
+		return -EMSGSIZE;
+	ifi->ifi_family = AF_UNSPEC;
+	if (!mnl_attr_put_strz_check(nlh, size, IFLA_IFNAME, p->name))
+		return -EMSGSIZE;
+	if (p->mtu && !mnl_attr_put_u32_check(nlh, size, IFLA_MTU, p->mtu))
+		return -EMSGSIZE;
+	if (!mnl_attr_put_u32_check(nlh, size, IFLA_TXQLEN, 0))
+		return -EMSGSIZE;
+	linkinfo = mnl_attr_nest_start_check(nlh, size, IFLA_LINKINFO);
+	if (!linkinfo)
+		return -EMSGSIZE;
+	if (!mnl_attr_put_check(nlh, size, IFLA_INFO_KIND, strlen(ipip_kind), ipip_kind))
+		return -EMSGSIZE;
+	data = mnl_attr_nest_start_check(nlh, size, IFLA_INFO_DATA);
+	if (!data)
+		return -EMSGSIZE;
+	if (p->local.family) {
+		ret = nl_put_addr(nlh, size, IFLA_IPTUN_LOCAL, &p->local);
+		if (ret < 0)
+			return ret;
+	}
+	/* PMTUDISC 0: the kernel then leaves DF off the outer header
+	 * ("nopmtudisc"), as on flanneld's device. Ports in network order. */
+	if (!mnl_attr_put_u8_check(nlh, size, IFLA_IPTUN_PMTUDISC, 0) ||
+	    !mnl_attr_put_u8_check(nlh, size, IFLA_IPTUN_TTL, 0) ||
+	    !mnl_attr_put_u8_check(nlh, size, IFLA_IPTUN_TOS, 0) ||
+	    !mnl_attr_put_u16_check(nlh, size, IFLA_IPTUN_ENCAP_TYPE, 0) ||
+	    !mnl_attr_put_u16_check(nlh, size, IFLA_IPTUN_ENCAP_FLAGS, 0) ||
+	    !mnl_attr_put_u16_check(nlh, size, IFLA_IPTUN_ENCAP_SPORT, htons(0)) ||
+	    !mnl_attr_put_u16_check(nlh, size, IFLA_IPTUN_ENCAP_DPORT, htons(0)) ||
+	    !mnl_attr_put_u8_check(nlh, size, IFLA_IPTUN_PROTO, 0))
+		return -EMSGSIZE;
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
+	return 0;
+}
+
+int nl_ipip_create(struct nl *nl, const struct nl_ipip_params *p, struct err *err)
+{
+	struct nlmsghdr *nlh = nl_msg_start(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	int ret;
+
+	ret = nl_ipip_build(nlh, NL_MSG_MAX, p);
+	if (ret < 0)
+		return err_set(err, ret, "bad ipip device parameters");
 	return nl_request(nl, nlh, err);
 }
 
@@ -223,6 +289,30 @@ static int nl_vxlan_parse(const struct nlattr *nest, struct nl_vxlan_info *v)
 	return 0;
 }
 
+static int nl_ipip_parse(const struct nlattr *nest, struct nl_ipip_info *t)
+{
+	const struct nlattr *tb[IFLA_IPTUN_MAX + 1];
+	uint32_t u32;
+	uint8_t u8;
+	int ret;
+
+	ret = nl_parse_nested(nest, tb, IFLA_IPTUN_MAX);
+	if (ret < 0)
+		return ret;
+	nl_attr_addr(tb[IFLA_IPTUN_LOCAL], AF_INET, &t->local);
+	nl_attr_addr(tb[IFLA_IPTUN_REMOTE], AF_INET, &t->remote);
+	if (nl_attr_u32(tb[IFLA_IPTUN_LINK], &u32) && u32 <= INT32_MAX)
+		t->link = (int)u32;
+	if (nl_attr_u8(tb[IFLA_IPTUN_TTL], &u8))
+		t->ttl = u8;
+	if (nl_attr_u8(tb[IFLA_IPTUN_TOS], &u8))
+		t->tos = u8;
+	if (nl_attr_u8(tb[IFLA_IPTUN_PMTUDISC], &u8))
+		t->pmtudisc = u8 != 0;
+	t->collect_md = tb[IFLA_IPTUN_COLLECT_METADATA] != NULL; /* a flag */
+	return 0;
+}
+
 int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *ret_link)
 {
 	const struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
@@ -256,6 +346,12 @@ int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *ret_link)
 			if (ret < 0)
 				return ret;
 			l.is_vxlan = true;
+		}
+		if (!strcmp(l.kind, ipip_kind) && li[IFLA_INFO_DATA]) {
+			ret = nl_ipip_parse(li[IFLA_INFO_DATA], &l.ipip);
+			if (ret < 0)
+				return ret;
+			l.is_ipip = true;
 		}
 	}
 	*ret_link = l;

@@ -23,6 +23,16 @@ struct nl_vxlan_info {
 	uint8_t ttl, tos;
 };
 
+/* An ipip tunnel's IFLA_INFO_DATA (linux/if_tunnel.h IFLA_IPTUN_*). */
+struct nl_ipip_info {
+	struct ip_addr local;  /* IFLA_IPTUN_LOCAL; unset when absent, 0.0.0.0 = any */
+	struct ip_addr remote; /* IFLA_IPTUN_REMOTE; likewise */
+	int link;	       /* IFLA_IPTUN_LINK: underlay ifindex, 0 = any */
+	uint8_t ttl, tos;      /* 0 = inherit */
+	bool pmtudisc;	       /* IFLA_IPTUN_PMTUDISC (DF set on outer headers) */
+	bool collect_md;       /* IFLA_IPTUN_COLLECT_METADATA ("external") */
+};
+
 struct nl_link {
 	int index;
 	char name[IF_NAMESIZE];
@@ -32,6 +42,8 @@ struct nl_link {
 	bool up;	   /* IFF_UP set */
 	bool is_vxlan;	   /* vxlan filled */
 	struct nl_vxlan_info vxlan;
+	bool is_ipip;	   /* ipip filled (kind "ipip" with its data) */
+	struct nl_ipip_info ipip;
 };
 
 struct nl_vxlan_params {
@@ -41,6 +53,15 @@ struct nl_vxlan_params {
 	const uint8_t *mac;	   /* NULL: kernel's random */
 };
 
+/* A new ipip device, with the attributes flannel's netlink library sends for
+ * netlink.Iptun{Name, Local}: local only (no remote, no link), PMTU discovery,
+ * TTL, TOS, encapsulation and protocol all explicitly 0, and IFLA_TXQLEN 0. */
+struct nl_ipip_params {
+	const char *name;
+	struct ip_addr local; /* AF_INET; unset: none (any) */
+	unsigned mtu;	      /* 0: none (the kernel's choice) */
+};
+
 /* -ENODEV when there is no such link. */
 NL_MUST_CHECK int nl_link_get_by_name(struct nl *nl, const char *name, struct nl_link *ret);
 NL_MUST_CHECK int nl_link_get_by_index(struct nl *nl, int index, struct nl_link *ret);
@@ -48,6 +69,8 @@ typedef int nl_link_cb(const struct nl_link *l, void *arg);
 NL_MUST_CHECK int nl_link_dump(struct nl *nl, nl_link_cb *cb, void *arg);
 
 NL_MUST_CHECK int nl_vxlan_create(struct nl *nl, const struct nl_vxlan_params *p, struct err *err);
+/* -EOPNOTSUPP when the kernel has no ipip support (no module). */
+NL_MUST_CHECK int nl_ipip_create(struct nl *nl, const struct nl_ipip_params *p, struct err *err);
 /* A new link of kind ("wireguard") with nothing else; mtu 0 = the kernel's.
  * -EOPNOTSUPP when the kernel has no such kind. */
 NL_MUST_CHECK int nl_link_create_kind(struct nl *nl, const char *name, const char *kind,

@@ -3,7 +3,7 @@
  * Netlink replies, as the kernel would send them, from arbitrary bytes: the
  * reply matching and ACK/DONE/extended-ACK parsing of nl.c (requests, dumps
  * with their restarts, batches), the link/route/neigh/fdb/nexthop/addr
- * dump callbacks, and the parse functions the netlink monitor's consumers
+ * dump callbacks (links with their vxlan or ipip data), and the parse functions the netlink monitor's consumers
  * call on notifications.
  *
  *   byte 0   operation (below, modulo their count)
@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "backend/ipip.h"
 #include "core/err.h"
 #include "core/ipnet.h"
 #include "nl/addr.h"
@@ -126,6 +127,8 @@ static void check_addr(const struct ip_addr *a)
 		abort();
 }
 
+static const struct ip_addr ipip_local = { .family = AF_INET, .b = { 10, 200, 0, 11 } };
+
 static int on_link(const struct nl_link *l, void *arg)
 {
 	(void)arg;
@@ -133,6 +136,14 @@ static int on_link(const struct nl_link *l, void *arg)
 	check_str(l->kind, sizeof(l->kind));
 	check_addr(&l->vxlan.local);
 	check_addr(&l->vxlan.group);
+	/* ipip addresses are IPv4 or unset, and upstream's keep-or-recreate
+	 * test reads them. */
+	if ((l->ipip.local.family && l->ipip.local.family != AF_INET) ||
+	    (l->ipip.remote.family && l->ipip.remote.family != AF_INET))
+		abort();
+	if (ipip_link_compatible(l, &ipip_local) && (!l->is_ipip || !strcmp(l->kind, "") ||
+						     !ip_addr_is_unset(&l->ipip.remote)))
+		abort();
 	return 0;
 }
 
