@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/alloc.h"
+#include "backend/extension.h"
 #include "backend/hostgw.h"
 #include "backend/ipsec.h"
 #include "backend/udp.h"
@@ -26,6 +27,7 @@ static const struct backend_ops *const backends[] = {
 	&udp_backend_ops,
 	&wireguard_backend_ops,
 	&ipsec_backend_ops,
+	&extension_backend_ops,
 };
 
 struct metrics_family *backend_counter_family(const struct backend_counter_families *f,
