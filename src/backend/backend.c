@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/alloc.h"
+#include "backend/extension.h"
 #include "backend/hostgw.h"
 #include "backend/ipip.h"
 #include "backend/ipsec.h"
@@ -28,6 +29,7 @@ static const struct backend_ops *const backends[] = {
 	&wireguard_backend_ops,
 	&ipsec_backend_ops,
 	&ipip_backend_ops,
+	&extension_backend_ops,
 };
 
 struct metrics_family *backend_counter_family(const struct backend_counter_families *f,
