@@ -9,7 +9,7 @@
 # (dist/mk_docker_opts_test.go), compared byte for byte.
 # Run from anywhere: WEFT_BUILD=build bash tests/integration/test_install_names.sh
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/common.sh
 . tests/lib/etcd.sh
 . tests/lib/tap.sh
@@ -29,8 +29,9 @@ make_args=(--no-print-directory -s BUILD="$WEFT_BUILD" DESTDIR="$root" PREFIX=/u
 case $WEFT_BUILD in *asan*) make_args+=(SANITIZE=1) ;; esac
 
 # 1. make install: every name, executable, all under DESTDIR.
+# (every absolute path in its install and ln commands is under DESTDIR)
 outside=$(make -n "${make_args[@]}" install | grep -E '^[[:space:]]*(install|ln) ' |
-	grep -vF -- "$root/" || true)
+	tr -s ' \t' '\n' | grep '^/' | grep -vF -- "$root/" || true)
 tap_eq "make install writes only under DESTDIR" "" "$outside"
 tap_ok "make install DESTDIR=<tmp> PREFIX=/usr" make "${make_args[@]}" install
 for f in usr/bin/weftd usr/bin/weftctl usr/bin/flanneld usr/bin/mk-docker-opts.sh \
