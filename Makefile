@@ -160,9 +160,14 @@ demo:
 demo-down:
 	$(Q)scripts/demo-down.sh
 
+# Also under flannel's names, for deployments that use them: flanneld (a
+# relative symlink to weftd), mk-docker-opts.sh (runs `weftctl docker-opts`)
+# and the CNI plugin as flannel. BINDIR=/opt/bin gives flannel's image layout.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIDIR)
 	install -m 0755 $(BUILD)/weftd $(BUILD)/weftctl $(DESTDIR)$(BINDIR)/
+	ln -sfn weftd $(DESTDIR)$(BINDIR)/flanneld
+	install -m 0755 contrib/mk-docker-opts.sh $(DESTDIR)$(BINDIR)/mk-docker-opts.sh
 	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/weft
 	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/flannel
 	install -d $(DESTDIR)$(MANDIR)/man8

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "core/secret_file.h"
 #include "core/xmalloc.h"
 
@@ -138,6 +139,9 @@ static const struct flag_desc flag_table[] = {
 		   "the port for the metrics server (/metrics and /status) to listen (0 to "
 		   "disable); never the healthz port"),
 	FLAG("version", FT_BOOL, "false", version, FF_META, "print version and exit"),
+	FLAG("log-format", FT_STRING, "text", log_format, 0,
+	     "log line format: text (weft's: UTC time, severity, name[pid]) or klog "
+	     "(flanneld's: I0629 14:28:35.866793    5522 file.c:123] ...)"),
 	FLAG_KLOG_RANGE("v", v, 0, 100, "number for the log level verbosity (0 to 100)"),
 	FLAG_KLOG("vmodule", FT_STRING, vmodule,
 		  "comma-separated list of pattern=N settings for file-filtered logging (ignored)"),
@@ -511,7 +515,13 @@ static const struct flag_origin *origin_of(const struct flag_origin *orig, const
 static int validate(const struct flags *f, const struct flag_origin *orig, struct err *err)
 {
 	char w1[96], w2[96];
+	enum log_format lf;
 
+	if (log_format_parse(f->log_format, &lf) < 0)
+		return err_set(err, -EINVAL,
+			       "invalid value \"%.64s\" for flag -log-format %s: want text or klog",
+			       f->log_format,
+			       origin_text(origin_of(orig, "log-format"), w1, sizeof(w1)));
 	if (f->etcd_password[0] && f->etcd_password_file[0])
 		return err_set(err, -EINVAL,
 			       "flags -etcd-password (%s) and -etcd-password-file (%s) are both "

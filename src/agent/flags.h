@@ -58,6 +58,7 @@ struct flags {
 	char *metrics_ip;
 	int64_t metrics_port; /* 0..65535, 0 disables */
 	bool version;
+	char *log_format; /* "text" or "klog" (log_format_parse) */
 	/* klog's flags: -v is honoured, the other two are accepted and ignored. */
 	int v; /* 0..100 */
 	char *vmodule;

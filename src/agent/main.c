@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/version.h"
 #include "agent/agent.h"
@@ -22,6 +23,24 @@
 #include "core/log.h"
 
 #define PROGNAME "weftd"
+
+/*
+ * The name we were run as, without directories: "flanneld" when installed
+ * under upstream's name. It names us in --help's usage line (flanneld prints
+ * its argv[0] there), in flag errors and in the text log format; --version
+ * and the start-up line always say weftd.
+ */
+static const char *prog_name(const char *argv0)
+{
+	const char *slash;
+
+	if (!argv0 || !*argv0)
+		return PROGNAME;
+	slash = strrchr(argv0, '/');
+	if (slash)
+		argv0 = slash + 1;
+	return *argv0 ? argv0 : PROGNAME;
+}
 
 static void log_startup(const struct flags *f)
 {
@@ -40,6 +59,8 @@ int main(int argc, char **argv)
 {
 	struct flags flags;
 	struct err err = { { 0 } };
+	const char *prog = prog_name(argc > 0 ? argv[0] : NULL);
+	enum log_format log_format = LOG_FORMAT_TEXT;
 	int r, code = 1;
 
 	/* A peer that resets a TLS connection must yield EPIPE, not kill us:
@@ -48,8 +69,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	r = flags_parse(argc, argv, NULL, &flags, &err);
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", PROGNAME,
-			err.msg, PROGNAME);
+		fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", prog, err.msg,
+			prog);
 		goto out;
 	}
 	if (r == FLAGS_VERSION) {
@@ -59,7 +80,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (r == FLAGS_HELP) {
-		flags_usage(stdout, PROGNAME);
+		flags_usage(stdout, prog);
 		code = 0;
 		goto out;
 	}
@@ -68,7 +89,10 @@ int main(int argc, char **argv)
 	 * raising the threshold and keeping them in the heap for good. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-	log_init(flags.v, PROGNAME);
+	/* flags_parse checked the name. */
+	log_format_parse(flags.log_format, &log_format);
+	log_set_format(log_format);
+	log_init(flags.v, prog);
 	log_startup(&flags);
 	code = agent_run(&flags);
 out:

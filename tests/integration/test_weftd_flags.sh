@@ -67,7 +67,7 @@ for f in etcd-endpoints etcd-prefix etcd-keyfile etcd-certfile etcd-cafile etcd-
 	subnet-lease-renew-margin ip-masq ip-masq-fully-random-disable iptables-resync \
 	iptables-forward-rules ip-blackhole-route net-config-path set-node-network-unavailable \
 	healthz-ip healthz-port version v vmodule log_backtrace_at \
-	etcd-password-file etcd-watch-idle-timeout metrics-ip metrics-port; do
+	etcd-password-file etcd-watch-idle-timeout metrics-ip metrics-port log-format; do
 	grep -qE "^  -$f( |\$)" <<<"$OUT" || missing="$missing $f"
 done
 tap_eq "--help lists every flanneld flag (and weft's own)" "" "$missing"
@@ -245,6 +245,31 @@ tap_lacks "debug lines hidden at -v=0" "^$ts D " "^$ts I weftd.* starting: " ech
 run FLANNELD_V=1 -- -vmodule=foo=3
 tap_ok "FLANNELD_V=1 shows debug lines" \
 	grep -qE "^$ts D weftd\[[0-9]+\]: -vmodule=foo=3 is accepted" <<<"$ERR"
+
+# --log-format: text (default) or klog, flanneld's klog header with our C file:line.
+klog_re='^[IWEF][0-9]{4} [0-9:.]{15} +[0-9]+ [a-z_0-9]+\.c:[0-9]+\] '
+run -- --log-format=klog
+tap_eq "--log-format=klog: runs, exit 0 at SIGTERM" 0 "$RC"
+tap_ok "--log-format=klog: the start-up line is klog's" \
+	grep -qE "${klog_re}weftd .* starting: .* log-format=klog " <<<"$ERR"
+tap_lacks "--log-format=klog: every line is klog's" "^[^IWEF]|^.[^0-9]" "$klog_re" echo "$ERR"
+tap_ok "--log-format=klog: the pid is in the header" \
+	grep -qE "^I[0-9]{4} [0-9:.]{15} +[0-9]+ main\.c:[0-9]+\] weftd " <<<"$ERR"
+run FLANNELD_LOG_FORMAT=klog FLANNELD_V=1 -- -vmodule=foo=3
+tap_ok "FLANNELD_LOG_FORMAT=klog: klog lines; debug lines print as I, as klog's V(n)" \
+	grep -qE "${klog_re}-vmodule=foo=3 is accepted" <<<"$ERR"
+run FLANNELD_LOG_FORMAT=klog -- --log-format=text
+tap_ok "--log-format=text beats FLANNELD_LOG_FORMAT" \
+	grep -qE "^$ts I weftd\[[0-9]+\]: weftd .* log-format=text " <<<"$ERR"
+run -- --log-format=json
+tap_eq "--log-format=json exits 1" 1 "$RC"
+tap_eq "--log-format=json: the message names flag, value and choices" \
+	"weftd: invalid value \"json\" for flag -log-format on the command line: want text or klog
+$hint" "$ERR"
+run FLANNELD_LOG_FORMAT=KLOG --
+tap_eq "FLANNELD_LOG_FORMAT=KLOG exits 1 (names are lower case)" 1 "$RC"
+tap_ok "FLANNELD_LOG_FORMAT=KLOG: names the variable" has "$ERR" \
+	'invalid value "KLOG" for flag -log-format from FLANNELD_LOG_FORMAT'
 
 # Signals: a SIGTERM already pending when the loop starts (blocked and raised
 # before exec, which keeps it pending) takes the clean-exit path.
