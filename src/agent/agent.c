@@ -126,6 +126,16 @@ static void on_dump(struct loop *loop, int signo, void *arg)
 
 static backend_done_fn on_prepared;
 
+/* The backend cannot go on (extension: PostStartupCommand failed, which ends
+ * flanneld too); it has logged why. */
+static void on_backend_fail(void *arg)
+{
+	struct agent *a = arg;
+
+	log_error("backend %s failed; exiting", a->nc->backend_type);
+	agent_exit(a, 1);
+}
+
 /*
  * flanneld's check (flannel.md §2 step 6), with its message: in iptables mode
  * a family's bridge-nf-call file must exist, i.e. br_netfilter is loaded;
@@ -172,7 +182,8 @@ static void on_config(void *arg, const struct netconf *nc)
 	char hint4[IP_ADDR_STRLEN], hint6[IP_ADDR_STRLEN];
 	struct backend_params bp = { .loop = a->loop, .ext = &a->ext, .nc = nc, .prev = &hints.prev,
 				     .charon_path = a->flags->charon_path,
-				     .ipsec_run_dir = a->flags->ipsec_run_dir };
+				     .ipsec_run_dir = a->flags->ipsec_run_dir,
+				     .fail = on_backend_fail, .fail_arg = a };
 	int rc;
 
 	a->nc = nc;

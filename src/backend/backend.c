@@ -84,6 +84,14 @@ void backend_base_init(struct backend *b, const struct backend_params *p)
 {
 	b->loop = p->loop;
 	b->ext = *p->ext;
+	b->fail = p->fail;
+	b->fail_arg = p->fail_arg;
+}
+
+void backend_fail(struct backend *b)
+{
+	if (b->fail)
+		b->fail(b->fail_arg);
 }
 
 void backend_free(struct backend *b)

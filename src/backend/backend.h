@@ -61,6 +61,11 @@ struct backend_params {
 	 * for it (NULL: IPSEC_RUN_DIR_DEFAULT). */
 	const char *charon_path;
 	const char *ipsec_run_dir;
+	/* Called (through backend_fail) when the backend cannot go on after
+	 * lease_acquired has returned; the agent exits 1. The backend has
+	 * logged why. NULL: nothing is called. */
+	void (*fail)(void *arg);
+	void *fail_arg;
 };
 
 /*
@@ -72,6 +77,8 @@ struct backend {
 	const struct backend_ops *ops;
 	struct loop *loop;
 	struct ext_iface ext;
+	void (*fail)(void *arg);
+	void *fail_arg;
 };
 
 /* How an asynchronous prepare ends, on the loop: rc 0, or -errno with err
@@ -114,8 +121,10 @@ struct backend_ops {
 int backend_new(const char *type, const struct backend_params *p, struct backend **ret,
 		struct err *err);
 void backend_free(struct backend *b);
-/* For create: loop and a copy of ext from p. */
+/* For create: loop, a copy of ext and the fail callback from p. */
 void backend_base_init(struct backend *b, const struct backend_params *p);
+/* The backend cannot go on (it has logged why): the agent's fail callback. */
+void backend_fail(struct backend *b);
 
 /* The ops a backend may leave NULL, called only where set; backend_prepare
  * without the op calls done(arg, 0, NULL) at once. */

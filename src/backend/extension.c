@@ -10,12 +10,11 @@
  * The loop never waits for a command: they run one at a time on a worker
  * thread, in the order they were asked for (a FIFO of jobs), each killed
  * after EXT_CMD_TIMEOUT_MS. Like upstream, a failing PreStartupCommand fails
- * start-up; a failing peer command is logged and the next one runs (no
+ * start-up, and a failing PostStartupCommand ends weftd with exit 1
+ * (backend_fail); a failing peer command is logged and the next one runs (no
  * retries, as upstream). Where we differ from upstream:
- *  - a failing PostStartupCommand is logged, and weftd keeps running
- *    (upstream's RegisterNetwork returns the error and flanneld exits 1):
- *    the command runs after lease_acquired has returned, and a backend has
- *    no way to stop the agent later. Peer commands still wait for it.
+ *  - PostStartupCommand runs once lease_acquired has returned, so the
+ *    subnet file may be written before it ends (flanneld runs it before).
  *  - a command is killed after EXT_CMD_TIMEOUT_MS (upstream waits forever)
  *    and its output is bounded (EXT_OUTPUT_MAX).
  *  - stdout and stderr are two pipes read into one buffer, so their
@@ -310,6 +309,7 @@ static void job_done(void *arg)
 	const char *o = j->out.data ? j->out.data : "";
 	const char *cmd = b->conf.cmd[j->kind];
 	bool ok = j->rc == 0, pre = j->kind == EXT_PRE_STARTUP;
+	bool post_failed = !ok && j->kind == EXT_POST_STARTUP;
 	char why[320] = "", *out, *cmdl;
 	backend_done_fn *done = b->prep_done;
 	void *done_arg = b->prep_arg;
@@ -349,6 +349,8 @@ static void job_done(void *arg)
 	/* Last: the agent may go on to ask for the lease from here. */
 	if (pre && done)
 		done(done_arg, rc, rc < 0 ? &err : NULL);
+	else if (post_failed)
+		backend_fail(&b->base); /* as flanneld, which exits 1 */
 }
 
 /* ---- backend ops ---- */

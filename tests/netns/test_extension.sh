@@ -12,9 +12,9 @@
 # unquoted on stdin. PreStartup's output (stdout on h1 and h3, stderr on h2)
 # is the lease's BackendData in etcd, byte for byte as flanneld writes it.
 # A removed peer runs SubnetRemoveCommand (routes gone on both others); a
-# failing command and a missing program are logged with their status and
-# output while weftd goes on; a failing PreStartupCommand makes weftd exit 1,
-# as flanneld does.
+# failing peer command is logged with its status and output while weftd goes
+# on; a failing PostStartupCommand (a missing program, logged with Go's
+# words) or PreStartupCommand makes weftd exit 1, as flanneld does.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
@@ -167,14 +167,11 @@ tap_ok "removal: h1 logs SubnetRemoveCommand's run" grep -qF \
 	"extension: SubnetRemoveCommand for ${key2##*/}: ran command: ip route del" "$RUN_DIR/h1.log"
 
 # ---- failing commands: logged with status and output, weftd goes on ----
-FAILCONF='{"Type":"extension","PreStartupCommand":"weft-ext-rec pre","PostStartupCommand":"weft-no-such-program $SUBNET","SubnetAddCommand":"ip route add $SUBNET via $PUBLIC_IP","SubnetRemoveCommand":"ip route del $SUBNET via $PUBLIC_IP"}'
+FAILCONF='{"Type":"extension","PreStartupCommand":"weft-ext-rec pre","SubnetAddCommand":"ip route add $SUBNET via $PUBLIC_IP","SubnetRemoveCommand":"ip route del $SUBNET via $PUBLIC_IP"}'
 net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$FAILCONF}"
 weftd_host_stop 1
 ext_start 1
 tap_ok "failing: h1 holds its lease again" wait_until 20 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h1.log") -ge 2 ]'
-tap_ok "failing: a missing program is logged with Go's words" wait_until 10 grep -qF \
-	"extension: PostStartupCommand: failed to run command: weft-no-such-program \$SUBNET; error: exec: \"weft-no-such-program\": executable file not found in \$PATH" \
-	"$RUN_DIR/h1.log"
 key3=$(lease_key 3)
 tap_ok "failing: a failing command is logged with its exit status and output" wait_until 10 grep -qF \
 	"extension: SubnetAddCommand for ${key3##*/}: failed to run command: ip route add \$SUBNET via \$PUBLIC_IP; error: exit status 2; output: RTNETLINK answers: File exists" \
@@ -182,6 +179,18 @@ tap_ok "failing: a failing command is logged with its exit status and output" wa
 tap_ok "failing: weftd on h1 keeps running" bg_alive h1
 t=$(time_until 10 eval "pod_exec 1 1 ping -c 1 -W 1 -q ${POD_IP[3.1]} >/dev/null 2>&1")
 tap_ok "failing: pod 1.1 still reaches pod 3.1 ($t ms)" test "$t" != timeout
+
+# ---- a failing PostStartupCommand ends weftd with 1, as flanneld ----
+net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"extension","PostStartupCommand":"weft-no-such-program $SUBNET"}}'
+weftd_host_stop 1
+ext_start 1
+wait_bg h1 20
+tap_eq "post-startup failure: weftd exits 1" 1 "$?"
+tap_ok "post-startup failure: a missing program is logged with Go's words" grep -qF \
+	"extension: PostStartupCommand: failed to run command: weft-no-such-program \$SUBNET; error: exec: \"weft-no-such-program\": executable file not found in \$PATH" \
+	"$RUN_DIR/h1.log"
+tap_ok "post-startup failure: the agent says it stops" grep -qF \
+	"backend extension failed; exiting" "$RUN_DIR/h1.log"
 
 # ---- a failing PreStartupCommand fails start-up, as flanneld's RegisterNetwork ----
 net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"extension","PreStartupCommand":"weft-ext-rec fail"}}'
