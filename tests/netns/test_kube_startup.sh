@@ -10,7 +10,9 @@
 #  - EVENT_QUEUE_DEPTH: a malformed value stops start-up with flanneld's
 #    message; a depth of 1 still programs every peer (one event per call);
 #  - the alloc backend lists and watches no nodes (flanneld turns its informer
-#    off) and still takes its lease from our Node.
+#    off) and still takes its lease from our Node;
+#  - flanneld's DaemonSet command line and environment work unchanged on weftd
+#    installed as flanneld.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
@@ -98,5 +100,36 @@ tap_ok "alloc: our Node was read" test "$(kctl GET /fake/requests |
 	jq_py "len([r for r in j if r['path'] == '/api/v1/nodes/node1'])")" -ge 1
 weftd_host_stop 1
 tap_eq "SIGTERM: exit 0" 0 "$?"
+
+# 5. flanneld's DaemonSet after swapping binaries: upstream's kube-flannel.yml
+# runs `/opt/bin/flanneld --ip-masq --kube-subnet-mgr` in-cluster, with
+# POD_NAME/POD_NAMESPACE, EVENT_QUEUE_DEPTH=5000 and
+# CONT_WHEN_CACHE_NOT_READY=false; the net-conf and subnet file paths (host
+# paths there) come through flanneld's FLANNELD_* variables here.
+host_add 3
+kube_node_create 3
+net_conf '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'
+mkdir -p "$RUN_DIR/opt/bin"
+ln -s "$(realpath "$WEFT_BUILD/weftd")" "$RUN_DIR/opt/bin/flanneld"
+kube_auth 3 # in-cluster: service account, node name from our Pod
+run_bg h3 ip netns exec "$(host_ns 3)" env "${KUBE_ENV[@]}" EVENT_QUEUE_DEPTH=5000 \
+	CONT_WHEN_CACHE_NOT_READY=false FLANNELD_NET_CONFIG_PATH="$RUN_DIR/net-conf.json" \
+	FLANNELD_SUBNET_FILE="$RUN_DIR/h3.env" "$RUN_DIR/opt/bin/flanneld" --ip-masq --kube-subnet-mgr
+tap_ok "DaemonSet: flanneld holds node3's lease" host_held 3
+tap_eq "DaemonSet: subnet.env as flanneld writes it" "FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.3.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true" "$(cat "$RUN_DIR/h3.env")"
+tap_eq "DaemonSet: node3's annotations" "vxlan true $(host_ip 3)" \
+	"$(node_annot node3 "$A/backend-type") $(node_annot node3 "$A/kube-subnet-manager") $(node_annot node3 "$A/public-ip")"
+tap_ok "DaemonSet: NetworkUnavailable=False" \
+	wait_until 10 eval '[ "$(node_condition node3 NetworkUnavailable)" = "False FlannelIsUp Flannel is running on this node" ]'
+tap_ok "DaemonSet: --ip-masq installed the masquerade chain" \
+	wait_until 10 eval 'host_exec 3 iptables -t nat -S FLANNEL-POSTRTG | grep -q MASQUERADE'
+tap_ok "DaemonSet: the peers of node3 (host-gw phantoms are another type: none)" \
+	test "$(host_exec 3 ip route show dev flannel.1 | grep -c .)" = 0
+tap_ok "DaemonSet: the log names itself flanneld" grep -q ' flanneld\[' "$RUN_DIR/h3.log"
+stop_bg h3
+tap_eq "DaemonSet: SIGTERM: exit 0" 0 "$?"
 
 tap_done
