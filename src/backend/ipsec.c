@@ -762,7 +762,7 @@ static void ipsec_peers(struct backend *base, const struct lease_event *ev, size
 		if (ev[i].kind == LEASE_REMOVED || strcmp(l->attrs.backend_type, "ipsec") ||
 		    !subnet_key_has_v4(&l->subnet) || l->attrs.public_ip.family != AF_INET) {
 			if (ev[i].kind == LEASE_ADDED && strcmp(l->attrs.backend_type, "ipsec"))
-				log_debug("ipsec: ignoring lease %s of type '%s'", l->name,
+				log_warnx("ipsec: ignoring lease %s of type '%s'", l->name,
 					  l->attrs.backend_type);
 			if (old) {
 				forget(b, old, true);

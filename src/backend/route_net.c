@@ -247,7 +247,7 @@ void route_net_peers(struct route_net *rn, const struct lease_event *ev, size_t 
 
 		if (ev[i].kind == LEASE_REMOVED || strcmp(l->attrs.backend_type, type)) {
 			if (ev[i].kind != LEASE_REMOVED)
-				log_debug("%s: ignoring peer %s of backend type '%s'", type, l->name,
+				log_warnx("%s: ignoring peer %s of backend type '%s'", type, l->name,
 					  l->attrs.backend_type);
 			if (!old)
 				continue;

@@ -327,7 +327,7 @@ static void vx_peers(struct backend *base, const struct lease_event *ev, size_t 
 		}
 		/* flannel ignores peers of other backend types. */
 		if (strcmp(l->attrs.backend_type, "vxlan")) {
-			log_debug("vxlan: ignoring peer %s of backend type '%s'", l->name,
+			log_warnx("vxlan: ignoring peer %s of backend type '%s'", l->name,
 				  l->attrs.backend_type);
 			continue;
 		}

@@ -580,7 +580,7 @@ static void wg_peers(struct backend *base, const struct lease_event *ev, size_t 
 		if (ev[i].kind == LEASE_REMOVED)
 			continue;
 		if (strcmp(l->attrs.backend_type, "wireguard")) {
-			log_debug("wireguard: ignoring lease %s of type '%s'", l->name,
+			log_warnx("wireguard: ignoring lease %s of type '%s'", l->name,
 				  l->attrs.backend_type);
 			continue;
 		}
