@@ -2,7 +2,8 @@
 # weft: one GNU Makefile. `make` builds the binaries, `make test` runs every test layer.
 #
 # Knobs: SANITIZE=1 (ASan+UBSan, objects in build/asan), V=1 (show commands),
-#        WERROR=1 (warnings are errors; CI sets it), FUZZ_SECONDS=N (per fuzz target).
+#        WERROR=1 (warnings are errors; CI sets it), FUZZ_SECONDS=N (per fuzz target),
+#        JOBS=N (parallel builds of `make test`; default: the CPU count).
 
 CC      ?= cc
 FUZZ_CC ?= clang
@@ -11,6 +12,7 @@ BINDIR  ?= $(PREFIX)/bin
 CNIDIR  ?= /opt/cni/bin
 MANDIR  ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
 PKGS      := libmnl jansson libnftables openssl yaml-0.1
@@ -75,14 +77,19 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 NTEST_SRCS := $(wildcard tests/netns/*.c)
 NTEST_BINS := $(NTEST_SRCS:tests/netns/%.c=$(BUILD)/tests/netns/%)
 
-# Every tests/fuzz/fuzz_<name>.c is a target, built from all of src/; those
-# named fuzz_cni_* also get the CNI plugin's code (cni/, without its main.c).
+# Every tests/fuzz/fuzz_<name>.c is a target, linked with all of src/ (compiled
+# once by clang into build/fuzz/obj, archived); those named fuzz_cni_* also get
+# the CNI plugin's code (cni/, without its main.c).
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CNI_BINS := $(filter build/fuzz/fuzz_cni_%,$(FUZZ_BINS))
 FUZZ_CNI_SRCS := $(filter-out cni/main.c,$(CNI_SRCS))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DWEFT_VERSION='"fuzz"' -Isrc $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ := build/fuzz/obj
+FUZZ_LIB := build/fuzz/libweft-fuzz.a
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o)
+FUZZ_CNI_OBJS := $(FUZZ_CNI_SRCS:%.c=$(FUZZ_OBJ)/%.o)
 
 .PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint demo demo-down
 .DEFAULT_GOAL := all
@@ -127,12 +134,21 @@ $(BUILD)/tests/netns/%: $(BUILD)/tests/netns/%.o $(LIB)
 unit: $(UNIT_BINS) $(ITEST_BINS) $(NTEST_BINS)
 
 # Fuzz targets are built by clang with their own objects, never mixed with gcc ones.
-$(FUZZ_CNI_BINS): FUZZ_EXTRA_SRCS := $(FUZZ_CNI_SRCS)
-$(FUZZ_CNI_BINS): $(FUZZ_CNI_SRCS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+$(FUZZ_OBJ)/%.o: %.c
+	$(call quiet,FUZZCC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call quiet,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_CNI_BINS): FUZZ_EXTRA_OBJS := $(FUZZ_CNI_OBJS)
+$(FUZZ_CNI_BINS): $(FUZZ_CNI_OBJS)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(call quiet,FUZZ,$@)
 	@mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(FUZZ_EXTRA_SRCS) $(PKG_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_OBJS) $(FUZZ_LIB) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -147,9 +163,9 @@ deps:
 # sanitizer trees, then runs every layer through one runner that ends with
 # "N passed, N failed".
 test: deps
-	$(Q)$(MAKE) --no-print-directory WERROR=1 all unit
-	$(Q)$(MAKE) --no-print-directory WERROR=1 SANITIZE=1 all unit
-	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 all unit
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) WERROR=1 SANITIZE=1 all unit
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
 	$(Q)tests/run.sh
 
 # The main job: a local 3-host cluster in network namespaces (root; installs
