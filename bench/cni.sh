@@ -4,12 +4,14 @@
 # to the reference bridge + host-local plugins) against the bridge plugin run
 # directly with the very delegate configuration our plugin stores and sends.
 # The difference is the meta-plugin's own cost: reading subnet.env, building
-# the configuration, the fsync'ed state file and one more fork+exec.
+# the configuration, the state file (renamed into place, not fsync'ed) and one
+# more fork+exec.
 #
 #   bench/cni.sh [-n RUNS] [-d DATADIR_PARENT]
 #
-# Prints median and p99 (nearest rank) per operation and the ratio of the
-# medians. The runs alternate (ours ADD, ours DEL, bridge ADD, bridge DEL) so
+# Prints median and p99 (nearest rank) per operation, the ratio of the
+# medians and their difference (the overhead: our process, our work, and the
+# extra fork+exec of the delegate). The runs alternate (ours ADD, ours DEL, bridge ADD, bridge DEL) so
 # that drift hits both sides alike. -d puts the state files on another file
 # system (the fsync cost depends on it; default: the run directory under /tmp).
 # Root required; everything happens in two namespaces of our own, removed on
@@ -103,9 +105,9 @@ def load(name):
 def p99(v):
     return v[max(0, math.ceil(0.99 * len(v)) - 1)]
 print(f"CNI latency, {runs} runs each, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone)")
-print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6}")
+print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} {'overhead':>9}")
 for op in ("add", "del"):
     w, b = load(f"weft-{op}"), load(f"bridge-{op}")
     mw, mb = statistics.median(w), statistics.median(b)
-    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f}")
+    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} {mw - mb:9.2f}")
 EOF

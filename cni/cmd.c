@@ -112,13 +112,26 @@ int cmd_del(struct cni_ctx *ctx, struct cni_error *e)
 	d = json_loadb(conf.data ? conf.data : "", conf.len, 0, &jerr);
 	type = d ? delegate_type(d) : NULL;
 	if (!type) {
-		/* Nothing can be delegated: the interface goes with the netns,
-		 * the address only with a reboot (upstream does the same). */
-		fprintf(stderr, "failed to parse netconf %s/%s: %s; removing it\n",
-			ctx->conf.data_dir, ctx->container_id, d ? "no \"type\"" : jerr.text);
-		state_remove(&st, ctx->container_id);
-		r = 0;
-		goto out;
+		struct cni_error ignored = { 0 };
+
+		/* Torn, e.g. empty after a power loss (the file is not fsync'ed):
+		 * the delegate configuration is rebuilt as ADD built it, so that
+		 * host-local still releases the address (it goes by container id). */
+		fprintf(stderr, "failed to parse netconf %s/%s: %s; ", ctx->conf.data_dir,
+			ctx->container_id, d ? "no \"type\"" : jerr.text);
+		json_decref(d);
+		buf_reset(&conf);
+		if (make_delegate(ctx, &d, &ignored) < 0 || delegate_encode(d, &conf, &ignored) < 0) {
+			/* Nothing can be delegated: the interface goes with the
+			 * netns, the address only with a reboot (upstream: the same). */
+			fprintf(stderr, "cannot rebuild it either (%s); removing it\n", ignored.msg);
+			state_remove(&st, ctx->container_id);
+			r = 0;
+			goto out;
+		}
+		fprintf(stderr, "deleting with the configuration rebuilt from stdin and %s\n",
+			ctx->conf.subnet_file);
+		type = delegate_type(d);
 	}
 	if ((r = exec_plugin(type, ctx->cni_path, "DEL", conf.data, conf.len, &res, e)) < 0)
 		goto out; /* kept for the runtime's retry */

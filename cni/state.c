@@ -66,7 +66,10 @@ int state_store(struct state *s, const char *id, const char *data, size_t len, s
 		return cni_fail(e, CNI_ERR_IO, "state directory %s is not open", s->dir);
 	if (snprintf(path, sizeof(path), "%s/%s", s->dir, id) >= (int)sizeof(path))
 		return cni_fail(e, CNI_ERR_IO, "state file name too long");
-	if (file_write_atomic(path, data, len, 0600, &err) < 0)
+	/* Not fsync'ed, as upstream's: the fsyncs were the variable part of an
+	 * ADD (up to several ms on a busy disk), and what a power loss can take
+	 * DEL makes up for (cmd.c: a torn file is rebuilt). */
+	if (file_replace(path, data, len, 0600, &err) < 0)
 		return cni_fail(e, CNI_ERR_IO, "%s", err.msg);
 	return 0;
 }

@@ -58,7 +58,7 @@ int file_write_all(int fd, const void *data, size_t n)
 /* The temp file beside path, then rename(2) (replace) or link(2) (only when
  * path does not exist: -EEXIST, err untouched). */
 static int write_new(const char *path, const void *data, size_t len, mode_t mode, bool replace,
-		     struct err *err)
+		     bool durable, struct err *err)
 {
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	char dir[PATH_MAX], tmp[PATH_MAX];
@@ -97,7 +97,7 @@ static int write_new(const char *path, const void *data, size_t len, mode_t mode
 		err_set(err, r, "write %s: %s", tmp, strerror(-r));
 		goto out;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		r = err_set(err, -errno, "fsync %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -120,6 +120,10 @@ static int write_new(const char *path, const void *data, size_t len, mode_t mode
 	tmp_exists = !replace; /* a link leaves the temp name: removed at out */
 	/* Make the rename or link itself durable. The new file is already in place if
 	 * this fails, but the caller should still hear about it. */
+	if (!durable) {
+		r = 0;
+		goto out;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0) {
 		r = err_set(err, -errno, "fsync directory %s: %s", dir, strerror(errno));
@@ -139,13 +143,18 @@ out:
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      struct err *err)
 {
-	return write_new(path, data, len, mode, true, err);
+	return write_new(path, data, len, mode, true, true, err);
+}
+
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
+{
+	return write_new(path, data, len, mode, true, false, err);
 }
 
 int file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		       struct err *err)
 {
-	return write_new(path, data, len, mode, false, err);
+	return write_new(path, data, len, mode, false, true, err);
 }
 
 int file_read_fd(int fd, struct buf *out)

@@ -25,7 +25,12 @@ int file_mkdir_p(const char *dir, mode_t mode, struct err *err);
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      struct err *err);
 
-/* The same for a file that must not exist yet: linked into place, so that a
+/* The same without fsync: a reader sees the old or the new file, never a
+ * mix, even if we are killed; but after a power loss the new file may be
+ * missing or empty. For files whose loss the reader can make up for. */
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, struct err *err);
+
+/* The same (durable) for a file that must not exist yet: linked into place, so that a
  * file another process made meanwhile is never replaced (-EEXIST, err not
  * set: the caller reads that one). */
 int file_create_atomic(const char *path, const void *data, size_t len, mode_t mode,

@@ -428,8 +428,35 @@ static void test_del_failure_keeps_state(void **state)
 	cni_env("DEL", "c5", NULL, "eth0", path_env);
 	assert_int_equal(run(conf("0.4.0", NULL)), 0);
 	assert_non_null(strstr(err_buf, "failed to parse netconf"));
+	assert_non_null(strstr(err_buf, "cannot rebuild it either"));
 	assert_false(stored("c5"));
 	calls_are("");
+
+	/* A torn file (empty: the state is not fsync'ed, a power loss can do
+	 * this) with subnet.env in place: DEL delegates the configuration ADD
+	 * built, byte for byte, so that host-local releases the address. */
+	spit(subnet_file,
+	     "FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\n"
+	     "FLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n",
+	     0644);
+	cni_env("ADD", "c7", "/run/netns/x", "eth0", path_env);
+	assert_int_equal(run(conf("0.4.0", NULL)), 0);
+	{
+		char p[512], *added;
+
+		snprintf(p, sizeof(p), "%s/stdin.ADD", dir);
+		added = strdup(slurp(p));
+		snprintf(p, sizeof(p), "%s/c7", data_dir);
+		spit(p, "", 0600);
+		cni_env("DEL", "c7", NULL, "eth0", path_env);
+		assert_int_equal(run(conf("0.4.0", NULL)), 0);
+		assert_non_null(strstr(err_buf, "deleting with the configuration rebuilt"));
+		snprintf(p, sizeof(p), "%s/stdin.DEL", dir);
+		assert_string_equal(slurp(p), added);
+		free(added);
+	}
+	assert_false(stored("c7"));
+	calls_are("ADD\nDEL\n");
 }
 
 static void test_check(void **state)
