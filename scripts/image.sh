@@ -65,6 +65,10 @@ for b in weftd weftctl weft-cni; do
 	[ -x "$BUILD_DIR/$b" ] || die "$BUILD_DIR/$b missing: run make first"
 done
 
+# Absolute paths: the podman command may run in another mount namespace
+# (nsenter, as the test does), where the working directory is /.
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+[ -z "$IMAGE_ARCHIVE" ] || IMAGE_ARCHIVE=$(realpath -m "$IMAGE_ARCHIVE")
 dir=$BUILD_DIR/image
 mkdir -p "$dir"
 t0=$(date +%s)
@@ -83,7 +87,8 @@ cleanup_root() {
 	[ -n "$root" ] && [ -d "$root" ] || return 0
 	# debootstrap mounts proc and sys in the target while it works; a failure
 	# may leave them.
-	findmnt -rno TARGET | grep -F "$(realpath "$root")" | sort -r | while read -r m; do
+	local m
+	for m in $(findmnt -rno TARGET | grep -F "$(realpath "$root")/" | sort -r); do
 		umount -l "$m" || true
 	done
 	rm -rf --one-file-system "$root"
@@ -180,6 +185,6 @@ id=$("${PODMAN_CMD[@]}" image inspect --format '{{.Id}}' "$IMAGE:$IMAGE_TAG")
 if [ -n "$IMAGE_ARCHIVE" ]; then
 	rm -f "$IMAGE_ARCHIVE"
 	"${PODMAN_CMD[@]}" save --format oci-archive -o "$IMAGE_ARCHIVE" "$IMAGE:$IMAGE_TAG" >/dev/null
-	archive=", archive $IMAGE_ARCHIVE ($(du -m "$IMAGE_ARCHIVE" | cut -f1) MB, oci-archive; gzip: $(gzip -c "$IMAGE_ARCHIVE" | wc -c | awk '{printf "%.1f", $1 / 1048576}') MB)"
+	archive=", archive $IMAGE_ARCHIVE ($(du -m "$IMAGE_ARCHIVE" | cut -f1) MB: oci-archive, layers compressed)"
 fi
 say "$IMAGE:$IMAGE_TAG (also $IMAGE:latest), id ${id:0:12}: $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MB${archive:-}; built in $(($(date +%s) - t0)) s"

@@ -53,13 +53,15 @@ for n in 1 2 3; do host_add "$n"; done
 
 # --- podman in its own mount namespace, with its own state -------------------
 mkdir -p "$PR"/{storage,runroot,tmp,net.d,varlib,shm}
-# podman asks for nofile/nproc limits above what this machine may allow: ask
-# for the hard limits in force.
-ulimits=()
-for l in "nofile $(ulimit -Hn)" "nproc $(ulimit -Hu)"; do
-	set -- $l
-	[ "$2" = unlimited ] || ulimits+=("\"$1=$2:$2\"")
-done
+# podman asks for nofile and nproc limits of 1048576, which this machine may
+# refuse ("error setting rlimits for ready process ... operation not
+# permitted"): ask for the hard limits in force, nproc at most pid_max (above
+# it setrlimit fails here, even below the hard limit).
+nproc=$(ulimit -Hu)
+pid_max=$(cat /proc/sys/kernel/pid_max)
+[ "$nproc" != unlimited ] && [ "$nproc" -le "$pid_max" ] || nproc=$pid_max
+ulimits=("\"nproc=$nproc:$nproc\"")
+[ "$(ulimit -Hn)" = unlimited ] || ulimits+=("\"nofile=$(ulimit -Hn):$(ulimit -Hn)\"")
 cat >"$PR/containers.conf" <<EOF
 [containers]
 default_ulimits = [$(IFS=,; echo "${ulimits[*]}")]
@@ -119,13 +121,20 @@ exec nsenter -t $(bg_pid podns) -m -- env TMPDIR="$PR/tmp" CONTAINERS_CONF="$PR/
 EOF
 chmod +x "$PR/podman"
 pm() { "$PR/podman" "$@"; }
+# Containers in cgroups under a per-run parent (cgroupfs), conmon in ours.
+CGP=weft-test-$NS
+pm_run() { pm run --cgroups=no-conmon --cgroup-parent="/$CGP" "$@"; }
 CTRS=()
-# Containers by name, then their conmon processes by pid, if still there.
+# Containers by name, then their conmon processes by pid, if still there,
+# then the per-run cgroups.
 pm_cleanup() {
 	local c pid
 	for c in "${CTRS[@]}"; do
 		pm rm -f -t 0 "$c"
 		pid=$(cat "$PR/$c.conmon.pid" 2>/dev/null) && kill -KILL "$pid"
+	done
+	for c in /sys/fs/cgroup/*/"$CGP" /sys/fs/cgroup/"$CGP"; do
+		[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} +
 	done
 }
 on_cleanup pm_cleanup
@@ -142,10 +151,10 @@ fi
 sed 's/^/# /' "$RUN_DIR/image.log"
 
 tap_eq "weftd --version through the image's entrypoint (/opt/bin/flanneld)" \
-	"$("$WEFT_BUILD/weftd" --version 2>&1)" "$(pm run --rm --network none "$IMG" --version 2>&1)"
+	"$("$WEFT_BUILD/weftd" --version 2>&1)" "$(pm_run --rm --network none "$IMG" --version 2>&1)"
 
 # What weftd runs (iptables mode: found on PATH), loads (dlopen) and links.
-inside=$(pm run --rm --network none --entrypoint sh "$IMG" -c '
+inside=$(pm_run --rm --network none --entrypoint sh "$IMG" -c '
 	for t in iptables iptables-restore iptables-save ip6tables ip6tables-restore nft \
 		weftctl mk-docker-opts.sh install-conf flanneld; do
 		command -v "$t" >/dev/null || echo "missing tool: $t"
@@ -238,7 +247,7 @@ pod_run() {
 	mapfile -d '' a < <(IMG=$IMG python3 "$PR/kubelet.py" "$MANIFEST" "$n" "$c" "/run/netns/$(host_ns "$n")" \
 		"$PR/h$n" "$(host_ip "$n")" "$ETCD_ENDPOINT" "$@") || return 1
 	[ ${#a[@]} -gt 0 ] || return 1
-	pm run "${opts[@]}" "${a[@]}"
+	pm_run "${opts[@]}" "${a[@]}"
 }
 
 # Init containers on h1. A stale plugin is there already: it is replaced.
@@ -264,7 +273,7 @@ def pod(f):
 a, b = pod(sys.argv[1]), pod(sys.argv[2])
 sys.exit(0 if a == b else 1)' "$MANIFEST" contrib/kubernetes/kube-weft.yml
 plugin=$PR/h1/opt/cni/bin/flannel
-pm run --rm --network none --entrypoint cat "$IMG" /flannel >"$RUN_DIR/image-flannel"
+pm_run --rm --network none --entrypoint cat "$IMG" /flannel >"$RUN_DIR/image-flannel"
 tap_ok "install-cni-plugin: the image's /flannel is the host's /opt/cni/bin/flannel" \
 	cmp "$RUN_DIR/image-flannel" "$plugin"
 tap_eq "install-cni-plugin: mode 755" 755 "$(stat -c %a "$plugin")"
@@ -324,7 +333,7 @@ etcd_put /nft/network/config '{"Network":"10.245.0.0/16","EnableNFTables":true,"
 name=$NS-h3-nft
 CTRS+=("$name")
 mkdir -p "$PR/h3/run/flannel"
-pm run -d --name "$name" --conmon-pidfile "$PR/$name.conmon.pid" --network "ns:/run/netns/$(host_ns 3)" \
+pm_run -d --name "$name" --conmon-pidfile "$PR/$name.conmon.pid" --network "ns:/run/netns/$(host_ns 3)" \
 	--cap-add NET_ADMIN,NET_RAW --volume "$PR/h3/run/flannel:/run/flannel" "$IMG" \
 	--etcd-endpoints "$ETCD_ENDPOINT" --etcd-prefix /nft/network --ip-masq >/dev/null
 tap_ok "h3 (nftables): subnet.env written" wait_until 30 test -s "$PR/h3/run/flannel/subnet.env"
