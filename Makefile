@@ -178,11 +178,13 @@ install: all
 # podman's storage, build/image/weft-image.tar (oci-archive), the size printed.
 # The Debian base is cached in build/image/. IMAGE=, IMAGE_TAG=,
 # IMAGE_EXTRA_PACKAGES=, DEBIAN_MIRROR=: see scripts/image.sh.
-image: all
 ifeq ($(SANITIZE),1)
+image:
 	$(error make image: the image takes the normal build, not SANITIZE=1)
-endif
+else
+image: all
 	$(Q)IMAGE_TAG='$(or $(IMAGE_TAG),$(VERSION))' scripts/image.sh $(BUILD)
+endif
 
 lint:
 	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)\(' $(LIB_SRCS) $(WEFTD_SRCS) \

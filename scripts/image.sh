@@ -139,7 +139,7 @@ else
 	mv -f "$base.tmp.$$" "$base"
 	cleanup_root
 	root=
-	say "base: $base ($(du -m "$base" | cut -f1) MB) in $(($(date +%s) - t0)) s"
+	say "base: $base ($(du -m "$base" | cut -f1) MiB) in $(($(date +%s) - t0)) s"
 fi
 
 # --- weft's files and the image ---
@@ -180,11 +180,12 @@ say "podman build -t $IMAGE:$IMAGE_TAG -t $IMAGE:latest"
 	die "podman build failed (log: $dir/build.log)"
 }
 
+mb() { awk -v s="$1" 'BEGIN { printf "%.1f MB", s / 1000000 }'; } # as podman images
 size=$("${PODMAN_CMD[@]}" image inspect --format '{{.Size}}' "$IMAGE:$IMAGE_TAG")
 id=$("${PODMAN_CMD[@]}" image inspect --format '{{.Id}}' "$IMAGE:$IMAGE_TAG")
 if [ -n "$IMAGE_ARCHIVE" ]; then
 	rm -f "$IMAGE_ARCHIVE"
 	"${PODMAN_CMD[@]}" save --format oci-archive -o "$IMAGE_ARCHIVE" "$IMAGE:$IMAGE_TAG" >/dev/null
-	archive=", archive $IMAGE_ARCHIVE ($(du -m "$IMAGE_ARCHIVE" | cut -f1) MB: oci-archive, layers compressed)"
+	archive=", archive $IMAGE_ARCHIVE ($(mb "$(stat -c %s "$IMAGE_ARCHIVE")"): oci-archive, layers compressed)"
 fi
-say "$IMAGE:$IMAGE_TAG (also $IMAGE:latest), id ${id:0:12}: $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MB${archive:-}; built in $(($(date +%s) - t0)) s"
+say "$IMAGE:$IMAGE_TAG (also $IMAGE:latest), id ${id:0:12}: $(mb "$size")${archive:-}; built in $(($(date +%s) - t0)) s"
