@@ -345,5 +345,9 @@ tap_ok "h3 (nftables): table ip flannel-ipv4 with the masquerade (libnftables fr
 	eval "host_exec 3 nft list table ip flannel-ipv4 | grep -q masquerade"
 tap_eq "h3 (nftables): no iptables rules" "" "$(host_exec 3 iptables -t nat -S 2>&1 | grep -i flannel)"
 pm logs "$name" >"$RUN_DIR/h3.log" 2>&1
+for n in 1 2 3; do
+	tap_eq "h$n: weftd logged no warning or error in the container" "" \
+		"$(grep -E '^[0-9TZ:.-]+ [WE] ' "$RUN_DIR/h$n.log")"
+done
 
 tap_done
