@@ -11,8 +11,9 @@ test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-
 	strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl)
 
 # make image and tests/netns/test_image.sh: the image's base is made by
-# debootstrap and built and run by podman; the test reads the manifests.
-image_pkgs=(debootstrap podman python3-yaml)
+# debootstrap and built and run by podman (with runc, the runtime it was tested
+# with; podman takes crun or runc); the test reads the manifests.
+image_pkgs=(debootstrap podman runc python3-yaml)
 test_pkgs+=("${image_pkgs[@]}")
 
 case "${1:-all}" in
