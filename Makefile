@@ -91,7 +91,7 @@ FUZZ_LIB := build/fuzz/libweft-fuzz.a
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o)
 FUZZ_CNI_OBJS := $(FUZZ_CNI_SRCS:%.c=$(FUZZ_OBJ)/%.o)
 
-.PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint demo demo-down
+.PHONY: all deps test unit fuzz fuzz-build fuzz-smoke clean install lint demo demo-down image
 .DEFAULT_GOAL := all
 # Keep test objects: they are intermediate to make, but rebuilding them is waste.
 .SECONDARY:
@@ -188,6 +188,19 @@ install: all
 	install -m 0755 $(BUILD)/weft-cni $(DESTDIR)$(CNIDIR)/flannel
 	install -d $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 docs/man/weftd.8 docs/man/weftctl.8 $(DESTDIR)$(MANDIR)/man8/
+
+# The container image for contrib/kubernetes/ (root; Debian's podman and
+# debootstrap: scripts/deps.sh image): weft:$(VERSION) and weft:latest in
+# podman's storage, build/image/weft-image.tar (oci-archive), the size printed.
+# The Debian base is cached in build/image/. IMAGE=, IMAGE_TAG=,
+# IMAGE_EXTRA_PACKAGES=, DEBIAN_MIRROR=: see scripts/image.sh.
+ifeq ($(SANITIZE),1)
+image:
+	$(error make image: the image takes the normal build, not SANITIZE=1)
+else
+image: all
+	$(Q)IMAGE_TAG='$(or $(IMAGE_TAG),$(VERSION))' scripts/image.sh $(BUILD)
+endif
 
 lint:
 	$(Q)! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)\(' $(LIB_SRCS) $(WEFTD_SRCS) \

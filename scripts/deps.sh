@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages weft needs to build and test, only those missing.
-# Usage: scripts/deps.sh [build|test|all]   (default: all)
+# Usage: scripts/deps.sh [build|test|image|all]   (default: all)
 set -euo pipefail
 
 build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libssl-dev libjansson-dev libyaml-dev
@@ -10,11 +10,18 @@ test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-
 	wireguard-go wireguard-tools tcpdump
 	strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl)
 
+# make image and tests/netns/test_image.sh: the image's base is made by
+# debootstrap and built and run by podman (with runc, the runtime it was tested
+# with; podman takes crun or runc); the test reads the manifests.
+image_pkgs=(debootstrap podman runc python3-yaml)
+test_pkgs+=("${image_pkgs[@]}")
+
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;
+image) want=("${image_pkgs[@]}") ;;
 test | all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
 *)
-	echo "deps.sh: unknown set '$1' (expected build, test or all)" >&2
+	echo "deps.sh: unknown set '$1' (expected build, test, image or all)" >&2
 	exit 2
 	;;
 esac
