@@ -14,7 +14,8 @@
 #   - the fixed paths under /var/lib and /etc that the runtimes write to
 #     (RT_BIND_PATHS: all of /var/lib, so /var/lib/docker, /var/lib/containers
 #     and /var/lib/cni, and /etc/docker, /etc/cni) are bound to per-run
-#     folders, $RT_DIR/hN/fs<path> (empty at the start);
+#     folders, $RT_DIR/hN/fs<path> (empty at the start; a path that is not
+#     there is left alone: its package is not installed);
 #   - every process started in the host (weftd, dockerd and what it starts,
 #     podman's conmon and the containers) is in its PID namespace: when the
 #     init ends, the kernel ends them all. Nothing is ever killed by name.
@@ -75,6 +76,8 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock /run/netns
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 for p in "$@"; do
+	# Not there: the package that writes it is not installed.
+	[ -d "$p" ] || continue
 	mkdir -p "$d/fs$p"
 	mount --bind "$d/fs$p" "$p"
 done
@@ -93,12 +96,6 @@ rt_host_up() { # N
 	[ ${#RT_INIT[@]} -gt 0 ] || on_cleanup rt_cleanup
 	mkdir -p "$d"
 	_rt_init_script >"$RT_DIR/init.sh"
-	# A bind needs its mount point. One the packages did not make is made
-	# here, empty, and kept (removing a directory that another mount namespace
-	# uses as a mount point would detach that mount).
-	for p in "${RT_BIND_PATHS[@]}"; do
-		[ -d "$p" ] || { mkdir -p "$p" && echo "# made the mount point $p (empty; kept)"; }
-	done
 	host_exec "$n" sysctl -qw net.ipv4.ip_forward=0 || return 1
 	run_bg "rt-h$n" nsenter --net="/run/netns/$(host_ns "$n")" -- \
 		unshare --mount --pid --fork --propagation private \

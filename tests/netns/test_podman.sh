@@ -59,8 +59,13 @@ for p in /usr/lib/cni/*; do
 	[ -e "$cni_bin/${p##*/}" ] || ln -s "$p" "$cni_bin/${p##*/}"
 done
 
-# What the environment allows: containers get these limits, not podman's
-# defaults (1048576 open files), which the sandbox may refuse.
+# What the environment allows: containers get the session's hard limits. With
+# a default_ulimits that names nofile only, podman 4.3 asks for 1048576
+# processes and runc fails here: "error setting rlimit type 6: operation not
+# permitted" (without default_ulimits it takes the session's limits). The soft
+# open-file limit is 1024, so that the check below sees containers.conf's
+# values, not a default. (`podman exec` sessions get podman's own limits:
+# the check reads the container's PID 1.)
 nofile=$(ulimit -Hn)
 nproc=$(ulimit -Hu)
 [ "$nofile" != unlimited ] || nofile=1048576
@@ -79,7 +84,7 @@ print(json.dumps(c, indent=2))
 EOF
 	cat >"$d/containers.conf" <<EOF
 [containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+default_ulimits = ["nofile=1024:$nofile", "nproc=$nproc:$nproc"]
 log_driver = "k8s-file"
 
 [network]
@@ -156,8 +161,9 @@ assert ipaddress.ip_address(sys.argv[2]) in ipaddress.ip_interface(sys.argv[1]).
 		"$(pm "$n" exec "c$n" cat /sys/class/net/eth0/mtu)"
 	tap_ok "h$n: c$n runs under the host's cgroup parent $(rt_cgroup_parent "$n")" grep -q \
 		":$(rt_cgroup_parent "$n")/" <<<"$(pm "$n" exec "c$n" cat /proc/1/cgroup)"
-	tap_eq "h$n: c$n's limits are containers.conf's default_ulimits" "$nofile $nproc" \
-		"$(pm "$n" exec "c$n" sh -c 'echo $(ulimit -Hn) $(ulimit -Hu)')"
+	tap_eq "h$n: c$n's limits are containers.conf's default_ulimits" "1024 $nofile $nproc $nproc" \
+		"$(pm "$n" exec "c$n" cat /proc/1/limits | awk '/^Max open files/ { f = $4 " " $5 }
+			/^Max processes/ { p = $3 " " $4 } END { print f, p }')"
 done
 
 tap_ok "c1 on h1 pings c2 on h2 (vxlan)" wait_until 10 pm 1 exec c1 ping -c 1 -W 1 "${CIP[2]}"
