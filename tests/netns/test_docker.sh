@@ -14,7 +14,8 @@
 #     reach the outside (an address of the underlay namespace) masqueraded by
 #     weftd as their host's address (Docker's own masquerade is off), and move
 #     64 MiB over TCP (busybox httpd -> wget; the figure is printed);
-#   - dockerd stops cleanly, and nothing of the hosts is left.
+#   - dockerd stops cleanly, and nothing of the hosts is left (processes,
+#     cgroups, folders; the keyring limits dockerd raises are put back).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
@@ -30,6 +31,17 @@ rt_busybox_static || {
 	tap_done
 	exit 0
 }
+
+# dockerd raises two machine-wide limits (kernel.keys.root_maxkeys to 1000000,
+# root_maxbytes to 25000000) when they are lower: put them back after.
+KEYS=(/proc/sys/kernel/keys/root_maxkeys /proc/sys/kernel/keys/root_maxbytes)
+KEYS0=$(cat "${KEYS[@]}")
+keys_restore() {
+	local v
+	read -r -a v <<<"$KEYS0"
+	echo "${v[0]}" >"${KEYS[0]}" && echo "${v[1]}" >"${KEYS[1]}"
+}
+on_cleanup keys_restore
 
 IMAGE=weft/busybox:test
 BLOB_MIB=64
@@ -178,5 +190,7 @@ for n in 1 2; do
 	rt_host_down "$n"
 	tap_eq "h$n: its cgroups ($cg left by the runtime) are removed when it goes" "" "$(rt_cgroups "$n")"
 done
+keys_restore
+tap_eq "the keyring limits dockerd raised are back" "$KEYS0" "$(cat "${KEYS[@]}")"
 echo "# took $(($(now_ms) - T0)) ms"
 tap_done
