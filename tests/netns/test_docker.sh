@@ -35,7 +35,7 @@ rt_busybox_static || {
 # dockerd raises two machine-wide limits (kernel.keys.root_maxkeys to 1000000,
 # root_maxbytes to 25000000) when they are lower: put them back after.
 KEYS=(/proc/sys/kernel/keys/root_maxkeys /proc/sys/kernel/keys/root_maxbytes)
-KEYS0=$(cat "${KEYS[@]}")
+KEYS0=$(cat "${KEYS[@]}" | tr '\n' ' ')
 keys_restore() {
 	local v
 	read -r -a v <<<"$KEYS0"
@@ -95,6 +95,7 @@ for n in 1 2; do
 	tap_ok "h$n: dockerd answers on its own socket ($(dk "$n" info --format '{{.Driver}}') storage)" true
 done
 echo "# dockerd: $(dk 1 version --format '{{.Server.Version}}'), up after $(($(now_ms) - T0)) ms"
+echo "# keyring limits (root_maxkeys, root_maxbytes): $KEYS0before dockerd, $(cat "${KEYS[@]}" | tr '\n' ' ')with it"
 
 for n in 1 2; do
 	tap_eq "h$n: docker0 holds FLANNEL_SUBNET" "$(host_env "$n" FLANNEL_SUBNET)" \
@@ -191,6 +192,6 @@ for n in 1 2; do
 	tap_eq "h$n: its cgroups ($cg left by the runtime) are removed when it goes" "" "$(rt_cgroups "$n")"
 done
 keys_restore
-tap_eq "the keyring limits dockerd raised are back" "$KEYS0" "$(cat "${KEYS[@]}")"
+tap_eq "the keyring limits dockerd raised are back" "$KEYS0" "$(cat "${KEYS[@]}" | tr '\n' ' ')"
 echo "# took $(($(now_ms) - T0)) ms"
 tap_done
