@@ -95,7 +95,7 @@ for n in 1 2; do
 	tap_ok "h$n: dockerd answers on its own socket ($(dk "$n" info --format '{{.Driver}}') storage)" true
 done
 echo "# dockerd: $(dk 1 version --format '{{.Server.Version}}'), up after $(($(now_ms) - T0)) ms"
-echo "# keyring limits (root_maxkeys, root_maxbytes): $KEYS0before dockerd, $(cat "${KEYS[@]}" | tr '\n' ' ')with it"
+echo "# keyring limits (root_maxkeys, root_maxbytes): ${KEYS0}before dockerd, $(cat "${KEYS[@]}" | tr '\n' ' ')with it"
 
 for n in 1 2; do
 	tap_eq "h$n: docker0 holds FLANNEL_SUBNET" "$(host_env "$n" FLANNEL_SUBNET)" \
