@@ -30,6 +30,7 @@
 #   rt_weftd_start N args...   weftd in host N (log $RUN_DIR/hN.log, subnet file
 #                              $RUN_DIR/hN.env: host_held and host_env work)
 #   rt_pids N                  the host's processes, as the root namespace numbers them
+#   rt_leftovers N             "pid command" of each but the init and its sleep
 #   rt_busybox_tar             $RT_DIR/busybox.tar: a root file system of Debian's
 #                              busybox-static (/bin/busybox and its applets)
 #   rt_skip_unless CMD...      TAP skip (and exit 0) naming the first missing command
@@ -156,6 +157,19 @@ rt_pids() { # N
 	want=$(readlink "/proc/${RT_INIT[$1]}/ns/pid") || return 1
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$want" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# What is left in host N besides its init and the init's sleep: "pid command"
+# lines (nothing when the host is clean).
+rt_leftovers() { # N
+	local p
+	for p in $(rt_pids "$1"); do
+		[ "$p" = "${RT_INIT[$1]}" ] && continue
+		[ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "${RT_INIT[$1]}" ] &&
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] && continue
+		echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
 	done
 	return 0
 }

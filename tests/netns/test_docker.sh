@@ -7,7 +7,9 @@
 #     DOCKER_OPTS; each host's dockerd (Debian docker.io, its own data root,
 #     exec root, socket, pid file, config file and cgroup parent) starts with
 #     them, turns forwarding on and sets the FORWARD policy to DROP: weftd's
-#     forward rules are what lets the other host's traffic in;
+#     forward rules are what lets the other host's traffic in (and with
+#     weftd --iptables-forward-rules=false on one host, the other host's new
+#     flows stop there);
 #   - an image imported from busybox-static (no registry is reachable; its
 #     wget crashes with -T, so timeouts are busybox's timeout applet);
 #   - containers on the two hosts ping each other both ways across vxlan,
@@ -145,6 +147,35 @@ for n in 1 2; do
 		test "${p:-0}" -gt 0
 done
 
+# And without them it stops there: h2's weftd again, now with
+# --iptables-forward-rules=false (its jump to FLANNEL-FWD, if left, removed by
+# hand): c1's new flows to c2 are dropped, c2's to c1 still pass (h1 has the
+# rules); with the rules back, c1 reaches c2 again.
+helds() { grep -c 'held; wrote' "$RUN_DIR/h$1.log"; }
+weftd_restart_h2() { # ARGS...: restart h2's weftd and wait for its lease
+	local k
+	k=$(helds 2)
+	rt_bg_stop h2 || echo "# h2's weftd exited with $?"
+	# Its lease stays (24 h): the new weftd takes the same subnet back.
+	rt_weftd_start 2 --iface eth0 --ip-masq "$@" &&
+		wait_until 20 eval '[ "$(helds 2)" -gt '"$k"' ]'
+}
+# (Not through tap_ok, whose subshell would lose the new pid.)
+weftd_restart_h2 --iptables-forward-rules=false && rc=0 || rc=$?
+tap_eq "h2: weftd restarted with --iptables-forward-rules=false, holds its lease" 0 "$rc"
+if rt_exec 2 iptables -S FORWARD | grep -q -- '-j FLANNEL-FWD'; then
+	echo "# h2: the jump to FLANNEL-FWD is still there; removed by hand"
+	rt_exec 2 iptables -D FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
+fi
+tap_lacks "h2: no forward rule of weftd's" 'FLANNEL-FWD' '^-P FORWARD DROP' rt_exec 2 iptables -S FORWARD
+tap_fail_with "c1 no longer reaches c2: FORWARD DROP on h2" 1 ' 0 packets received' \
+	dk 1 exec c1 ping -c 2 -W 1 "${CIP[2]}"
+tap_ok "c2 still reaches c1" dk 2 exec c2 ping -c 1 -W 2 "${CIP[1]}"
+weftd_restart_h2 && rc=0 || rc=$?
+tap_eq "h2: weftd restarted with its forward rules" 0 "$rc"
+tap_ok "h2: they are back" wait_until 10 eval "rt_exec 2 iptables -S FORWARD | grep -q -- '-j FLANNEL-FWD'"
+tap_ok "c1 reaches c2 again" wait_until 10 dk 1 exec c1 ping -c 1 -W 1 "${CIP[2]}"
+
 # The outside: a web server in the underlay namespace standing for the
 # internet; its log shows the address each request came from.
 mkdir -p "$RT_DIR/www"
@@ -185,8 +216,7 @@ for n in 1 2; do
 		"$RT_DIR/h$n/docker.sock"
 	rt_bg_stop "h$n"
 	# Left: the init and its sleep.
-	tap_eq "h$n: no process left in the host (containerd, shims, containers)" 2 \
-		"$(rt_pids "$n" | grep -c .)"
+	tap_eq "h$n: no process left in the host (containerd, shims, containers)" "" "$(rt_leftovers "$n")"
 	cg=$(rt_cgroups "$n" | grep -c .)
 	rt_host_down "$n"
 	tap_eq "h$n: its cgroups ($cg left by the runtime) are removed when it goes" "" "$(rt_cgroups "$n")"
