@@ -8,7 +8,8 @@ build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libssl-dev libjansson-dev l
 test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-plugins
 	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3
 	wireguard-go wireguard-tools tcpdump
-	strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl)
+	strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl
+	docker.io podman busybox-static)
 
 # make image and tests/netns/test_image.sh: the image's base is made by
 # debootstrap and built and run by podman (with runc, the runtime it was tested
@@ -38,5 +39,37 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+
+# No daemon may start in the root namespace when a package is installed
+# (docker.io, containerd; the tests start their own in network namespaces):
+# Debian's maintainer scripts start services through invoke-rc.d or
+# deb-systemd-invoke, which ask policy-rc.d; 101 means "not allowed".
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# deps.sh: no service starts while packages are installed\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
+
+# Container daemons in the root network namespace, one pid a line.
+root_daemons() {
+	local root_net d pid
+	root_net=$(readlink /proc/self/ns/net)
+	for d in dockerd containerd; do
+		for pid in $(pgrep -x "$d" || true); do
+			[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$root_net" ] || echo "$pid $d"
+		done
+	done | sort
+}
+before=$(root_daemons)
+
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Check it: the install started no container daemon in the root namespace.
+started=$(comm -13 <(echo "$before") <(root_daemons))
+if [ -n "$started" ]; then
+	echo "deps.sh: the install started, in the root network namespace: $(tr '\n' ' ' <<<"$started")" >&2
+	echo "deps.sh: stop it (the tests start their own daemons in network namespaces)" >&2
+	exit 1
+fi
