@@ -18,6 +18,7 @@
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
 #include <linux/rtnetlink.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -26,6 +27,19 @@
 
 static const char vxlan_kind[] = "vxlan";
 static const char ipip_kind[] = "ipip";
+
+/* IFLA_LINKINFO with the kind, and IFLA_INFO_DATA opened in it; the caller
+ * ends both nests. The kind goes without its NUL, as iproute2 and flannel
+ * send it. false: no room. */
+static bool info_open(struct nlmsghdr *nlh, size_t size, const char *kind,
+		      struct nlattr **linkinfo, struct nlattr **data)
+{
+	*linkinfo = mnl_attr_nest_start_check(nlh, size, IFLA_LINKINFO);
+	if (!*linkinfo || !mnl_attr_put_check(nlh, size, IFLA_INFO_KIND, strlen(kind), kind))
+		return false;
+	*data = mnl_attr_nest_start_check(nlh, size, IFLA_INFO_DATA);
+	return *data != NULL;
+}
 
 int nl_vxlan_build(struct nlmsghdr *nlh, size_t size, const struct nl_vxlan_params *p)
 {
@@ -47,14 +61,7 @@ int nl_vxlan_build(struct nlmsghdr *nlh, size_t size, const struct nl_vxlan_para
 		return -EMSGSIZE;
 	if (p->mac && !mnl_attr_put_check(nlh, size, IFLA_ADDRESS, 6, p->mac))
 		return -EMSGSIZE;
-	linkinfo = mnl_attr_nest_start_check(nlh, size, IFLA_LINKINFO);
-	if (!linkinfo)
-		return -EMSGSIZE;
-	/* The kind goes without its NUL, as iproute2 and flannel send it. */
-	if (!mnl_attr_put_check(nlh, size, IFLA_INFO_KIND, strlen(vxlan_kind), vxlan_kind))
-		return -EMSGSIZE;
-	data = mnl_attr_nest_start_check(nlh, size, IFLA_INFO_DATA);
-	if (!data)
+	if (!info_open(nlh, size, vxlan_kind, &linkinfo, &data))
 		return -EMSGSIZE;
 	if (!mnl_attr_put_u32_check(nlh, size, IFLA_VXLAN_ID, v->vni))
 		return -EMSGSIZE;
@@ -121,13 +128,7 @@ int nl_ipip_build(struct nlmsghdr *nlh, size_t size, const struct nl_ipip_params
 		return -EMSGSIZE;
 	if (!mnl_attr_put_u32_check(nlh, size, IFLA_TXQLEN, 0))
 		return -EMSGSIZE;
-	linkinfo = mnl_attr_nest_start_check(nlh, size, IFLA_LINKINFO);
-	if (!linkinfo)
-		return -EMSGSIZE;
-	if (!mnl_attr_put_check(nlh, size, IFLA_INFO_KIND, strlen(ipip_kind), ipip_kind))
-		return -EMSGSIZE;
-	data = mnl_attr_nest_start_check(nlh, size, IFLA_INFO_DATA);
-	if (!data)
+	if (!info_open(nlh, size, ipip_kind, &linkinfo, &data))
 		return -EMSGSIZE;
 	if (p->local.family) {
 		ret = nl_put_addr(nlh, size, IFLA_IPTUN_LOCAL, &p->local);

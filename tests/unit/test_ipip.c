@@ -36,42 +36,7 @@
 #include "subnet/netconf.h"
 #include "subnet/subnet_mgr.h"
 
-#define SEQ 0x01020304u
-#define U16(x) (uint8_t)((x) & 0xff), (uint8_t)(((x) >> 8) & 0xff)
-#define U32(x) U16((x) & 0xffff), U16(((x) >> 16) & 0xffff)
-#define NLA(len, type) U16(len), U16(type)
-#define NLMSGHDR(len, type, flags) U32(len), U16(type), U16(flags), U32(SEQ), U32(0)
-
-static uint8_t buf[NL_MSG_MAX] __attribute__((aligned(8)));
-
-static struct nlmsghdr *msg(uint16_t type, uint16_t flags)
-{
-	struct nlmsghdr *nlh;
-
-	memset(buf, 0, sizeof(buf));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-	nlh->nlmsg_seq = SEQ;
-	return nlh;
-}
-
-static void check_golden(const struct nlmsghdr *nlh, const uint8_t *want, size_t len)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	if (nlh->nlmsg_len != len || memcmp(nlh, want, len) != 0) {
-		fprintf(stderr, "got %u bytes:", nlh->nlmsg_len);
-		for (size_t i = 0; i < nlh->nlmsg_len; i++)
-			fprintf(stderr, "%s%02x", i % 16 ? " " : "\n  ", ((const uint8_t *)nlh)[i]);
-		fprintf(stderr, "\n");
-		fail_msg("message differs from the golden bytes");
-	}
-#else
-	(void)nlh;
-	(void)want;
-	(void)len;
-#endif
-}
+#include "../lib/nl_golden.h"
 
 /* ---- config ---- */
 
