@@ -415,21 +415,6 @@ int ext_cmd_backend_data(const char *out, size_t len, size_t max, char **ret)
 	return 0;
 }
 
-static const char *json_kind(char c)
-{
-	switch (c) {
-	case '{':
-		return "object";
-	case '[':
-		return "array";
-	case 't':
-	case 'f':
-		return "bool";
-	default:
-		return "number";
-	}
-}
-
 int ext_cmd_peer_stdin(const char *data, size_t max, struct buf *ret, struct err *err)
 {
 	size_t n = data ? strlen(data) : 0;
@@ -442,7 +427,7 @@ int ext_cmd_peer_stdin(const char *data, size_t max, struct buf *ret, struct err
 	if (data[0] != '"')
 		return err_set(err, -EINVAL,
 			       "json: cannot unmarshal %s into Go value of type string",
-			       json_kind(data[0]));
+			       json_go_type_name(data[0]));
 	if (lease_json_scan_string(u, n, 0) != n)
 		return err_set(err, -EINVAL, "BackendData is not one JSON string");
 	rc = lease_json_unquote(ret, u, n);

@@ -81,3 +81,22 @@ int json_go_put_string(struct buf *out, const char *str, size_t len)
 		return r;
 	return buf_append(out, "\"", 1);
 }
+
+const char *json_go_type_name(char first)
+{
+	switch (first) {
+	case '"':
+		return "string";
+	case '{':
+		return "object";
+	case '[':
+		return "array";
+	case 't':
+	case 'f':
+		return "bool";
+	case 'n':
+		return "null";
+	default:
+		return "number";
+	}
+}

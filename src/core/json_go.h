@@ -17,4 +17,9 @@ struct buf;
  * exceed its maximum (out then holds part of it). */
 int json_go_put_string(struct buf *out, const char *s, size_t len);
 
+/* The word Go's encoding/json uses in its errors for the type of a JSON value
+ * ("string", "object", "array", "bool", "null", "number"), from the value's
+ * first byte. */
+const char *json_go_type_name(char first);
+
 #endif

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/json_go.h"
 #include "core/xmalloc.h"
 
 struct span {
@@ -253,21 +254,7 @@ static int lookup_key(struct span key, const char *const *names, int count)
 
 static const char *kind(struct span v)
 {
-	switch (v.p[0]) {
-	case '"':
-		return "string";
-	case '{':
-		return "object";
-	case '[':
-		return "array";
-	case 't':
-	case 'f':
-		return "bool";
-	case 'n':
-		return "null";
-	default:
-		return "number";
-	}
+	return json_go_type_name(v.p[0]);
 }
 
 /* A short printable rendering of untrusted text for an error message. */
