@@ -191,6 +191,14 @@ rt_busybox_static() {
 	[ -x /bin/busybox ] && ! LC_ALL=C readelf -l /bin/busybox 2>/dev/null | grep -q 'INTERP'
 }
 
+# rt_skip_unless_busybox_static NAME: skip the whole test NAME without it.
+rt_skip_unless_busybox_static() {
+	rt_busybox_static && return 0
+	tap_skip "$1" "/bin/busybox is not Debian's busybox-static (scripts/deps.sh installs it)"
+	tap_done
+	exit 0
+}
+
 # rt_host_down N: end host N's init, which ends every process of the host and
 # its mount namespace, then remove its cgroups and the runtimes' folders.
 # Idempotent; rt_cleanup does it for every host.

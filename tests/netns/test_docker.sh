@@ -28,11 +28,7 @@ cd "$(dirname "$0")/../.."
 
 T0=$(now_ms)
 rt_skip_unless dockerd docker nsenter unshare readelf
-rt_busybox_static || {
-	tap_skip "docker test" "/bin/busybox is not Debian's busybox-static (scripts/deps.sh installs it)"
-	tap_done
-	exit 0
-}
+rt_skip_unless_busybox_static "docker test"
 
 # dockerd raises two machine-wide limits (kernel.keys.root_maxkeys to 1000000,
 # root_maxbytes to 25000000) when they are lower: put them back after.

@@ -26,11 +26,7 @@ cd "$(dirname "$0")/../.."
 
 T0=$(now_ms)
 rt_skip_unless podman conmon nsenter unshare readelf
-rt_busybox_static || {
-	tap_skip "podman test" "/bin/busybox is not Debian's busybox-static (scripts/deps.sh installs it)"
-	tap_done
-	exit 0
-}
+rt_skip_unless_busybox_static "podman test"
 for t in bridge host-local portmap loopback; do
 	[ -x /usr/lib/cni/$t ] || {
 		tap_skip "podman test" "no /usr/lib/cni/$t (containernetworking-plugins)"
