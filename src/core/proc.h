@@ -4,8 +4,8 @@
 
 /*
  * One run of a helper program (the daemon's iptables tools, the CNI plugin's
- * delegate), bounded in output and, unless told otherwise, in time: fork +
- * exec of a full path, never a shell. The call blocks its thread until the
+ * delegate), bounded in output and, unless told otherwise, in time:
+ * posix_spawn of a full path, never a shell. The call blocks its thread until the
  * child is reaped, so the daemon makes it on a worker thread (core/worker.h),
  * never on the control loop.
  */
@@ -34,12 +34,13 @@ struct proc_spec {
 /*
  * Returns the exit status (0-255; 127 when the program could not be
  * executed; 128 + N when signal N ended it), or -errno: -ETIMEDOUT after
- * timeout_ms, -ECANCELED once cancel_fd is readable (checked before the fork
+ * timeout_ms, -ECANCELED once cancel_fd is readable (checked before the spawn
  * too), -E2BIG when stdout or stderr outgrew its buffer. In those three cases
  * the child, our own and only that one (by pid), is killed with SIGKILL.
  * With exec_errno, a child that could not exec (execve or the set-up before
- * it failed) makes it -errno of that failure (-ENOENT, -EACCES, -ETXTBSY...);
- * the wait for the exec is not bounded by timeout_ms. Every child is reaped
+ * it failed) makes it -errno of that failure (-ENOENT, -EACCES, -ETXTBSY...),
+ * without it 127 (*wait_status as of an exit with 127); the wait for the exec
+ * is not bounded by timeout_ms. Every child is reaped
  * before return (*wait_status is set then, whatever ended the child). The run
  * ends when the child has exited: output still held open by a grandchild is
  * read as far as it was written, then left alone. A child that does not read

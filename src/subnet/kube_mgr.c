@@ -15,9 +15,10 @@
  * than 30 s), we keep retrying with backoff and say why. The first list of
  * all Nodes gets flanneld's 10 minutes, then start-up fails with its message
  * unless CONT_WHEN_CACHE_NOT_READY=true (then we go on without it); the
- * alloc backend lists no Nodes at all, as flanneld turns its informer off. The watch resumes from the last resourceVersion seen (bookmarks
- * included); a 410 Gone re-lists and diffs against what we knew, so that no
- * change is missed or reported twice. Per node only the lease is kept (tens
+ * alloc backend lists no Nodes at all, as flanneld turns its informer off.
+ * The watch resumes from the last resourceVersion seen (bookmarks included);
+ * a 410 Gone re-lists and diffs against what we knew, so that no change is
+ * missed or reported twice. Per node only the lease is kept (tens
  * of bytes plus the backend data), never the object.
  *
  * Differences from flanneld, all on the safe side: a change of either
