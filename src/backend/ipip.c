@@ -210,16 +210,16 @@ static int ipip_ensure(void *arg)
  * gateway. Only on the external interface: that is where the route goes. */
 static bool is_direct(struct ipip *b, const struct ip_addr *pub)
 {
-	struct nl_route via;
 	struct err err = { 0 };
 	char a[IP_ADDR_STRLEN];
+	int oif = nl_route_direct_oif(route_net_nl(b->rn), pub, &err);
 
-	if (nl_route_get(route_net_nl(b->rn), pub, &via, &err) < 0) {
+	if (oif < 0) {
 		log_warnx("ipip: couldn't look up the route to %s: %s; tunnelling",
 			  ip_addr_format(pub, a), err.msg);
 		return false;
 	}
-	return !via.gw.family && via.type != RTN_LOCAL && via.oif == b->base.ext.index;
+	return oif == b->base.ext.index;
 }
 
 static void ipip_route(void *arg, const struct lease *l, int fi, struct nl_route *r)

@@ -157,13 +157,12 @@ static void fill_fam(struct vxlan *b, const struct lease *l, int family, struct 
 		return;
 	f->pub = *pub;
 	if (b->cfg.direct_routing) {
-		struct nl_route via;
 		struct err err = { 0 };
+		int oif = nl_route_direct_oif(kstate_nl(b->ks), pub, &err);
 
-		if (nl_route_get(kstate_nl(b->ks), pub, &via, &err) == 0 && !via.gw.family &&
-		    via.type != RTN_LOCAL) {
+		if (oif > 0) {
 			f->mode = VX_DIRECT;
-			f->direct_oif = via.oif;
+			f->direct_oif = oif;
 			return;
 		}
 	}

@@ -290,3 +290,13 @@ int nl_route_get(struct nl *nl, const struct ip_addr *dst, struct nl_route *ret_
 		return err_set(err, -ENOENT, "route get: the kernel sent no route");
 	return 0;
 }
+
+int nl_route_direct_oif(struct nl *nl, const struct ip_addr *dst, struct err *err)
+{
+	struct nl_route via;
+	int ret = nl_route_get(nl, dst, &via, err);
+
+	if (ret < 0)
+		return ret;
+	return !via.gw.family && via.type != RTN_LOCAL && via.oif > 0 ? via.oif : 0;
+}

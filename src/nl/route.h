@@ -37,6 +37,10 @@ typedef int nl_route_cb(const struct nl_route *r, void *arg);
 NL_MUST_CHECK int nl_route_dump(struct nl *nl, int family, uint32_t table, nl_route_cb *cb, void *arg);
 /* `ip route get dst`: the route the kernel would use (oif, gw, prefsrc). */
 NL_MUST_CHECK int nl_route_get(struct nl *nl, const struct ip_addr *dst, struct nl_route *ret, struct err *err);
+/* flannel's DirectRouting test: the interface index the kernel reaches dst on
+ * without a gateway (not a local address), 0 when it needs one, or -errno of
+ * the lookup. */
+NL_MUST_CHECK int nl_route_direct_oif(struct nl *nl, const struct ip_addr *dst, struct err *err);
 NL_MUST_CHECK int nl_route_parse(const struct nlmsghdr *nlh, struct nl_route *ret);
 
 /* Queue into the current batch (see nl.h) instead of sending now. */
