@@ -100,8 +100,24 @@ iperf_json() { # ARGS...
 	echo "$out"
 }
 
+# The UdpRcvbufErrors (v4 + v6) count of the namespace CMD... runs in
+# (absolute: nstat's history file is shared by all namespaces).
+udp_rcvbuf_errors() { # CMD...
+	local n
+	n=$("$@" nstat -asz UdpRcvbufErrors Udp6RcvbufErrors | awk '/RcvbufErrors/ {s += $2} END {print s + 0}')
+	echo "${n:-0}"
+}
+
+# Drops a busy CPU explains: full receive buffers in pod 2.1 (iperf3) and on
+# h2 (weftd's underlay socket), and h1's flannel0 queue full while weftd's
+# reader waited for a CPU.
+busy_drops() {
+	echo $(($(udp_rcvbuf_errors pod_exec 2 1) + $(udp_rcvbuf_errors host_exec 2) +
+		$(host_exec 1 cat /sys/class/net/flannel0/statistics/tx_dropped)))
+}
+
 iperf_cases() { # LABEL
-	local out bps lost sent
+	local out bps lost sent busy
 	if [ $have_iperf = 0 ]; then
 		echo "ok - $1: iperf3 # SKIP iperf3 not installed"
 		return
@@ -117,12 +133,16 @@ iperf_cases() { # LABEL
 	done
 	tap_eq "$1: no TCP checksum errors in pod 2.1" 0 \
 		"$(pod_exec 2 1 nstat -z TcpInCsumErrors | awk '/TcpInCsumErrors/ {print $2}')"
+	# Datagrams lost to a busy CPU (busy_drops: the kernel counts them) are
+	# not the path's fault: only the rest must stay under 2 %.
 	for len in 1200 3000; do # 3000: IP fragments inside the tunnel
+		busy=$(busy_drops)
 		out=$(iperf_json -u -b 50M -l $len -t 2)
 		read -r sent lost < <(python3 -c 'import json,sys; s=json.load(sys.stdin)["end"]["sum"]; print(s["packets"], s["lost_packets"])' <<<"$out" 2>/dev/null)
 		sent=${sent:-0} lost=${lost:-0}
-		tap_ok "$1: UDP iperf3 -l $len pod 1.1 -> pod 2.1 ($sent sent, $lost lost)" \
-			test "$sent" -gt 0 -a $((lost * 50)) -le "$sent"
+		busy=$(($(busy_drops) - busy))
+		tap_ok "$1: UDP iperf3 -l $len pod 1.1 -> pod 2.1 ($sent sent, $lost lost, busy-CPU drops counted by the kernel: $busy)" \
+			test "$sent" -gt 0 -a $(((lost - busy) * 50)) -le "$sent"
 	done
 	stop_bg iperf
 }
