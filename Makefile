@@ -30,12 +30,20 @@ BASE_CFLAGS := -std=gnu11 $(OPT_CFLAGS) $(WARNINGS) -MMD -MP -D_GNU_SOURCE \
 	-DWEFT_VERSION='"$(VERSION)"' -Isrc $(PKG_CFLAGS)
 BASE_LDFLAGS := -Wl,--as-needed
 
+# The CNI plugin is linked statically, as the reference plugins are: the
+# DaemonSet copies it from the image onto hosts that need not have jansson,
+# and a static binary starts about twice as fast (no ld.so relocation), which
+# is most of its cost on a pod's set-up path. ASan needs dynamic linking.
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CNI_LDFLAGS :=
+CNI_LIBS := $(PKG_LIBS)
 else
 BUILD ?= build
 SAN_FLAGS :=
+CNI_LDFLAGS := -static
+CNI_LIBS := -ljansson -lm
 endif
 
 ALL_CFLAGS  := $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
@@ -117,7 +125,7 @@ $(BUILD)/weftctl: $(WEFTCTL_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 
 $(BUILD)/weft-cni: $(CNI_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	$(call quiet,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(CNI_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(call quiet,LD,$@)

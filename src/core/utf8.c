@@ -33,7 +33,7 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_rune)
 	return len;
 }
 
-size_t utf8_encode(uint32_t r, unsigned char out[UTF8_MAX])
+size_t utf8_encode_rune(uint32_t r, unsigned char out[UTF8_MAX])
 {
 	size_t n;
 

@@ -17,6 +17,6 @@
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_rune);
 
 /* Write r (at most U+10FFFF) into out; returns its length. */
-size_t utf8_encode(uint32_t r, unsigned char out[UTF8_MAX]);
+size_t utf8_encode_rune(uint32_t r, unsigned char out[UTF8_MAX]);
 
 #endif

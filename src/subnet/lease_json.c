@@ -272,7 +272,7 @@ int lease_json_unquote(struct buf *b, const unsigned char *s, size_t n)
 					rune = 0xfffd;
 				}
 			}
-			len = utf8_encode(rune, tmp);
+			len = utf8_encode_rune(rune, tmp);
 		} else if (c == '\\') {
 			/* validated: one of " \ / b f n r t */
 			const char *e = strchr(esc_from, s[i + 1]);
@@ -283,7 +283,7 @@ int lease_json_unquote(struct buf *b, const unsigned char *s, size_t n)
 			tmp[0] = c;
 			i++;
 		} else if ((len = utf8_decode(s + i, end - i, &rune)) == 0) {
-			len = utf8_encode(0xfffd, tmp);
+			len = utf8_encode_rune(0xfffd, tmp);
 			i++;
 		} else {
 			p = s + i;

@@ -283,6 +283,9 @@ tap_ok "install-cni-plugin: the image's /flannel is the host's /opt/cni/bin/flan
 tap_eq "install-cni-plugin: mode 755" 755 "$(stat -c %a "$plugin")"
 tap_ok "install-cni-plugin: the host's copy runs (CNI VERSION)" \
 	eval "CNI_COMMAND=VERSION '$plugin' </dev/null | grep -q supportedVersions"
+# Copied onto hosts that need not have the image's libraries, as Go's are.
+tap_lacks "install-cni-plugin: statically linked (no program interpreter)" \
+	"Requesting program interpreter" "Program Headers" readelf -l "$plugin"
 cm_conf=$(python3 -c 'import sys, yaml
 print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap"][0]["data"]["cni-conf.json"], end="")' "$MANIFEST")
 tap_eq "install-cni: /etc/cni/net.d/10-flannel.conflist is the ConfigMap's cni-conf.json" \
