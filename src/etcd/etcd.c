@@ -40,22 +40,21 @@
 #define GRPC_UNAUTHENTICATED 16
 
 enum req_kind {
-	REQ_RANGE,
-	REQ_PUT,
-	REQ_DELETE,
-	REQ_TXN,
-	REQ_GRANT,
-	REQ_REVOKE,
-	REQ_TTL,
-	REQ_COMPACT,
-	REQ_WATCH,
+	REQ_RANGE = ETCD_CALL_RANGE,
+	REQ_PUT = ETCD_CALL_PUT,
+	REQ_DELETE = ETCD_CALL_DELETE,
+	REQ_TXN = ETCD_CALL_TXN,
+	REQ_GRANT = ETCD_CALL_GRANT,
+	REQ_REVOKE = ETCD_CALL_REVOKE,
+	REQ_TTL = ETCD_CALL_TTL,
+	REQ_COMPACT = ETCD_CALL_COMPACT,
+	REQ_WATCH = ETCD_CALL_WATCH,
 };
 
 struct etcd_req {
 	struct etcd *e;
 	struct etcd_req *next;
 	enum req_kind kind;
-	const char *path;
 	char *body;
 	union {
 		etcd_range_cb *range;
@@ -67,6 +66,7 @@ struct etcd_req {
 	struct http_req *http;
 	unsigned tried;
 	bool reauthed;
+	bool api_switched; /* resent once under the other API generation */
 };
 
 struct etcd_watch {
@@ -83,6 +83,9 @@ struct etcd {
 	struct loop *loop;
 	struct http *http;
 	char *endpoints[MAX_ENDPOINTS];
+	/* Per endpoint: etcd 3.4+ serves /v3/, 3.3 only /v3beta/ (3.4 both,
+	 * 3.5 /v3/ only). Starts at /v3/; a 404 there switches to the other. */
+	enum etcd_api api[MAX_ENDPOINTS];
 	unsigned n_endpoints, cur;
 	struct http_tls tls;
 	char *cafile, *certfile, *keyfile;
@@ -90,6 +93,7 @@ struct etcd {
 	char *token;
 	struct http_req *auth_req;
 	unsigned auth_tried; /* endpoints tried by the authentication in flight */
+	bool auth_api_switched;
 	long timeout_ms;
 	long watch_idle_ms;
 	size_t max_response;
@@ -99,13 +103,56 @@ struct etcd {
 	struct etcd_stats stats;
 };
 
-static const char *const req_paths[] = {
-	[REQ_RANGE] = "/v3/kv/range",	       [REQ_PUT] = "/v3/kv/put",
-	[REQ_DELETE] = "/v3/kv/deleterange",   [REQ_TXN] = "/v3/kv/txn",
-	[REQ_GRANT] = "/v3/lease/grant",       [REQ_REVOKE] = "/v3/lease/revoke",
-	[REQ_TTL] = "/v3/lease/timetolive",    [REQ_COMPACT] = "/v3/kv/compaction",
-	[REQ_WATCH] = "/v3/watch",
+/* etcd's gRPC gateway paths; 3.3 had the lease revoke and time-to-live
+ * calls under kv/ (3.4 serves those old paths too, as extra bindings). */
+static const char *const req_paths[][REQ_WATCH + 1] = {
+	[ETCD_API_V3] = {
+		[REQ_RANGE] = "/v3/kv/range",	       [REQ_PUT] = "/v3/kv/put",
+		[REQ_DELETE] = "/v3/kv/deleterange",   [REQ_TXN] = "/v3/kv/txn",
+		[REQ_GRANT] = "/v3/lease/grant",       [REQ_REVOKE] = "/v3/lease/revoke",
+		[REQ_TTL] = "/v3/lease/timetolive",    [REQ_COMPACT] = "/v3/kv/compaction",
+		[REQ_WATCH] = "/v3/watch",
+	},
+	[ETCD_API_V3BETA] = {
+		[REQ_RANGE] = "/v3beta/kv/range",	       [REQ_PUT] = "/v3beta/kv/put",
+		[REQ_DELETE] = "/v3beta/kv/deleterange",      [REQ_TXN] = "/v3beta/kv/txn",
+		[REQ_GRANT] = "/v3beta/lease/grant",	       [REQ_REVOKE] = "/v3beta/kv/lease/revoke",
+		[REQ_TTL] = "/v3beta/kv/lease/timetolive",    [REQ_COMPACT] = "/v3beta/kv/compaction",
+		[REQ_WATCH] = "/v3beta/watch",
+	},
 };
+
+static const char *const auth_paths[] = {
+	[ETCD_API_V3] = "/v3/auth/authenticate",
+	[ETCD_API_V3BETA] = "/v3beta/auth/authenticate",
+};
+
+const char *etcd_api_path(enum etcd_api api, enum etcd_call call)
+{
+	if ((unsigned)api > ETCD_API_V3BETA || (unsigned)call > ETCD_CALL_AUTH)
+		return NULL;
+	return call == ETCD_CALL_AUTH ? auth_paths[api] : req_paths[api][call];
+}
+
+enum etcd_api etcd_endpoint_api(const struct etcd *e, unsigned i)
+{
+	return i < e->n_endpoints ? e->api[i] : ETCD_API_V3;
+}
+
+/*
+ * An HTTP 404 under one API generation: the endpoint may serve only the
+ * other (etcd 3.3: /v3beta/). Switch this endpoint, once per request, and
+ * say whether the caller should resend.
+ */
+static bool api_switch(struct etcd *e, bool *switched)
+{
+	if (*switched)
+		return false;
+	*switched = true;
+	e->api[e->cur] = e->api[e->cur] == ETCD_API_V3 ? ETCD_API_V3BETA : ETCD_API_V3;
+	e->stats.api_switches++;
+	return true;
+}
 
 static int req_send(struct etcd_req *r, bool initial);
 static void auth_start(struct etcd *e);
@@ -257,6 +304,7 @@ static bool req_failover(struct etcd_req *r)
 		e->cur = (e->cur + 1) % e->n_endpoints;
 		e->stats.failovers++;
 	}
+	r->api_switched = false; /* the next endpoint may serve the other generation */
 	if (++r->tried >= e->n_endpoints)
 		return false;
 	req_send(r, false);
@@ -319,12 +367,20 @@ static void unary_done(void *arg, int err, long status, const char *body, size_t
 		req_complete_error(r, err);
 		return;
 	}
+	if (status == 404 && api_switch(e, &r->api_switched)) {
+		req_send(r, false);
+		return;
+	}
 	if (status != 200) {
 		struct etcd_resp_error re;
 
 		etcd_parse_error(body, len, &re);
-		set_errmsg(e, "%s: HTTP %ld: %s", e->endpoints[e->cur], status,
-			   re.message[0] ? re.message : "(no message)");
+		if (status == 404)
+			set_errmsg(e, "%s: HTTP 404 under both /v3/ and /v3beta/: not an etcd "
+				   "v3 endpoint (weft needs etcd 3.3 or later)", e->endpoints[e->cur]);
+		else
+			set_errmsg(e, "%s: HTTP %ld: %s", e->endpoints[e->cur], status,
+				   re.message[0] ? re.message : "(no message)");
 		if (re.code == GRPC_UNAUTHENTICATED && e->username && !r->reauthed) {
 			free(e->token);
 			e->token = NULL;
@@ -415,6 +471,9 @@ static void watch_line(void *arg, const char *line, size_t len)
 
 	if (w->ended)
 		return;
+	/* A 404's body is no watch message: watch_done tries the other API. */
+	if (http_req_status(r->http) == 404 && !r->api_switched)
+		return;
 	watch_alive(w);
 	etcd_parse_watch_line(line, len, &msg, &err);
 	switch (msg.kind) {
@@ -459,6 +518,10 @@ static void watch_done(void *arg, int err, long status, const char *body, size_t
 		/* The next attempt, made by the caller, goes to the next endpoint. */
 		if (e->n_endpoints > 1)
 			e->cur = (e->cur + 1) % e->n_endpoints;
+	} else if (status == 404 && api_switch(e, &r->api_switched)) {
+		r->next = NULL;
+		req_send(r, false);
+		return;
 	} else {
 		set_errmsg(e, "%s: watch stream ended (HTTP %ld)", e->endpoints[e->cur], status);
 		err = -ECONNRESET;
@@ -478,6 +541,12 @@ static void auth_done(void *arg, int err, long status, const char *body, size_t 
 
 	e->auth_req = NULL;
 	e->waiting = NULL;
+	if (!err && status == 404 && api_switch(e, &e->auth_api_switched)) {
+		e->waiting = waiting;
+		auth_start(e);
+		return;
+	}
+	e->auth_api_switched = false;
 	if (!err) {
 		j = json_loadb(body, len, 0, NULL);
 		token = json_string_value(json_object_get(j, "token"));
@@ -527,7 +596,7 @@ static void auth_start(struct etcd *e)
 	char *body = dump(j), *url;
 	int ret;
 
-	xasprintf(&url, "%s/v3/auth/authenticate", e->endpoints[e->cur]);
+	xasprintf(&url, "%s%s", e->endpoints[e->cur], auth_paths[e->api[e->cur]]);
 	o.url = url;
 	o.body = body;
 	o.body_len = strlen(body);
@@ -563,7 +632,7 @@ static int req_send(struct etcd_req *r, bool initial)
 			auth_start(e);
 		return 0;
 	}
-	xasprintf(&url, "%s%s", e->endpoints[e->cur], r->path);
+	xasprintf(&url, "%s%s", e->endpoints[e->cur], req_paths[e->api[e->cur]][r->kind]);
 	if (e->token) {
 		xasprintf(&auth, "Authorization: %s", e->token);
 		headers[0] = auth;
@@ -609,7 +678,6 @@ static struct etcd_req *req_new(struct etcd *e, enum req_kind kind, json_t *body
 
 	r->e = e;
 	r->kind = kind;
-	r->path = req_paths[kind];
 	r->body = dump(body);
 	r->arg = arg;
 	return r;

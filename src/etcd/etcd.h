@@ -113,11 +113,34 @@ void etcd_watch_cancel(struct etcd_watch *w);
 void etcd_range_result_free(struct etcd_range_result *r);
 
 struct etcd_stats {
-	uint64_t requests;  /* HTTP requests sent (retries included) */
-	uint64_t errors;    /* requests that failed (transport or etcd error) */
-	uint64_t failovers; /* switches to the next endpoint */
-	uint64_t watches;   /* watch streams started */
+	uint64_t requests;     /* HTTP requests sent (retries included) */
+	uint64_t errors;       /* requests that failed (transport or etcd error) */
+	uint64_t failovers;    /* switches to the next endpoint */
+	uint64_t watches;      /* watch streams started */
+	uint64_t api_switches; /* 404s that moved an endpoint between /v3/ and /v3beta/ */
 };
 const struct etcd_stats *etcd_stats(const struct etcd *e);
+
+/*
+ * The gateway's API generation: etcd 3.4 and later serve /v3/, 3.3 only
+ * /v3beta/. Each endpoint starts at /v3/ and moves to the other on an HTTP
+ * 404 (once per request). etcd_api_path is the path of a call under one.
+ */
+enum etcd_api { ETCD_API_V3, ETCD_API_V3BETA };
+enum etcd_call {
+	ETCD_CALL_RANGE,
+	ETCD_CALL_PUT,
+	ETCD_CALL_DELETE,
+	ETCD_CALL_TXN,
+	ETCD_CALL_GRANT,
+	ETCD_CALL_REVOKE,
+	ETCD_CALL_TTL,
+	ETCD_CALL_COMPACT,
+	ETCD_CALL_WATCH,
+	ETCD_CALL_AUTH,
+};
+const char *etcd_api_path(enum etcd_api api, enum etcd_call call);
+/* The API generation endpoint i (of the list given at creation) is using. */
+enum etcd_api etcd_endpoint_api(const struct etcd *e, unsigned i);
 
 #endif

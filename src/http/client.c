@@ -200,6 +200,11 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 	return 0;
 }
 
+long http_req_status(const struct http_req *r)
+{
+	return r && http_resp_head_done(&r->resp) ? r->resp.status : 0;
+}
+
 void http_cancel(struct http_req *r)
 {
 	if (!r)

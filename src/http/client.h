@@ -65,6 +65,9 @@ int http_start(struct http *h, const struct http_opts *o, http_done_cb *done, ht
 	       void *arg, struct http_req **ret_req);
 /* The callbacks of a cancelled request are never called. NULL is fine. */
 void http_cancel(struct http_req *r);
+/* The final response's status once its head is read (in a line callback,
+ * say), else 0. */
+long http_req_status(const struct http_req *r);
 
 /* Requests in flight (for tests and metrics). */
 unsigned http_active(const struct http *h);
