@@ -405,9 +405,8 @@ static int apply_defaults(struct flags *f, struct err *err)
  * ask for usage.
  */
 static int parse_args(int argc, char **argv, struct flags *f, bool *set, struct flag_origin *orig,
-		      struct err *err)
+		      const struct flag_origin *origin, struct err *err)
 {
-	const struct flag_origin cmdline = { .src = SRC_CMDLINE };
 	const struct flag_desc *bare_bool = NULL;
 	int i, r;
 
@@ -449,11 +448,11 @@ static int parse_args(int argc, char **argv, struct flags *f, bool *set, struct 
 		} else {
 			return err_set(err, -EINVAL, "flag needs an argument: -%s", d->name);
 		}
-		r = flag_set(f, d, value, &cmdline, err);
+		r = flag_set(f, d, value, origin, err);
 		if (r < 0)
 			return r;
 		set[d - flag_table] = true;
-		orig[d - flag_table] = cmdline;
+		orig[d - flag_table] = *origin;
 	}
 	if (i < argc) {
 		bool dummy;
@@ -506,6 +505,106 @@ static int apply_env(char **envp, struct flags *f, const bool *set, struct flag_
 	return 0;
 }
 
+/*
+ * Distribution packages of flanneld (Fedora, CentOS, openSUSE) ship an
+ * environment file with FLANNEL_ETCD_ENDPOINTS (older: FLANNEL_ETCD),
+ * FLANNEL_ETCD_PREFIX (older: FLANNEL_ETCD_KEY) and FLANNEL_OPTIONS, which
+ * their unit's wrapper turns into a command line:
+ *   flanneld -etcd-endpoints=$EP -etcd-prefix=$PREFIX $FLANNEL_OPTIONS
+ * weftd reads them itself with that precedence: the real command line, then
+ * FLANNEL_OPTIONS (split at whitespace, as systemd splits an unbraced $VAR),
+ * then the two etcd variables, then FLANNELD_*, then the defaults.
+ */
+#define FLANNEL_OPTIONS_MAX_WORDS 128
+
+static int apply_flannel_options(const char *value, struct flags *f, bool *set,
+				 struct flag_origin *orig, struct err *err)
+{
+	const struct flag_origin origin = { .src = SRC_ENV, .env = "FLANNEL_OPTIONS" };
+	char *copy = xstrdup(value), *save = NULL, *w;
+	char *words[FLANNEL_OPTIONS_MAX_WORDS + 1];
+	int n = 0, r;
+
+	words[n++] = (char *)"FLANNEL_OPTIONS";
+	for (w = strtok_r(copy, " \t\n\r\v\f", &save); w; w = strtok_r(NULL, " \t\n\r\v\f", &save)) {
+		if (n > FLANNEL_OPTIONS_MAX_WORDS) {
+			r = err_set(err, -E2BIG, "FLANNEL_OPTIONS: more than %d words",
+				    FLANNEL_OPTIONS_MAX_WORDS);
+			goto out;
+		}
+		words[n++] = w;
+	}
+	r = parse_args(n, words, f, set, orig, &origin, err);
+	if (r == FLAGS_HELP)
+		r = err_set(err, -EINVAL, "FLANNEL_OPTIONS: -h/-help is not an option to keep "
+			    "in an environment file");
+	else if (r < 0) {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		r = err_set(err, r, "FLANNEL_OPTIONS: %s", msg);
+	}
+out:
+	free(copy);
+	return r;
+}
+
+static int apply_distro_etcd(char **envp, const char *flag, const char *var, const char *older,
+			     struct flags *f, bool *set, struct flag_origin *orig, struct err *err)
+{
+	const struct flag_desc *d = flag_lookup(flag, strlen(flag));
+	struct flag_origin o = { .src = SRC_ENV };
+	const char *value = env_lookup(envp, var);
+	int r;
+
+	if (set[d - flag_table])
+		return 0;
+	snprintf(o.env, sizeof(o.env), "%s", var);
+	if (!value || !*value) {
+		value = env_lookup(envp, older);
+		snprintf(o.env, sizeof(o.env), "%s", older);
+	}
+	if (!value || !*value)
+		return 0;
+	r = flag_set(f, d, value, &o, err);
+	if (r < 0)
+		return r;
+	set[d - flag_table] = true;
+	orig[d - flag_table] = o;
+	return 0;
+}
+
+static int apply_distro_env(int argc, char **argv, char **envp, struct flags *f, bool *set,
+			    struct flag_origin *orig, struct err *err)
+{
+	const struct flag_origin cmdline = { .src = SRC_CMDLINE };
+	const char *opts = env_lookup(envp, "FLANNEL_OPTIONS");
+	int r;
+
+	if (opts && opts[strspn(opts, " \t\n\r\v\f")]) {
+		/* Start again: FLANNEL_OPTIONS first, the command line over it. */
+		flags_free(f);
+		memset(f, 0, sizeof(*f));
+		memset(set, 0, FLAG_COUNT * sizeof(*set));
+		memset(orig, 0, FLAG_COUNT * sizeof(*orig));
+		r = apply_defaults(f, err);
+		if (r < 0)
+			return r;
+		r = apply_flannel_options(opts, f, set, orig, err);
+		if (r < 0)
+			return r;
+		r = parse_args(argc, argv, f, set, orig, &cmdline, err);
+		if (r != 0)
+			return r < 0 ? r : -EINVAL;
+	}
+	r = apply_distro_etcd(envp, "etcd-endpoints", "FLANNEL_ETCD_ENDPOINTS", "FLANNEL_ETCD", f,
+			      set, orig, err);
+	if (r < 0)
+		return r;
+	return apply_distro_etcd(envp, "etcd-prefix", "FLANNEL_ETCD_PREFIX", "FLANNEL_ETCD_KEY", f,
+				 set, orig, err);
+}
+
 static const struct flag_origin *origin_of(const struct flag_origin *orig, const char *name)
 {
 	return &orig[flag_lookup(name, strlen(name)) - flag_table];
@@ -542,6 +641,7 @@ static int validate(const struct flags *f, const struct flag_origin *orig, struc
 
 int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct err *err)
 {
+	const struct flag_origin cmdline = { .src = SRC_CMDLINE };
 	struct flag_origin orig[FLAG_COUNT] = { 0 };
 	bool set[FLAG_COUNT] = { false };
 	int r;
@@ -550,7 +650,7 @@ int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct er
 	r = apply_defaults(ret, err);
 	if (r < 0)
 		goto out;
-	r = parse_args(argc, argv, ret, set, orig, err);
+	r = parse_args(argc, argv, ret, set, orig, &cmdline, err);
 	if (r != 0)
 		goto out;
 	/* flanneld checks --version before reading FLANNELD_*. */
@@ -558,6 +658,9 @@ int flags_parse(int argc, char **argv, char **envp, struct flags *ret, struct er
 		r = FLAGS_VERSION;
 		goto out;
 	}
+	r = apply_distro_env(argc, argv, envp ? envp : environ, ret, set, orig, err);
+	if (r < 0)
+		goto out;
 	r = apply_env(envp ? envp : environ, ret, set, orig, err);
 	if (r < 0)
 		goto out;
@@ -613,7 +716,11 @@ void flags_usage(FILE *out, const char *progname)
 	fputs("\nFlags may be written -flag or --flag, with -flag=value or -flag value (booleans\n"
 	      "only -flag=value). Any flag not given on the command line is read from the\n"
 	      "environment as FLANNELD_<NAME>, upper-cased with '-' and '.' as '_'\n"
-	      "(e.g. FLANNELD_ETCD_PREFIX); empty values are ignored.\n",
+	      "(e.g. FLANNELD_ETCD_PREFIX); empty values are ignored. Distribution\n"
+	      "environment files work too: FLANNEL_OPTIONS (flags, split at whitespace;\n"
+	      "the command line wins over them), then FLANNEL_ETCD_ENDPOINTS (or\n"
+	      "FLANNEL_ETCD) and FLANNEL_ETCD_PREFIX (or FLANNEL_ETCD_KEY), both over\n"
+	      "FLANNELD_*.\n",
 	      out);
 }
 

@@ -298,6 +298,13 @@ FLANNELD_ETCD_ENDPOINTS=http://127.0.0.1:1 FLANNELD_ETCD_PREFIX=/elsewhere \
 	run leases --etcd-endpoints="$ETCD_ENDPOINT" -etcd-prefix "$P"
 tap_eq "command line wins over FLANNELD_ETCD_*" 0 "$rc"
 contains "command line wins: test prefix" "$out" "10.5.34.0/24"
+FLANNEL_ETCD_ENDPOINTS=$ETCD_ENDPOINT FLANNEL_ETCD_PREFIX=$P FLANNELD_ETCD_ENDPOINTS=http://127.0.0.1:1 \
+	FLANNELD_ETCD_PREFIX=/elsewhere run leases
+tap_eq "FLANNEL_ETCD_ENDPOINTS/PREFIX (distribution file) win over FLANNELD_ETCD_*" 0 "$rc"
+contains "FLANNEL_ETCD_*: lists the test prefix" "$out" "10.5.34.0/24"
+FLANNEL_ETCD=$ETCD_ENDPOINT FLANNEL_ETCD_KEY=$P run leases
+tap_eq "FLANNEL_ETCD/FLANNEL_ETCD_KEY (older names): exit 0" 0 "$rc"
+contains "FLANNEL_ETCD_KEY: lists the test prefix" "$out" "10.5.34.0/24"
 FLANNELD_ETCD_ENDPOINTS=$ETCD_ENDPOINT FLANNELD_ETCD_PREFIX= run reserve 10.9.1.0/24 10.0.0.20
 tap_eq "default prefix: exit 0" 0 "$rc"
 tap_eq "default prefix: /coreos.com/network" '{"PublicIP":"10.0.0.20","PublicIPv6":null}' \

@@ -12,7 +12,7 @@ if [ ! -x "$WEFTD" ]; then
 fi
 
 # The caller's environment must not leak into the cases.
-unset "${!FLANNELD_@}"
+unset "${!FLANNEL_@}" # FLANNELD_* and the distributions' FLANNEL_*
 
 tmp=$(mktemp -d /tmp/weft-test-flags.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -270,6 +270,42 @@ run FLANNELD_LOG_FORMAT=KLOG --
 tap_eq "FLANNELD_LOG_FORMAT=KLOG exits 1 (names are lower case)" 1 "$RC"
 tap_ok "FLANNELD_LOG_FORMAT=KLOG: names the variable" has "$ERR" \
 	'invalid value "KLOG" for flag -log-format from FLANNELD_LOG_FORMAT'
+
+# Distribution environment files (FLANNEL_ETCD_ENDPOINTS or FLANNEL_ETCD,
+# FLANNEL_ETCD_PREFIX or FLANNEL_ETCD_KEY, FLANNEL_OPTIONS), with their units'
+# precedence: command line > FLANNEL_OPTIONS > FLANNEL_ETCD_* > FLANNELD_*.
+start_has() { grep -qE " starting: .*$1" <<<"$ERR"; } # REGEX in the start-up line
+run FLANNEL_ETCD_ENDPOINTS=http://127.0.0.1:1 FLANNEL_ETCD_PREFIX=/distro/net --
+tap_ok "FLANNEL_ETCD_ENDPOINTS is read" start_has "etcd-endpoints=http://127.0.0.1:1 "
+tap_ok "FLANNEL_ETCD_PREFIX is read" start_has "etcd-prefix=/distro/net "
+run FLANNEL_ETCD=http://127.0.0.1:2 FLANNEL_ETCD_KEY=/older/net --
+tap_ok "FLANNEL_ETCD (older name) is read" start_has "etcd-endpoints=http://127.0.0.1:2 "
+tap_ok "FLANNEL_ETCD_KEY (older name) is read" start_has "etcd-prefix=/older/net "
+run FLANNEL_ETCD_ENDPOINTS=http://127.0.0.1:3 FLANNEL_ETCD=http://127.0.0.1:4 --
+tap_ok "FLANNEL_ETCD_ENDPOINTS wins over FLANNEL_ETCD" start_has "etcd-endpoints=http://127.0.0.1:3 "
+run FLANNEL_ETCD_ENDPOINTS=http://127.0.0.1:3 FLANNELD_ETCD_ENDPOINTS=http://127.0.0.1:5 --
+tap_ok "FLANNEL_ETCD_ENDPOINTS wins over FLANNELD_ETCD_ENDPOINTS (a flag in the units)" \
+	start_has "etcd-endpoints=http://127.0.0.1:3 "
+run "FLANNEL_OPTIONS=  -iface=lo	--ip-masq -etcd-endpoints=http://127.0.0.1:6  " \
+	FLANNEL_ETCD_ENDPOINTS=http://127.0.0.1:3 --
+tap_ok "FLANNEL_OPTIONS is split at whitespace and read (-iface)" start_has "iface=\\[lo\\] "
+tap_ok "FLANNEL_OPTIONS is split at whitespace and read (--ip-masq)" start_has "ip-masq=true "
+tap_ok "FLANNEL_OPTIONS wins over FLANNEL_ETCD_ENDPOINTS" start_has "etcd-endpoints=http://127.0.0.1:6 "
+run "FLANNEL_OPTIONS=-etcd-prefix=/from/options -ip-masq" -- -etcd-prefix=/from/cmdline
+tap_ok "the command line wins over FLANNEL_OPTIONS" start_has "etcd-prefix=/from/cmdline "
+tap_ok "... and FLANNEL_OPTIONS still adds the rest" start_has "ip-masq=true "
+run "FLANNEL_OPTIONS=-iface=lo --nosuch" --
+tap_eq "a bad FLANNEL_OPTIONS exits 1" 1 "$RC"
+tap_ok "... naming FLANNEL_OPTIONS and the flag" has "$ERR" \
+	"FLANNEL_OPTIONS: flag provided but not defined: -nosuch"
+run "FLANNEL_OPTIONS=-healthz-port=abc" --
+tap_ok "a bad value in FLANNEL_OPTIONS names its origin" has "$ERR" \
+	'invalid value "abc" for flag -healthz-port from FLANNEL_OPTIONS'
+run "FLANNEL_OPTIONS=-iface lo extra" --
+tap_ok "a stray word in FLANNEL_OPTIONS is refused" has "$ERR" \
+	'FLANNEL_OPTIONS: unexpected argument "extra"'
+run "FLANNEL_OPTIONS=--nosuch" -- --version
+tap_eq "--version ignores FLANNEL_OPTIONS, as it ignores FLANNELD_*" 0 "$RC"
 
 # Signals: a SIGTERM already pending when the loop starts (blocked and raised
 # before exec, which keeps it pending) takes the clean-exit path.

@@ -52,20 +52,22 @@ struct common_opt {
 	size_t off;
 	const char *env;
 	const char *def;
+	/* A distribution environment file's names, above env (weftd's order). */
+	const char *distro_env[2];
 };
 
 static const struct common_opt common_opts[] = {
 	{"etcd-endpoints", offsetof(struct store_opts, endpoints), "FLANNELD_ETCD_ENDPOINTS",
-	 "http://127.0.0.1:4001,http://127.0.0.1:2379"},
+	 "http://127.0.0.1:4001,http://127.0.0.1:2379", {"FLANNEL_ETCD_ENDPOINTS", "FLANNEL_ETCD"}},
 	{"etcd-prefix", offsetof(struct store_opts, prefix), "FLANNELD_ETCD_PREFIX",
-	 "/coreos.com/network"},
-	{"etcd-cafile", offsetof(struct store_opts, cafile), "FLANNELD_ETCD_CAFILE", ""},
-	{"etcd-certfile", offsetof(struct store_opts, certfile), "FLANNELD_ETCD_CERTFILE", ""},
-	{"etcd-keyfile", offsetof(struct store_opts, keyfile), "FLANNELD_ETCD_KEYFILE", ""},
-	{"etcd-username", offsetof(struct store_opts, username), "FLANNELD_ETCD_USERNAME", ""},
-	{"etcd-password", offsetof(struct store_opts, password), "FLANNELD_ETCD_PASSWORD", ""},
+	 "/coreos.com/network", {"FLANNEL_ETCD_PREFIX", "FLANNEL_ETCD_KEY"}},
+	{"etcd-cafile", offsetof(struct store_opts, cafile), "FLANNELD_ETCD_CAFILE", "", {NULL, NULL}},
+	{"etcd-certfile", offsetof(struct store_opts, certfile), "FLANNELD_ETCD_CERTFILE", "", {NULL, NULL}},
+	{"etcd-keyfile", offsetof(struct store_opts, keyfile), "FLANNELD_ETCD_KEYFILE", "", {NULL, NULL}},
+	{"etcd-username", offsetof(struct store_opts, username), "FLANNELD_ETCD_USERNAME", "", {NULL, NULL}},
+	{"etcd-password", offsetof(struct store_opts, password), "FLANNELD_ETCD_PASSWORD", "", {NULL, NULL}},
 	{"etcd-password-file", offsetof(struct store_opts, password_file),
-	 "FLANNELD_ETCD_PASSWORD_FILE", ""},
+	 "FLANNELD_ETCD_PASSWORD_FILE", "", {NULL, NULL}},
 };
 
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
@@ -89,7 +91,9 @@ void store_opts_usage(FILE *f)
 	      "  --etcd-password-file FILE  read the etcd password from FILE (keeps it\n"
 	      "                         out of argv; not with --etcd-password)\n"
 	      "An etcd option not given is read from FLANNELD_<NAME>, e.g.\n"
-	      "FLANNELD_ETCD_ENDPOINTS (empty values are ignored). Options may be\n"
+	      "FLANNELD_ETCD_ENDPOINTS (empty values are ignored); as in weftd,\n"
+	      "FLANNEL_ETCD_ENDPOINTS (or FLANNEL_ETCD) and FLANNEL_ETCD_PREFIX (or\n"
+	      "FLANNEL_ETCD_KEY) from a distribution's file win over those. Options may be\n"
 	      "written -name or --name, with \"--name value\" or \"--name=value\",\n"
 	      "before or after the arguments; \"--\" ends the options.\n",
 	      f);
@@ -170,11 +174,14 @@ int store_args_parse(int argc, char **argv, const struct cmd_opt *opts, struct s
 	}
 	for (size_t k = 0; so && k < N_COMMON; k++) {
 		const char **f = common_field(so, &common_opts[k]);
-		const char *env;
+		const char *env = NULL;
 
 		if (*f)
 			continue;
-		env = getenv(common_opts[k].env);
+		for (int d = 0; d < 2 && (!env || !*env) && common_opts[k].distro_env[d]; d++)
+			env = getenv(common_opts[k].distro_env[d]);
+		if (!env || !*env)
+			env = getenv(common_opts[k].env);
 		*f = env && *env ? env : common_opts[k].def;
 	}
 	*ret_npos = npos;
