@@ -611,6 +611,8 @@ static void start_done(struct agent *a)
 		log_warn_errno(rc, "sd_notify READY=1 to $NOTIFY_SOCKET failed, ignoring");
 	else if (rc > 0)
 		log_info("told the service manager we are ready");
+	if (a->mgr->ops->ready)
+		a->mgr->ops->ready(a->mgr);
 }
 
 /* A large batch (the initial listing, a re-list) is summed up in one line;

@@ -119,7 +119,7 @@ static int mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 	return 0;
 }
 
-/* watch: report peers, then say the network is up (kube_mgr_cond.c) */
+/* watch: report peers */
 static int mgr_watch(struct subnet_mgr *base)
 {
 	struct kube_mgr *m = to_mgr(base);
@@ -133,9 +133,20 @@ static int mgr_watch(struct subnet_mgr *base)
 	for (n = hmap_first(&m->nodes, &iter); n; n = hmap_next(&m->nodes, n, &iter))
 		kube_mgr_batch_add(&b, LEASE_ADDED, &hmap_entry(n, struct kpeer, node)->lease);
 	kube_mgr_batch_flush(m, &b);
-	if (m->set_nnu)
-		kube_mgr_status_patch_start(&m->cond);
 	return 0;
+}
+
+/* ready: say the network is up (kube_mgr_cond.c), once the agent is ready,
+ * as the docs promise (upstream patches after subnet.env and READY=1, before
+ * its backend has programmed the peers; weft's ready includes them). */
+static void mgr_ready(struct subnet_mgr *base)
+{
+	struct kube_mgr *m = to_mgr(base);
+
+	if (m->set_nnu && !m->cond_started) {
+		m->cond_started = true;
+		kube_mgr_status_patch_start(&m->cond);
+	}
 }
 
 /* ---- the rest of the ops ---- */
@@ -232,6 +243,7 @@ static const struct subnet_mgr_ops kube_mgr_ops = {
 	.start = mgr_start,
 	.acquire = mgr_acquire,
 	.watch = mgr_watch,
+	.ready = mgr_ready,
 	.peer_count = mgr_peer_count,
 	.peers_foreach = mgr_peers_foreach,
 	.stats = mgr_stats,

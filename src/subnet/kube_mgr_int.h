@@ -71,6 +71,7 @@ struct kube_mgr {
 	char *source; /* how we reach the API, for logs */
 	char *net_config_path;
 	bool set_nnu;
+	bool cond_started; /* NetworkUnavailable=False patched (or under way) */
 	char *pod_ns, *pod_name;
 	char *node_name;
 

@@ -79,6 +79,9 @@ struct subnet_mgr_ops {
 	int (*acquire)(struct subnet_mgr *m, const struct lease_attrs *attrs);
 	/* Keep the lease (renewals, own-key watch) and report peers. */
 	int (*watch)(struct subnet_mgr *m);
+	/* The agent is ready: lease held, rules in, subnet.env written, the
+	 * first peer set programmed (kube: clear NetworkUnavailable). May be NULL. */
+	void (*ready)(struct subnet_mgr *m);
 	/* Peers currently known, for status and tests. */
 	size_t (*peer_count)(const struct subnet_mgr *m);
 	void (*peers_foreach)(const struct subnet_mgr *m,

@@ -31,6 +31,9 @@ for n in 1 2 3; do
 	tap_ok "node$n: NetworkUnavailable=False FlannelIsUp" wait_until 5 eval \
 		"[ \"\$(node_condition node$n NetworkUnavailable)\" = 'False FlannelIsUp Flannel is running on this node' ]"
 	tap_eq "h$n: FLANNEL_SUBNET from spec.podCIDR" "10.244.$n.1/24" "$(host_env "$n" FLANNEL_SUBNET)"
+	# Cleared once ready (rules, subnet.env, peers), as the docs say.
+	tap_eq "node$n: condition patched after readiness" "held; wrote|NetworkUnavailable=False" \
+		"$(grep -oE 'held; wrote|NetworkUnavailable=False' "$RUN_DIR/h$n.log" | head -2 | paste -sd'|')"
 done
 patches=$(kctl GET /fake/patches)
 tap_eq "every patch is a strategic merge on nodes/<name>/status" "[]" \
