@@ -95,6 +95,11 @@ static void peer_route(const struct vxlan *b, const struct vx_peer *p, int fi,
 	memset(r, 0, sizeof(*r));
 	r->dst = *peer_subnet(p, fi);
 	r->protocol = WEFT_RTPROT;
+	/* The metric the kernel gives an IPv6 route without one
+	 * (IP6_RT_PRIO_USER): the reconcile compares it, and would otherwise
+	 * take every IPv6 route of ours for another one and remove it. */
+	if (fi)
+		r->priority = 1024;
 	if (f->mode == VX_DIRECT) {
 		/* Same L2 as us: the kernel reaches it without a gateway. */
 		r->gw = f->pub;
