@@ -174,8 +174,13 @@ tcp_across() {
 	echo "# $label: $(grep -E 'receiver$' <<<"$out" | awk '{print $7, $8}')"
 }
 
-# TCP over the narrow underlay hop: h1's pod to h3's pod (behind R).
-check_narrow_hop() { # LABEL
+# Over the narrow underlay hop: h1's pod to h3's pod (behind R). A full-sized
+# packet alone (no TCP to shrink it) must cross too: its outer packet is
+# fragmented at R, as the kernel's tunnels have it (no DF outside).
+check_narrow_hop() { # LABEL MTU
+	tap_ok "$1: DF ping of the pod MTU $2 from pod h1 to pod h3 across an underlay hop of MTU $NARROW" \
+		df_ping 1 "${POD_IP[3.1]}" $(($2 - 28))
+	tap_ok "$1: and from pod h3 to pod h1" df_ping 3 "${POD_IP[1.1]}" $(($2 - 28))
 	tcp_across "$1: TCP pod h1 -> pod h3 across an underlay hop of MTU $NARROW" 1 3
 	tcp_across "$1: TCP pod h3 -> pod h1 across an underlay hop of MTU $NARROW" 3 1
 }
@@ -234,7 +239,7 @@ run_vxlan() {
 		tap_eq "vxlan: FLANNEL_MTU 1450 (1500 - 50)" 1450 "$(host_env 1 FLANNEL_MTU)"
 		tap_ok "vxlan: flannel.1 MTU 1450" eval "host_exec 1 ip link show flannel.1 | grep -q 'mtu 1450 '"
 		check_pod_mtu vxlan 1450
-		check_narrow_hop vxlan
+		check_narrow_hop vxlan 1450
 		check_overlay_pmtu vxlan 1450
 		if [ "$have_ethtool" = 1 ]; then
 			tap_eq "vxlan, DisableTxChecksumOffload false: tx-checksumming on" on "$(tx_csum 1 flannel.1)"
@@ -273,7 +278,7 @@ run_udp() {
 	if phase_start udp '{"Type":"udp"}' far; then
 		tap_eq "udp: FLANNEL_MTU 1472 (1500 - 28)" 1472 "$(host_env 1 FLANNEL_MTU)"
 		check_pod_mtu udp 1472
-		check_narrow_hop udp
+		check_narrow_hop udp 1472
 		check_overlay_pmtu udp 1472
 	fi
 	phase_end
@@ -285,7 +290,7 @@ run_wireguard() {
 	if phase_start wireguard '{"Type":"wireguard"}' far; then
 		tap_eq "wireguard: FLANNEL_MTU 1420 (1500 - 80)" 1420 "$(host_env 1 FLANNEL_MTU)"
 		check_pod_mtu wireguard 1420
-		check_narrow_hop wireguard
+		check_narrow_hop wireguard 1420
 		check_overlay_pmtu wireguard 1420
 	fi
 	phase_end
@@ -299,7 +304,7 @@ run_ipip() {
 		if phase_start ipip '{"Type":"ipip"}' far; then
 			tap_eq "ipip: FLANNEL_MTU 1480 (1500 - 20)" 1480 "$(host_env 1 FLANNEL_MTU)"
 			check_pod_mtu ipip 1480
-			check_narrow_hop ipip
+			check_narrow_hop ipip 1480
 			check_overlay_pmtu ipip 1480
 		fi
 		phase_end
