@@ -98,9 +98,12 @@ host_add_near() {
 # The end of a phase: its weftds stopped, its hosts and pods gone, their
 # logs kept as hN-<prefix>.log (host_held reads hN.log), their env files gone.
 phase_end() {
-	local n ns
+	local n ns rc
 	for n in 1 2 3; do
-		stop_bg "h$n" TERM
+		if bg_alive "h$n"; then
+			stop_bg "h$n" TERM && rc=0 || rc=$?
+			tap_eq "$(echo "$P" | cut -d/ -f2): weftd on h$n exits 0 on SIGTERM" 0 "$rc"
+		fi
 		[ ! -e "$RUN_DIR/h$n.log" ] || mv "$RUN_DIR/h$n.log" "$RUN_DIR/h$n-$(echo "$P" | cut -d/ -f2).log"
 		rm -f "$RUN_DIR/h$n.env"
 	done
