@@ -7,7 +7,7 @@ build_pkgs=(make gcc pkg-config libc6-dev libmnl-dev libssl-dev libjansson-dev l
 	libnftables-dev libcmocka-dev libsodium-dev)
 test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-plugins
 	nftables iptables iperf3 iproute2 iputils-ping openssl curl procps python3
-	wireguard-go wireguard-tools tcpdump
+	wireguard-go wireguard-tools tcpdump ethtool
 	strongswan-charon libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl
 	docker.io podman busybox-static)
 

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "backend/conf.h"
+#include "backend/mtu.h"
 #include "backend/vxlan_int.h"
 #include "backend/kstate.h"
 #include "core/err.h"
@@ -35,7 +37,6 @@
 #include "subnet/netconf.h"
 #include "subnet/subnet_mgr.h"
 
-#define VXLAN_OVERHEAD 50
 #define RECONCILE_PERIOD_MS 10000
 
 /* ---- config ---- */
@@ -43,6 +44,8 @@
 static int parse_cfg(const char *json, struct vx_cfg *cfg, struct err *err)
 {
 	uint64_t vni = 0, port = 0, mtu = 0;
+	const json_t *v;
+	bool csum_off = false;
 	json_t *o;
 	int rc;
 
@@ -55,8 +58,11 @@ static int parse_cfg(const char *json, struct vx_cfg *cfg, struct err *err)
 	    (rc = backend_conf_uint(o, "MTU", 65535, &mtu, err)) < 0 ||
 	    (rc = backend_conf_bool(o, "GBP", &cfg->gbp, err)) < 0 ||
 	    (rc = backend_conf_bool(o, "Learning", &cfg->learning, err)) < 0 ||
-	    (rc = backend_conf_bool(o, "DirectRouting", &cfg->direct_routing, err)) < 0)
+	    (rc = backend_conf_bool(o, "DirectRouting", &cfg->direct_routing, err)) < 0 ||
+	    (rc = backend_conf_bool(o, "DisableTxChecksumOffload", &csum_off, err)) < 0)
 		goto out;
+	v = json_get_ci(o, "DisableTxChecksumOffload");
+	cfg->tx_csum_off = !v || json_is_null(v) ? -1 : csum_off;
 	cfg->vni = vni ? (uint32_t)vni : 1;
 	cfg->port = (uint16_t)port;
 	cfg->mtu = (unsigned)mtu;
@@ -89,6 +95,11 @@ static void peer_route(const struct vxlan *b, const struct vx_peer *p, int fi,
 	memset(r, 0, sizeof(*r));
 	r->dst = *peer_subnet(p, fi);
 	r->protocol = WEFT_RTPROT;
+	/* The metric the kernel gives an IPv6 route without one
+	 * (IP6_RT_PRIO_USER): the reconcile compares it, and would otherwise
+	 * take every IPv6 route of ours for another one and remove it. */
+	if (fi)
+		r->priority = 1024;
 	if (f->mode == VX_DIRECT) {
 		/* Same L2 as us: the kernel reaches it without a gateway. */
 		r->gw = f->pub;
@@ -429,8 +440,10 @@ static bool concerns(void *arg, const struct nlmsghdr *nlh)
 		if (nl_link_parse(nlh, &l) < 0)
 			return false;
 		/* Deleted, or changed under us (down, other MTU...). */
-		return (l.index == i0 || l.index == i1) &&
-		       (nlh->nlmsg_type == RTM_DELLINK || !l.up || l.mtu != b->mtu);
+		if (l.index != i0 && l.index != i1)
+			return false;
+		return nlh->nlmsg_type == RTM_DELLINK || !l.up ||
+		       l.mtu != b->dev[l.index == i0 ? 0 : 1].mtu;
 	}
 	case RTM_DELROUTE: {
 		struct nl_route r;
@@ -469,11 +482,62 @@ static const struct kstate_ops vx_kstate_ops = {
 
 static void vx_destroy(struct backend *base);
 
+/* Each device's MTU from its own underlay family (IPv4 50, IPv6 70 bytes of
+ * overhead); FLANNEL_MTU the smallest, so that a pod's packet fits either. */
+static int vx_mtu(struct vxlan *b, const struct ext_iface *ext, struct err *err)
+{
+	const struct mtu_in in = {
+		.backend = "vxlan",
+		.iface = ext->name,
+		.iface_mtu = ext->mtu,
+		.conf_mtu = b->cfg.mtu,
+	};
+	unsigned mtu[2] = { 0, 0 };
+
+	for (int i = 0; i < 2; i++) {
+		struct vx_dev *d = &b->dev[i];
+		int rc;
+
+		if (!d->enabled)
+			continue;
+		rc = mtu_tunnel(&in, mtu_vxlan_overhead(d->family), d->family, &d->mtu, err);
+		if (rc < 0)
+			return rc;
+		mtu[i] = d->mtu;
+	}
+	b->mtu = mtu_smallest(mtu, 2);
+	if (!b->mtu)
+		return err_set(err, -EINVAL, "vxlan: neither IPv4 nor IPv6 is enabled");
+	return 0;
+}
+
+/* Backend.DisableTxChecksumOffload, else the kernel's version decides. */
+static void vx_tx_csum_policy(struct vxlan *b)
+{
+	struct utsname u;
+
+	if (b->cfg.tx_csum_off >= 0) {
+		b->tx_csum = !b->cfg.tx_csum_off;
+		b->tx_csum_why = b->cfg.tx_csum_off ? "Backend.DisableTxChecksumOffload is true"
+						    : "Backend.DisableTxChecksumOffload is false";
+		return;
+	}
+	if (uname(&u) == 0 && vxlan_csum_bug_kernel(u.release)) {
+		b->tx_csum = 0;
+		b->tx_csum_why = "kernels before 5.7 corrupt the UDP checksums of NATed VXLAN "
+				 "packets; Backend.DisableTxChecksumOffload false keeps the offload";
+		return;
+	}
+	/* A later kernel: the device keeps what it has (an operator's ethtool
+	 * or udev rule included). */
+	b->tx_csum = -1;
+	b->tx_csum_why = "";
+}
+
 static int vx_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
 	const struct netconf *nc = p->nc;
 	struct vxlan *b = xcalloc(1, sizeof(*b));
-	unsigned base_mtu;
 	int rc;
 
 	backend_base_init(&b->base, p);
@@ -486,18 +550,16 @@ static int vx_create(const struct backend_params *p, struct backend **ret, struc
 	rc = parse_cfg(nc->backend_json, &b->cfg, err);
 	if (rc < 0)
 		goto fail;
-	base_mtu = b->cfg.mtu ? b->cfg.mtu : p->ext->mtu;
-	if (base_mtu <= VXLAN_OVERHEAD + 68) {
-		rc = err_set(err, -EINVAL, "MTU %u is too small for VXLAN", base_mtu);
-		goto fail;
-	}
-	b->mtu = base_mtu - VXLAN_OVERHEAD;
 	b->dev[0].family = AF_INET;
 	b->dev[0].enabled = nc->enable_ipv4;
 	snprintf(b->dev[0].name, IF_NAMESIZE, "flannel.%u", b->cfg.vni);
 	b->dev[1].family = AF_INET6;
 	b->dev[1].enabled = nc->enable_ipv6;
 	snprintf(b->dev[1].name, IF_NAMESIZE, "flannel-v6.%u", b->cfg.vni);
+	rc = vx_mtu(b, p->ext, err);
+	if (rc < 0)
+		goto fail;
+	vx_tx_csum_policy(b);
 	rc = kstate_new(p->loop, &vx_kstate_ops, b, RECONCILE_PERIOD_MS, "vxlan", &b->ks);
 	if (rc < 0) {
 		err_set(err, rc, "cannot open netlink: %s", strerror(-rc));
@@ -515,8 +577,13 @@ static int vx_create(const struct backend_params *p, struct backend **ret, struc
 		if (!b->dev[i].enabled)
 			continue;
 		log_info("vxlan: device %s (index %d, VNI %u, MAC %s, MTU %u)", b->dev[i].name,
-			 b->dev[i].index, b->cfg.vni, mac_format(b->dev[i].mac, mac), b->mtu);
+			 b->dev[i].index, b->cfg.vni, mac_format(b->dev[i].mac, mac),
+			 b->dev[i].mtu);
 	}
+	if (b->dev[0].enabled && b->dev[1].enabled && b->dev[0].mtu != b->dev[1].mtu)
+		log_info("vxlan: FLANNEL_MTU %u: pods' packets must fit %s (MTU %u) as well as "
+			 "%s (MTU %u)",
+			 b->mtu, b->dev[1].name, b->dev[1].mtu, b->dev[0].name, b->dev[0].mtu);
 	*ret = &b->base;
 	return 0;
 fail:

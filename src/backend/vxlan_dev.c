@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include "backend/kstate.h"
+#include "backend/mtu.h"
 #include "backend/vxlan_int.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "nl/addr.h"
+#include "nl/ethtool.h"
 #include "nl/link.h"
 #include "nl/nl.h"
 #include "subnet/netconf.h"
-
-#define DEFAULT_VXLAN_PORT 8472
 
 static void random_mac(uint8_t mac[MAC_LEN])
 {
@@ -63,6 +63,65 @@ static void disable_accept_ra(const char *dev)
 	}
 }
 
+bool vxlan_csum_bug_kernel(const char *release)
+{
+	unsigned major = 0, minor = 0;
+
+	if (!release || sscanf(release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major < 5 || (major == 5 && minor < 7);
+}
+
+/* TX checksum offload as decided (vx_create), on a device just created or
+ * adopted; a device that has no such switch is left as it is. */
+static void dev_tx_csum(const struct vxlan *b, const struct vx_dev *d, bool created)
+{
+	struct err err = { 0 };
+	bool on;
+	int rc;
+
+	if (b->tx_csum < 0)
+		return;
+	rc = ethtool_tx_csum_get(d->name, &on, &err);
+	if (rc == 0 && on == (b->tx_csum == 1)) {
+		log_info("vxlan: TX checksum offload of %s is %s (%s)", d->name, on ? "on" : "off",
+			 b->tx_csum_why);
+		return;
+	}
+	if (rc == 0)
+		rc = ethtool_tx_csum_set(d->name, b->tx_csum == 1, &err);
+	if (rc < 0) {
+		log_warnx("vxlan: cannot turn TX checksum offload of %s %s: %s", d->name,
+			  b->tx_csum == 1 ? "on" : "off", err.msg[0] ? err.msg : strerror(-rc));
+		return;
+	}
+	log_info("vxlan: turned TX checksum offload of %s %s %s (%s)", d->name,
+		 b->tx_csum == 1 ? "on" : "off",
+		 created ? "on creating it" : "on adopting it", b->tx_csum_why);
+}
+
+/* The device's MTU: one the kernel refuses (the underlay's MTU went down
+ * since we computed ours) is said once and not retried into a failed
+ * reconcile: the device works at the MTU it has. */
+static void dev_mtu(struct vxlan *b, struct vx_dev *d, const struct nl_link *l)
+{
+	struct err err = { 0 };
+	int rc;
+
+	if (l->mtu == d->mtu || d->mtu_failed == d->mtu)
+		return;
+	rc = nl_link_set_mtu(kstate_nl(b->ks), l->index, d->mtu, &err);
+	if (rc == 0) {
+		log_info("vxlan: %s MTU set to %u (was %u)", d->name, d->mtu, l->mtu);
+		return;
+	}
+	d->mtu_failed = d->mtu;
+	log_warnx("vxlan: cannot set the MTU of %s to %u (it stays %u): %s; is the MTU of %s "
+		  "lower than %u now?",
+		  d->name, d->mtu, l->mtu, err.msg[0] ? err.msg : strerror(-rc), b->base.ext.name,
+		  d->mtu + mtu_vxlan_overhead(d->family));
+}
+
 /*
  * Make sure the device exists and is ours: adopt a compatible one (keeping its
  * MAC unless we already published another), else create it with our MAC.
@@ -83,9 +142,10 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 		else if (memcmp(d->mac, l.mac, MAC_LEN) &&
 			 (rc = nl_link_set_mac(nl, l.index, d->mac, &err)) < 0)
 			return rc;
+		if (!d->index)
+			dev_tx_csum(b, d, false);
 		d->index = l.index;
-		if (l.mtu != b->mtu && (rc = nl_link_set_mtu(nl, l.index, b->mtu, &err)) < 0)
-			return rc;
+		dev_mtu(b, d, &l);
 		if (!l.up && b->ready && (rc = nl_link_set_up(nl, l.index, true, &err)) < 0)
 			return rc;
 		return 0;
@@ -122,7 +182,7 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 			.learning = b->cfg.learning,
 			.gbp = b->cfg.gbp,
 		},
-		.mtu = b->mtu,
+		.mtu = d->mtu,
 		.mac = d->mac,
 	};
 	rc = nl_vxlan_create(nl, &p, &err);
@@ -136,6 +196,9 @@ static int dev_ensure(struct vxlan *b, struct vx_dev *d, bool *ret_created)
 	d->index = l.index;
 	*ret_created = true;
 	disable_accept_ra(d->name);
+	dev_tx_csum(b, d, true);
+	if (l.mtu != d->mtu)
+		log_warnx("vxlan: %s was created with MTU %u, not %u", d->name, l.mtu, d->mtu);
 	return 0;
 }
 

@@ -24,7 +24,10 @@ struct vx_cfg {
 	uint32_t vni;
 	uint16_t port;
 	bool gbp, learning, direct_routing;
-	unsigned mtu; /* 0: the external interface's */
+	unsigned mtu; /* Backend.MTU; 0: the external interface's */
+	/* Backend.DisableTxChecksumOffload: -1 not set (the kernel's version
+	 * decides, vxlan_csum_bug_kernel), else false / true. */
+	int8_t tx_csum_off;
 };
 
 /* One address family's device. */
@@ -36,6 +39,8 @@ struct vx_dev {
 	uint8_t mac[MAC_LEN];
 	struct ip_prefix addr; /* our subnet's network address /32 or /128 */
 	bool have_addr;
+	unsigned mtu;	     /* its underlay's MTU less its family's overhead (mtu.h) */
+	unsigned mtu_failed; /* the MTU the kernel last refused, for one warning */
 };
 
 /* What one peer wants in the kernel for one family: kept small (thousands of
@@ -63,7 +68,10 @@ struct vxlan {
 	uint8_t mac_hint[2][MAC_LEN];
 	struct vx_cfg cfg;
 	struct vx_dev dev[2];
-	unsigned mtu;
+	unsigned mtu;	     /* FLANNEL_MTU: the smallest enabled device's */
+	int8_t tx_csum;	     /* on created/adopted devices: 0 turn TX checksum offload
+			      * off, 1 on, -1 leave it as it is */
+	const char *tx_csum_why; /* why, for the log */
 	struct kstate *ks;
 	struct hmap peers;
 	bool ready;	    /* lease known: devices addressed */
@@ -90,5 +98,14 @@ static inline int fam_idx(int family)
 int vxlan_ensure(void *arg);
 /* Our subnet address on d, and nothing else; link up. */
 int vxlan_dev_configure(struct vxlan *b, struct vx_dev *d);
+
+/*
+ * Whether a kernel of that release (uname -r: "5.4.0-42-generic") is one known
+ * to send VXLAN packets with bad outer UDP checksums when TX checksum offload is
+ * on and the packets were NATed (iptables MASQUERADE --random-fully, kube-proxy's
+ * service SNAT): before 5.7 (flannel #1279, kubernetes #88986; Calico's felix
+ * turns the offload off below 5.7 too). false for what does not parse.
+ */
+bool vxlan_csum_bug_kernel(const char *release);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "backend/kstate.h"
+#include "backend/mtu.h"
 #include "backend/wg_conf.h"
 #include "backend/wg_engine.h"
 #include "backend/wg_key.h"
@@ -614,6 +615,22 @@ static void add_dev(struct wg_backend *b, const char *name, int family, uint16_t
 	dv->port = port;
 }
 
+/* Backend.MTU within the interface's, and room for the largest family the
+ * devices carry (80 bytes of overhead for either underlay, as upstream). */
+static int wg_check_mtu(const struct wg_backend *b, const struct ext_iface *ext,
+			struct err *err)
+{
+	const struct mtu_in in = {
+		.backend = "wireguard",
+		.iface = ext->name,
+		.iface_mtu = ext->mtu,
+		.conf_mtu = b->conf.mtu != ext->mtu ? b->conf.mtu : 0,
+	};
+	unsigned mtu;
+
+	return mtu_tunnel(&in, WG_OVERHEAD, b->v6 ? AF_INET6 : AF_INET, &mtu, err);
+}
+
 static int wg_create(const struct backend_params *p, struct backend **ret, struct err *err)
 {
 	const struct netconf *nc = p->nc;
@@ -631,6 +648,9 @@ static int wg_create(const struct backend_params *p, struct backend **ret, struc
 	b->network4 = nc->network;
 	b->network6 = nc->ipv6_network;
 	rc = wg_conf_parse(nc->backend_json, p->ext->mtu, &b->conf, err);
+	if (rc < 0)
+		goto fail;
+	rc = wg_check_mtu(b, p->ext, err);
 	if (rc < 0)
 		goto fail;
 	snprintf(b->key_file, sizeof(b->key_file), "%s", kf && *kf ? kf : WG_KEY_FILE_DEFAULT);

@@ -177,6 +177,15 @@ unsigned udp_sock_setup(int fd, unsigned want)
 			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 		}
 	}
+	/* Outer IPv4 packets as the kernel's tunnels send them (vxlan,
+	 * WireGuard): without DF, at the interface's MTU, fragmented by a
+	 * narrower hop on the way. A learned path MTU below the interface's
+	 * would make every UDP_SEGMENT send of full-sized segments fail
+	 * (EINVAL: segment larger than the path), and with DF a hop that drops
+	 * ICMP would black-hole them. (IPv6 routers never fragment: IPv6 keeps
+	 * the default, path MTU discovery.) */
+	v = IP_PMTUDISC_INTERFACE;
+	(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
 	v = 0;
 	if ((want & UDP_F_GSO) && setsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, sizeof(v)) == 0)
 		f |= UDP_F_GSO;
