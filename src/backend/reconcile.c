@@ -468,6 +468,13 @@ static bool route_same(const struct nl_route *a, const struct nl_route *b)
 	       (a->type ? a->type : RTN_UNICAST) == (b->type ? b->type : RTN_UNICAST);
 }
 
+/* The metric as the kernel keeps it: an IPv6 route added without one gets
+ * IP6_RT_PRIO_USER (1024), so a wanted 0 and a seen 1024 are the same. */
+static uint32_t route_metric(const struct nl_route *r)
+{
+	return r->priority || r->dst.addr.family != AF_INET6 ? r->priority : 1024;
+}
+
 static int seen_route(const struct nl_route *r, void *arg)
 {
 	struct pass *p = arg;
@@ -489,12 +496,12 @@ static int seen_route(const struct nl_route *r, void *arg)
 	}
 	want = index_item(&p->routes, (size_t)i);
 	e = effective(p, want);
-	if (route_same(r, &e) && r->priority == e.priority) {
+	if (route_same(r, &e) && route_metric(r) == route_metric(&e)) {
 		p->routes.seen[i] = SEEN;
 		return 0;
 	}
 	/* A replace only takes the place of a route with the same metric. */
-	if (r->priority != e.priority)
+	if (route_metric(r) != route_metric(&e))
 		*VEC_PUSH(p->stale_routes) = *r;
 	if (p->routes.seen[i] == UNSEEN) {
 		p->routes.seen[i] = FIXING;
