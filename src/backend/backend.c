@@ -5,6 +5,7 @@
  * counters, vxlan's MAC from the previous run) goes through its ops.
  */
 #include "backend/backend.h"
+#include "backend/options.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -64,6 +65,10 @@ int backend_new(const char *type, const struct backend_params *p, struct backend
 			ops = backends[i];
 	if (!ops)
 		return err_set(err, -ENOENT, "unknown backend type '%s'", type ? type : "");
+	/* The validator weftctl config check runs too (options.h). */
+	rc = backend_options_check(type, p->nc, err);
+	if (rc < 0)
+		return rc;
 	rc = ops->create(p, &b, err);
 	if (rc < 0)
 		return rc;

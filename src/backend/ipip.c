@@ -12,6 +12,7 @@
  * without ipip support stops weftd before any lease is taken.
  */
 #include "backend/ipip.h"
+#include "backend/options.h"
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
@@ -66,14 +67,9 @@ int ipip_conf_parse(const char *backend_json, const struct netconf *nc,
 	json_decref(o);
 	if (rc < 0)
 		return rc;
-	/* Upstream ignores EnableIPv6 here and then fails on the first IPv6
-	 * lease event: refused up front instead. */
-	if (nc->enable_ipv6)
-		return err_set(err, -EINVAL,
-			       "the ipip backend supports IPv4 only; EnableIPv6 must be false "
-			       "(vxlan, host-gw and wireguard carry IPv6)");
-	if (!nc->enable_ipv4)
-		return err_set(err, -EINVAL, "the ipip backend needs EnableIPv4");
+	rc = ipip_options_check_net(nc, err);
+	if (rc < 0)
+		return rc;
 	if (ext->iface_addr.family != AF_INET || ip_addr_is_unset(&ext->iface_addr))
 		return err_set(err, -EINVAL,
 			       "the ipip backend needs an IPv4 address on %s (the tunnel's local "

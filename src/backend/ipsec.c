@@ -20,6 +20,7 @@
  * differs is named in the log.
  */
 #include "backend/ipsec.h"
+#include "backend/options.h"
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
@@ -608,9 +609,9 @@ static int ipsec_create(const struct backend_params *p, struct backend **ret, st
 	struct ipsec_backend *b;
 	int rc, esp;
 
-	if (!nc->enable_ipv4 || nc->enable_ipv6)
-		return err_set(err, -EINVAL, "the ipsec backend supports IPv4 only (EnableIPv6 "
-			       "must be false)");
+	rc = ipsec_options_check_net(nc, err);
+	if (rc < 0)
+		return rc;
 	if (p->ext->public_ip.family != AF_INET)
 		return err_set(err, -EINVAL, "the ipsec backend needs an IPv4 public address");
 	b = xcalloc(1, sizeof(*b));

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
-#include "backend/conf.h"
+#include "backend/options.h"
 #include "backend/kstate.h"
 #include "core/err.h"
 #include "core/hmap.h"
@@ -52,16 +51,9 @@
 #include "subnet/subnet_mgr.h"
 
 #define UDP_OVERHEAD 28 /* IPv4 + UDP headers */
-#define DEFAULT_UDP_PORT 8285
 #define RECONCILE_PERIOD_MS 10000
 #define RECLAIM_MS 100
 #define TUN_TEMPLATE "flannel%d"
-
-struct udp_cfg {
-	uint16_t port;
-	bool fast_path;
-	bool match_port;
-};
 
 struct udp_peer_node {
 	struct hmap_node node;
@@ -111,26 +103,6 @@ static struct udp_backend *to_udp(struct backend *base)
 }
 
 /* ---- config ---- */
-
-static int parse_cfg(const char *json, struct udp_cfg *cfg, struct err *err)
-{
-	uint64_t port = 0;
-	json_t *o;
-	int rc;
-
-	cfg->port = DEFAULT_UDP_PORT;
-	cfg->fast_path = true;
-	o = backend_conf_object(json, err);
-	if (!o)
-		return -EINVAL;
-	if ((rc = backend_conf_uint(o, "Port", 65535, &port, err)) == 0 &&
-	    (rc = backend_conf_bool(o, "FastPath", &cfg->fast_path, err)) == 0)
-		rc = backend_conf_bool(o, "MatchPeerPort", &cfg->match_port, err);
-	if (port)
-		cfg->port = (uint16_t)port;
-	json_decref(o);
-	return rc;
-}
 
 static unsigned wanted_features(const struct udp_cfg *cfg, char *why, size_t len)
 {
@@ -428,7 +400,7 @@ static int udp_create(const struct backend_params *p, struct backend **ret, stru
 	b->mtu = ext->mtu - UDP_OVERHEAD;
 	b->tun.fd = b->sock.fd = -1;
 	hmap_init(&b->peers);
-	rc = parse_cfg(nc->backend_json, &b->cfg, err);
+	rc = udp_options_parse(nc->backend_json, &b->cfg, err);
 	if (rc < 0)
 		goto fail;
 	b->want = wanted_features(&b->cfg, b->plain_why, sizeof(b->plain_why));

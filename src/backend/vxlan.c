@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "backend/conf.h"
 #include "backend/mtu.h"
 #include "backend/vxlan_int.h"
 #include "backend/kstate.h"
@@ -38,39 +37,6 @@
 #include "subnet/subnet_mgr.h"
 
 #define RECONCILE_PERIOD_MS 10000
-
-/* ---- config ---- */
-
-static int parse_cfg(const char *json, struct vx_cfg *cfg, struct err *err)
-{
-	uint64_t vni = 0, port = 0, mtu = 0;
-	const json_t *v;
-	bool csum_off = false;
-	json_t *o;
-	int rc;
-
-	memset(cfg, 0, sizeof(*cfg));
-	o = backend_conf_object(json, err);
-	if (!o)
-		return -EINVAL;
-	if ((rc = backend_conf_uint(o, "VNI", 0xffffff, &vni, err)) < 0 ||
-	    (rc = backend_conf_uint(o, "Port", 65535, &port, err)) < 0 ||
-	    (rc = backend_conf_uint(o, "MTU", 65535, &mtu, err)) < 0 ||
-	    (rc = backend_conf_bool(o, "GBP", &cfg->gbp, err)) < 0 ||
-	    (rc = backend_conf_bool(o, "Learning", &cfg->learning, err)) < 0 ||
-	    (rc = backend_conf_bool(o, "DirectRouting", &cfg->direct_routing, err)) < 0 ||
-	    (rc = backend_conf_bool(o, "DisableTxChecksumOffload", &csum_off, err)) < 0)
-		goto out;
-	v = json_get_ci(o, "DisableTxChecksumOffload");
-	cfg->tx_csum_off = !v || json_is_null(v) ? -1 : csum_off;
-	cfg->vni = vni ? (uint32_t)vni : 1;
-	cfg->port = (uint16_t)port;
-	cfg->mtu = (unsigned)mtu;
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
-}
 
 /* ---- peers ---- */
 
@@ -547,7 +513,7 @@ static int vx_create(const struct backend_params *p, struct backend **ret, struc
 		vxlan_data_vtep_mac(p->prev->backend_data, b->mac_hint[0]);
 		vxlan_data_vtep_mac(p->prev->backend_v6_data, b->mac_hint[1]);
 	}
-	rc = parse_cfg(nc->backend_json, &b->cfg, err);
+	rc = vxlan_options_parse(nc->backend_json, &b->cfg, err);
 	if (rc < 0)
 		goto fail;
 	b->dev[0].family = AF_INET;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "backend/options.h"
 #include "core/container_of.h"
 #include "core/hmap.h"
 #include "core/mac.h"
@@ -20,15 +21,6 @@ struct kstate;
 
 #define DEFAULT_VXLAN_PORT 8472
 
-struct vx_cfg {
-	uint32_t vni;
-	uint16_t port;
-	bool gbp, learning, direct_routing;
-	unsigned mtu; /* Backend.MTU; 0: the external interface's */
-	/* Backend.DisableTxChecksumOffload: -1 not set (the kernel's version
-	 * decides, vxlan_csum_bug_kernel), else false / true. */
-	int8_t tx_csum_off;
-};
 
 /* One address family's device. */
 struct vx_dev {

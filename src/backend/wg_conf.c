@@ -109,7 +109,8 @@ int wg_conf_parse(const char *json, unsigned iface_mtu, struct wg_conf *ret, str
 		c.has_psk = true;
 	}
 	c.mtu = mtu ? (unsigned)mtu : iface_mtu;
-	if (c.mtu <= WG_OVERHEAD + 68) {
+	/* iface_mtu 0: no host to ask (weftctl config check); only a given MTU counts. */
+	if ((mtu || iface_mtu) && c.mtu <= WG_OVERHEAD + 68) {
 		rc = err_set(err, -EINVAL, "MTU %u is too small for WireGuard", c.mtu);
 		goto out;
 	}

@@ -231,6 +231,39 @@ refuse "malformed JSON" '{"Network":"10.3.0.0/16",}' "invalid JSON"
 refuse "empty file" '' "invalid JSON"
 refuse "top-level array" '[{"Network":"10.3.0.0/16"}]' "config must be a JSON object"
 
+# ---- the Backend, with the validator weftd runs before creating a backend ----
+N='"Network":"10.3.0.0/16"'
+refuse "Backend without a Type" "{$N,\"Backend\":{}}" "Backend: unknown backend type ''"
+refuse "unknown Type" "{$N,\"Backend\":{\"Type\":\"vxlam\"}}" "unknown backend type 'vxlam'"
+refuse "vxlan VNI a string" "{$N,\"Backend\":{\"Type\":\"vxlan\",\"VNI\":\"1\"}}" \
+	"Backend.VNI must be an integer between 0 and 16777215"
+refuse "vxlan VNI too large" "{$N,\"Backend\":{\"Type\":\"vxlan\",\"VNI\":16777216}}" "Backend.VNI"
+refuse "vxlan Port out of range" "{$N,\"Backend\":{\"Type\":\"vxlan\",\"Port\":70000}}" "Backend.Port"
+refuse "vxlan DirectRouting not a bool" \
+	"{$N,\"Backend\":{\"Type\":\"vxlan\",\"DirectRouting\":\"yes\"}}" "Backend.DirectRouting"
+refuse "udp Port a string" "{$N,\"Backend\":{\"Type\":\"udp\",\"Port\":\"8285\"}}" "Backend.Port"
+refuse "wireguard bad PSK" "{$N,\"Backend\":{\"Type\":\"wireguard\",\"PSK\":\"nope\"}}" \
+	"Backend.PSK must be a WireGuard key"
+refuse "wireguard Mode unknown" "{$N,\"Backend\":{\"Type\":\"wireguard\",\"Mode\":\"both\"}}" "Mode"
+refuse "ipsec short PSK" "{$N,\"Backend\":{\"Type\":\"ipsec\",\"PSK\":\"short\"}}" \
+	"Backend.PSK must have at least 96 characters"
+refuse "ipsec with IPv6" \
+	"{$N,\"EnableIPv6\":true,\"IPv6Network\":\"fd00::/48\",\"Backend\":{\"Type\":\"ipsec\",\"PSK\":\"$(printf 'a%.0s' $(seq 96))\"}}" \
+	"the ipsec backend supports IPv4 only"
+refuse "ipip with IPv6" "{$N,\"EnableIPv6\":true,\"IPv6Network\":\"fd00::/48\",\"Backend\":{\"Type\":\"ipip\"}}" \
+	"the ipip backend supports IPv4 only"
+refuse "extension blank command" \
+	"{$N,\"Backend\":{\"Type\":\"extension\",\"SubnetAddCommand\":\"  \"}}" \
+	"Backend.SubnetAddCommand has no program to run"
+for t in vxlan host-gw udp alloc wireguard ipip extension; do
+	printf '{%s,"Backend":{"Type":"%s"}}' "$N" "$t" >"$tmp/net-conf.json"
+	run config check "$tmp/net-conf.json"
+	tap_eq "Type $t with its defaults: accepted" 0 "$rc"
+done
+printf '{%s,"Backend":{"Type":"vxlan","VNI":"1"}}' "$N" >"$tmp/net-conf.json"
+run config put --dry-run "$tmp/net-conf.json"
+tap_eq "config put refuses a bad Backend too" 1 "$rc"
+
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$tmp/big.json"
 run config check "$tmp/big.json"
 tap_eq "over 1 MiB: exit 1" 1 "$rc"

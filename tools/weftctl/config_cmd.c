@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/options.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/file.h"
@@ -124,6 +125,13 @@ static int config_load(const char *path, char **ret_text, size_t *ret_len, struc
 	r = netconf_load(text, len, ret_nc, &err);
 	if (r < 0) {
 		fprintf(stderr, "weftctl: %s: %s\n", name, err.msg);
+		goto out;
+	}
+	/* What weftd's backend_new checks before any host-dependent step. */
+	r = backend_options_check(ret_nc->backend_type, ret_nc, &err);
+	if (r < 0) {
+		fprintf(stderr, "weftctl: %s: Backend: %s\n", name, err.msg);
+		netconf_free(ret_nc);
 		goto out;
 	}
 	if (ret_nc->backend_defaulted)
