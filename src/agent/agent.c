@@ -560,7 +560,8 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 
 	if (rc < 0) {
 		if (a->own.held) /* expired, and taken meanwhile (the manager said by whom) */
-			log_error("lease %s is lost and cannot be taken back; exiting", a->own.name);
+			log_error("lease %s is lost and cannot be taken back; exiting",
+				  a->own.name);
 		else
 			log_error_errno(rc, "failed to acquire a lease");
 		agent_exit(a, 1);

@@ -50,7 +50,7 @@ struct etcd_mgr {
 	char pick_name[SUBNET_KEY_STRLEN];
 	struct subnet_key pick;
 	int64_t granted;
-	int64_t granted_at; /* when the grant was asked for: our expiration counts from it */
+	int64_t granted_at;	 /* when the grant was asked for: our expiration counts from it */
 	int64_t reuse_rev;	 /* mod_revision of our old lease being reused */
 	int64_t reuse_old_lease; /* its etcd lease, revoked once replaced */
 	size_t reuse_idx;	 /* its place in the snapshot, while its owner is read */

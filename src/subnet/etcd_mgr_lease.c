@@ -247,9 +247,10 @@ static void acquire_refuse(struct etcd_mgr *m, const struct lease *mine, const c
 {
 	char pub[IP_ADDR_STRLEN], *key = etcd_mgr_key_of(m, mine->name),
 				  *okey = etcd_mgr_owner_key(m, mine->name);
-	const struct ip_addr *ip = mine->attrs.public_ip.family && !ip_addr_is_unset(&mine->attrs.public_ip)
-					   ? &mine->attrs.public_ip
-					   : &mine->attrs.public_ipv6;
+	const struct ip_addr *ip =
+		mine->attrs.public_ip.family && !ip_addr_is_unset(&mine->attrs.public_ip)
+			? &mine->attrs.public_ip
+			: &mine->attrs.public_ipv6;
 
 	log_error("public IP %s is already used by lease %s of another node (node ID %s, "
 		  "host %s; this node is %s): two nodes with one public IP would share one "
@@ -411,8 +412,7 @@ void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why)
 {
 	if (m->gone || m->regaining)
 		return;
-	if (m->own.store_lease && m->own.expiration &&
-	    etcd_mgr_now_s() >= m->own.expiration) {
+	if (m->own.store_lease && m->own.expiration && etcd_mgr_now_s() >= m->own.expiration) {
 		etcd_mgr_regain(m, why);
 		return;
 	}

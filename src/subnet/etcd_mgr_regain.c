@@ -92,8 +92,7 @@ static void taken_owner_got(void *arg, int rc, const struct etcd_range_result *r
 	char *node = NULL, *host = NULL;
 
 	if (rc == 0 && res->n == 1)
-		etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host,
-				      NULL);
+		etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host, NULL);
 	taken_report(s->m, s->pub, node, host);
 	free(node);
 	free(host);
@@ -162,8 +161,8 @@ static void seen_owner_got(void *arg, int rc, const struct etcd_range_result *re
 	}
 	mine = s->ours;
 	if (mine && res->n == 1 &&
-	    etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host,
-				  NULL) == 0)
+	    etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host, NULL) ==
+		    0)
 		mine = strcmp(node, m->node_id) == 0;
 	free(node);
 	free(host);

@@ -16,7 +16,7 @@
 
 static void test_node_id_env(void **state)
 {
-	struct err err = { "" };
+	struct err err = {""};
 	char *id = NULL, big[300];
 
 	(void)state;
@@ -65,7 +65,7 @@ static void test_encode(void **state)
 static void check_decode(const char *v, int want, const char *node, const char *host,
 			 const char *msg)
 {
-	struct err err = { "" };
+	struct err err = {""};
 	char *n = (char *)1, *h = (char *)1;
 	int rc = etcd_mgr_owner_decode(v, strlen(v), &n, &h, &err);
 
