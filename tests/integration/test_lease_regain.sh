@@ -31,12 +31,23 @@ import json, sys
 kvs = json.load(sys.stdin).get("kvs", [])
 print(kvs[0].get("lease", 0) if kvs else "missing")'
 }
-# The subnet key and its owner record on one etcd lease (two reads: a renewal
-# may fall between them, so callers poll).
-same_lease() { # SUBNET
-	local a b
-	a=$(lease_id "$(key_of "$1")") b=$(lease_id "$(owner_of "$1")")
-	[ "$a" = "$b" ] && [ "$a" != 0 ] && [ "$a" != missing ]
+# The etcd leases of a subnet key and of its owner record, read in one
+# transaction (a renewal moves both at once): "KEY_LEASE OWNER_LEASE".
+pair_leases() { # SUBNET
+	printf '\nget %s\nget %s\n\n\n' "$(key_of "$1")" "$(owner_of "$1")" |
+		etcdctl3 txn -w json | python3 -c '
+import json, sys
+out = []
+for r in json.load(sys.stdin)["responses"]:
+    kvs = r["Response"]["ResponseRange"].get("kvs") or []
+    out.append(str(kvs[0].get("lease", 0)) if kvs else "missing")
+print(" ".join(out))'
+}
+same_lease() { # SUBNET: both on one etcd lease
+	local l
+	l=$(pair_leases "$1") || return 1
+	set -- $l
+	[ "$1" = "$2" ] && [ "$1" != 0 ] && [ "$1" != missing ]
 }
 metric() { # PORT NAME -> its value
 	curl -s "http://127.0.0.1:$1/metrics" | sed -n "s/^$2 //p"
@@ -75,7 +86,7 @@ sa=$(weftd_subnet a) sp=$(weftd_subnet p)
 ka=$(key_of "$sa")
 first=$(lease_id "$ka")
 tap_ok "a renews through the proxy" wait_until 10 grep -q "renewed lease" "$RUN_DIR/a.log"
-tap_ok "a's owner record rides on its etcd lease" wait_until 5 same_lease "$sa"
+tap_ok "a's owner record rides on its etcd lease ($(pair_leases "$sa"))" same_lease "$sa"
 tap_ok "p sees a" wait_until 10 eval 'weftd_peer_view p | grep -qw "$(basename "$ka")"'
 
 partition "$ka"
@@ -96,7 +107,7 @@ tap_eq "a keeps its subnet" "$sa" "$(weftd_subnet a)"
 tap_eq "a's key holds upstream's bytes again" '{"PublicIP":"127.0.0.21","PublicIPv6":null}' "$(etcd_get "$ka")"
 la=$(lease_id "$ka")
 tap_ok "a's key has an etcd lease again ($la, was $first)" eval '[ "$la" != 0 ] && [ "$la" != missing ] && [ "$la" != "$first" ]'
-tap_ok "a's owner record is back on the same etcd lease" wait_until 5 same_lease "$sa"
+tap_ok "a's owner record is back on the same etcd lease ($(pair_leases "$sa"))" same_lease "$sa"
 tap_ok "a's owner record names it" eval 'etcd_get "$(owner_of "$sa")" | grep -q "\"NodeID\":"'
 n=$(weftd_count a "renewed lease")
 tap_ok "a renews again after the regain" wait_until 10 eval '[ $(weftd_count a "renewed lease") -gt '"$n"' ]'
