@@ -481,7 +481,11 @@ static void renew_checked(void *arg, int rc, const struct etcd_range_result *res
 	m->renewing = false;
 	if (m->gone || m->regaining)
 		return;
-	if (rc == 0 && res->n == 0) {
+	if (rc < 0) {
+		renew_fail(m, "reading our key");
+		return;
+	}
+	if (res->n == 0) {
 		etcd_mgr_own_lost(m, "our key was gone when we renewed it");
 		return;
 	}
