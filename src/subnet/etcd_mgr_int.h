@@ -163,6 +163,12 @@ char *etcd_mgr_owner_key(const struct etcd_mgr *m, const char *name);
 
 /* ---- etcd_mgr_regain.c: an expired lease taken back ---- */
 
+/*
+ * Our key is gone at now: an expiry (a lease with a TTL, at or after its
+ * expiration, which counts from before the grant and so is never later than
+ * etcd's) rather than a revoke (a reservation, or before the expiration)?
+ */
+bool etcd_mgr_loss_is_expiry(const struct lease *own, int64_t now);
 /* Our key expired in etcd (out of reach past its TTL): create it again. */
 void etcd_mgr_regain(struct etcd_mgr *m, const char *why);
 /* Our key holds another node's lease: log who, and report the failure (exit 1). */

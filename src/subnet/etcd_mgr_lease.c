@@ -412,7 +412,7 @@ void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why)
 {
 	if (m->gone || m->regaining)
 		return;
-	if (m->own.store_lease && m->own.expiration && etcd_mgr_now_s() >= m->own.expiration) {
+	if (etcd_mgr_loss_is_expiry(&m->own, etcd_mgr_now_s())) {
 		etcd_mgr_regain(m, why);
 		return;
 	}

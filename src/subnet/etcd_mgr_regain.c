@@ -263,6 +263,11 @@ static void regain_grant(struct etcd_mgr *m)
 		regain_again(m, "granting an etcd lease");
 }
 
+bool etcd_mgr_loss_is_expiry(const struct lease *own, int64_t now)
+{
+	return own->store_lease != 0 && own->expiration != 0 && now >= own->expiration;
+}
+
 void etcd_mgr_regain(struct etcd_mgr *m, const char *why)
 {
 	int64_t now = etcd_mgr_now_s();

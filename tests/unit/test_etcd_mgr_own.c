@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The owner record weft writes beside its lease (etcd_mgr_owner.c): the node's
- * identity, the record's bytes, and what is refused when read back. */
+ * identity, the record's bytes, and what is refused when read back; and how a
+ * lost key is told apart: expired (taken back) or revoked (etcd_mgr_regain.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -106,9 +107,30 @@ static void test_decode(void **state)
 	check_decode(big, -EINVAL, NULL, NULL, "at most 4096");
 }
 
+static void test_loss_is_expiry(void **state)
+{
+	struct lease own = { 0 };
+
+	(void)state;
+	own.store_lease = 0x1234;
+	own.expiration = 1000;
+	assert_false(etcd_mgr_loss_is_expiry(&own, 999)); /* still valid: revoked */
+	assert_false(etcd_mgr_loss_is_expiry(&own, 0));
+	assert_true(etcd_mgr_loss_is_expiry(&own, 1000)); /* at the expiration */
+	assert_true(etcd_mgr_loss_is_expiry(&own, 90000));
+	/* A reservation never expires: its key gone is a revoke. */
+	own.store_lease = 0;
+	own.expiration = 0;
+	assert_false(etcd_mgr_loss_is_expiry(&own, 90000));
+	/* No expiration known: never an expiry. */
+	own.store_lease = 0x1234;
+	assert_false(etcd_mgr_loss_is_expiry(&own, 90000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_loss_is_expiry),
 		cmocka_unit_test(test_node_id_env),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_decode),
