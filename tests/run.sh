@@ -85,6 +85,7 @@ layer_integration() { # LAYER BUILD_DIR [SCRIPT...]
 # The daemon-level scripts that also run against the sanitizer build (leaks and
 # undefined behaviour on the real code paths; the rest would only repeat).
 ASAN_INTEGRATION=(tests/integration/test_etcd_client.sh tests/integration/test_lease_lifecycle.sh
+	tests/integration/test_lease_regain.sh tests/integration/test_duplicate_ip.sh
 	tests/integration/test_weftctl_leases.sh
 	tests/integration/test_weftctl_config.sh)
 # And the kernel-programming paths (reconcile, batches, lease events) at scale.

@@ -4,7 +4,10 @@
  * runs on one loop; each step's callback starts the next. Only the firewall
  * rules are set up and checked on a worker thread (a firewall tool may hang).
  * A failure before the lease is held ends the process with 1; after that,
- * only a signal (0) or the loss of our lease (0, "lease revoked") ends it.
+ * only a signal (0), the loss of our lease (0, "lease revoked") or, when our
+ * lease expired and its subnet was taken meanwhile, acquired's error (1)
+ * ends it. An expired lease whose subnet is still free is taken back by the
+ * subnet manager, without telling us: the data path stays as it is.
  */
 #include "agent/agent.h"
 
@@ -556,7 +559,11 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	unsigned mtu = 0;
 
 	if (rc < 0) {
-		log_error_errno(rc, "failed to acquire a lease");
+		if (a->own.held) /* expired, and taken meanwhile (the manager said by whom) */
+			log_error("lease %s is lost and cannot be taken back; exiting",
+				  a->own.name);
+		else
+			log_error_errno(rc, "failed to acquire a lease");
 		agent_exit(a, 1);
 		return;
 	}
@@ -646,6 +653,8 @@ static void on_peers(void *arg, const struct lease_event *ev, size_t n)
 	backend_peers(a->backend, ev, n);
 }
 
+/* An operator deleted our key or revoked its etcd lease while it was valid
+ * (an expiry is taken back by the subnet manager instead). */
 static void on_revoked(void *arg)
 {
 	struct agent *a = arg;

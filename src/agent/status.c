@@ -138,6 +138,8 @@ MGR_READER(relists)
 MGR_READER(renewals)
 MGR_READER(renew_failures)
 MGR_READER(bad_entries)
+MGR_READER(lease_lost)
+MGR_READER(lease_regained)
 MGR_READER(lease_expiration)
 MGR_READER(watch_healthy)
 
@@ -198,6 +200,12 @@ static const struct metric_def defs[] = {
 	{ true, "weft_etcd_malformed_entries_total",
 	  "Lease keys or values that could not be read (each counted once)",
 	  read_mgr_bad_entries },
+	{ true, "weft_lease_lost_total",
+	  "Times our lease expired in the store (out of reach for longer than its TTL)",
+	  read_mgr_lease_lost },
+	{ true, "weft_lease_regained_total",
+	  "Times an expired lease of ours was taken back (the same subnet)",
+	  read_mgr_lease_regained },
 	{ true, "weft_lease_renewals_total", "Successful lease renewals", read_mgr_renewals },
 	{ true, "weft_lease_renewal_failures_total", "Failed lease renewal attempts",
 	  read_mgr_renew_failures },

@@ -868,6 +868,31 @@ static int txn_put(struct etcd *e, const char *key, const char *target, int64_t 
 	return submit(r);
 }
 
+int etcd_txn_puts(struct etcd *e, const char *cmp_key, int64_t mod_revision,
+		  const struct etcd_txn_put *puts, size_t n, etcd_write_cb *cb, void *arg)
+{
+	char *k = b64(cmp_key, strlen(cmp_key));
+	json_t *cmp, *ops = json_array(), *body;
+	struct etcd_req *r;
+
+	/* Absent is version 0 (as flannel's create compares); else the exact revision. */
+	if (mod_revision)
+		cmp = json_pack("{s:s, s:s, s:s, s:I}", "key", k, "result", "EQUAL", "target",
+				"MOD", "mod_revision", (json_int_t)mod_revision);
+	else
+		cmp = json_pack("{s:s, s:s, s:s, s:I}", "key", k, "result", "EQUAL", "target",
+				"VERSION", "version", (json_int_t)0);
+	free(k);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(ops, json_pack("{s:o}", "request_put",
+						     put_body(puts[i].key, puts[i].value,
+							      puts[i].len, puts[i].lease)));
+	body = json_pack("{s:[o], s:o}", "compare", cmp, "success", ops);
+	r = req_new(e, REQ_TXN, body, arg);
+	r->cb.write = cb;
+	return submit(r);
+}
+
 int etcd_create(struct etcd *e, const char *key, const char *value, size_t len, int64_t lease,
 		etcd_write_cb *cb, void *arg)
 {

@@ -97,6 +97,17 @@ int etcd_create(struct etcd *e, const char *key, const char *value, size_t len, 
 /* If(mod_revision(key) == rev) Then(Put): replace exactly what was read. */
 int etcd_replace(struct etcd *e, const char *key, int64_t mod_revision, const char *value,
 		 size_t len, int64_t lease, etcd_write_cb *cb, void *arg);
+/* One put of a transaction: value (len bytes) at key, with an etcd lease or 0. */
+struct etcd_txn_put {
+	const char *key;
+	const char *value;
+	size_t len;
+	int64_t lease;
+};
+/* If(mod_revision(cmp_key) == mod_revision) Then(every put, in order), one
+ * transaction; mod_revision 0 means "cmp_key is absent" (version == 0). */
+int etcd_txn_puts(struct etcd *e, const char *cmp_key, int64_t mod_revision,
+		  const struct etcd_txn_put *puts, size_t n, etcd_write_cb *cb, void *arg);
 int etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_lease_cb *cb, void *arg);
 int etcd_lease_revoke(struct etcd *e, int64_t id, etcd_write_cb *cb, void *arg);
 int etcd_lease_ttl(struct etcd *e, int64_t id, etcd_lease_cb *cb, void *arg);

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/xmalloc.h"
@@ -160,6 +161,7 @@ static void mgr_free(struct subnet_mgr *base)
 	loop_timer_clear(m->loop, &m->timer);
 	loop_timer_clear(m->loop, &m->renew_timer);
 	loop_timer_clear(m->loop, &m->watch_timer);
+	loop_timer_clear(m->loop, &m->regain_timer);
 	etcd_free(m->etcd); /* also ends the watch, without callbacks */
 	etcd_mgr_peers_clear(m);
 	etcd_mgr_bad_clear(m);
@@ -170,6 +172,10 @@ static void mgr_free(struct subnet_mgr *base)
 	netconf_free(&m->nc);
 	free(m->config_key);
 	free(m->subnets_prefix);
+	free(m->owners_prefix);
+	free(m->node_id);
+	free(m->hostname);
+	free(m->owner_json);
 	free(m);
 }
 
@@ -188,20 +194,34 @@ int etcd_mgr_new(const struct etcd_mgr_params *p, const struct subnet_mgr_cbs *c
 		 struct subnet_mgr **ret, struct err *err)
 {
 	struct etcd_mgr *m = xcalloc(1, sizeof(*m));
-	char *sub;
+	char *sub, host[256] = "";
 	int rc;
 
 	m->base.ops = &etcd_mgr_ops;
 	m->base.cbs = *cbs;
 	m->loop = p->loop;
+	if (p->node_id)
+		m->node_id = xstrdup(p->node_id);
+	else if ((rc = etcd_mgr_node_id(&m->node_id, err)) < 0)
+		goto fail;
 	rc = etcd_new(p->loop, p->etcd, &m->etcd, err);
-	if (rc < 0) {
-		free(m);
-		return rc;
-	}
+	if (rc < 0)
+		goto fail;
+	/* The host name is for people reading the record; the node ID decides. */
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (char *c = host; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			*c = '?';
+	m->hostname = xstrdup(host);
+	m->owner_json = etcd_mgr_owner_encode(m->node_id, m->hostname);
 	m->config_key = etcd_mgr_join(p->prefix, "config");
 	sub = etcd_mgr_join(p->prefix, "subnets");
 	xasprintf(&m->subnets_prefix, "%s/", sub);
+	free(sub);
+	sub = etcd_mgr_join(p->prefix, "weft/owners");
+	xasprintf(&m->owners_prefix, "%s/", sub);
 	free(sub);
 	if (p->prev) {
 		m->prev = *p->prev;
@@ -216,4 +236,8 @@ int etcd_mgr_new(const struct etcd_mgr_params *p, const struct subnet_mgr_cbs *c
 	hmap_init(&m->bad_keys);
 	*ret = &m->base;
 	return 0;
+fail:
+	free(m->node_id);
+	free(m);
+	return rc;
 }

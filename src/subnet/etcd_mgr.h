@@ -20,6 +20,7 @@ struct etcd_mgr_params {
 	int64_t lease_ttl_s;		/* 0 = 24 h */
 	int64_t renew_margin_s;		/* renew this long before expiry */
 	int64_t renew_retry_s;		/* 0 = 60 */
+	const char *node_id;		/* owner records; NULL: etcd_mgr_node_id() */
 };
 
 int etcd_mgr_new(const struct etcd_mgr_params *p, const struct subnet_mgr_cbs *cbs,

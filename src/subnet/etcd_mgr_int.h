@@ -5,7 +5,8 @@
 /*
  * The etcd manager's state, shared by the files of src/subnet/etcd_mgr*.c
  * (not a public header): etcd_mgr.c (object, key layout, timers), _config.c,
- * _alloc.c, _lease.c (acquire and renew), _watch.c (peers), _bad.c.
+ * _alloc.c, _lease.c (acquire and renew), _owner.c (who holds a lease),
+ * _regain.c (an expired lease taken back), _watch.c (peers), _bad.c.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +32,9 @@ struct etcd_mgr {
 	struct etcd *etcd;
 	char *config_key;
 	char *subnets_prefix; /* "<prefix>/subnets/" */
+	char *owners_prefix;  /* "<prefix>/weft/owners/": who holds each lease (weft only) */
+	char *node_id, *hostname;
+	char *owner_json; /* {"NodeID":..,"Hostname":..}: written next to our lease */
 	struct netconf nc;
 	bool have_config;
 	struct subnet_env prev;
@@ -46,8 +50,10 @@ struct etcd_mgr {
 	char pick_name[SUBNET_KEY_STRLEN];
 	struct subnet_key pick;
 	int64_t granted;
+	int64_t granted_at;	 /* when the grant was asked for: our expiration counts from it */
 	int64_t reuse_rev;	 /* mod_revision of our old lease being reused */
 	int64_t reuse_old_lease; /* its etcd lease, revoked once replaced */
+	size_t reuse_idx;	 /* its place in the snapshot, while its owner is read */
 	int races;
 	int64_t acquire_backoff_ms;
 	bool acquiring;
@@ -57,6 +63,14 @@ struct etcd_mgr {
 	bool have_own;
 	int64_t renew_timer;
 	bool renewing;
+	int64_t renew_failing_since; /* unix seconds of the first failure in a row; 0 */
+
+	/* an expired lease being taken back (etcd_mgr_regain.c) */
+	bool regaining;
+	int64_t regain_granted;
+	int64_t regain_granted_at;
+	int64_t regain_backoff_ms;
+	int64_t regain_timer;
 
 	/* peers */
 	struct hmap peers;
@@ -123,6 +137,42 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l);
 void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why);
 /* Renew our lease in delay_s seconds (now when negative). */
 void etcd_mgr_renew_schedule(struct etcd_mgr *m, int64_t delay_s);
+
+/* Did a, a lease's attributes, come from us (same public address)? */
+bool etcd_mgr_ours(const struct lease_attrs *want, const struct lease_attrs *a);
+/*
+ * Write our lease under name: the subnet key with want_json and, when lease is
+ * not 0, the owner key with owner_json, both with that etcd lease, in one
+ * transaction that holds only if the subnet key's mod_revision is still
+ * mod_revision (0: the key must be absent).
+ */
+int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
+		       void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg);
+
+/* ---- etcd_mgr_owner.c: who holds a lease ---- */
+
+/* This node's identity: $WEFT_NODE_ID, else /etc/machine-id, else the host name. */
+int etcd_mgr_node_id(char **ret, struct err *err);
+/* {"NodeID":..,"Hostname":..}, freed by the caller. */
+char *etcd_mgr_owner_encode(const char *node_id, const char *hostname);
+/* An owner record read back: NodeID and Hostname (either may be empty); -EINVAL. */
+int etcd_mgr_owner_decode(const char *value, size_t len, char **node_id, char **hostname,
+			  struct err *err);
+/* "<prefix>/weft/owners/<name>", freed by the caller. */
+char *etcd_mgr_owner_key(const struct etcd_mgr *m, const char *name);
+
+/* ---- etcd_mgr_regain.c: an expired lease taken back ---- */
+
+/*
+ * Our key is gone at now: an expiry (a lease with a TTL, at or after its
+ * expiration, which counts from before the grant and so is never later than
+ * etcd's) rather than a revoke (a reservation, or before the expiration)?
+ */
+bool etcd_mgr_loss_is_expiry(const struct lease *own, int64_t now);
+/* Our key expired in etcd (out of reach past its TTL): create it again. */
+void etcd_mgr_regain(struct etcd_mgr *m, const char *why);
+/* Our key holds another node's lease: log who, and report the failure (exit 1). */
+void etcd_mgr_own_taken(struct etcd_mgr *m, const struct lease *l);
 
 /* ---- etcd_mgr_watch.c: peers ---- */
 

@@ -3,12 +3,15 @@
  * The etcd manager's own lease: acquired (our old lease found by public
  * address and reused, else a subnet picked and created, a lost creation race
  * picking again) and then kept: renewed before it expires, followed when an
- * operator edits it, reported once when it is gone.
+ * operator edits it, reported once when it is gone. Beside our lease goes
+ * our owner record (etcd_mgr_owner.c): a lease found by public address is
+ * reused only when no record names another node.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "etcd/etcd.h"
@@ -57,6 +60,22 @@ static void acquire_drop_granted(struct etcd_mgr *m)
 	m->granted = 0;
 }
 
+int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
+		       void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg)
+{
+	char *key = etcd_mgr_key_of(m, name), *owner = etcd_mgr_owner_key(m, name);
+	struct etcd_txn_put puts[2] = {
+		{ key, m->want_json, strlen(m->want_json), lease },
+		{ owner, m->owner_json, strlen(m->owner_json), lease },
+	};
+	/* A reservation stays the operator's: no TTL-less owner record. */
+	int rc = etcd_txn_puts(m->etcd, key, mod_revision, puts, lease ? 2 : 1, cb, arg);
+
+	free(key);
+	free(owner);
+	return rc;
+}
+
 static void acquire_finish(struct etcd_mgr *m, const struct lease *own)
 {
 	m->acquiring = false;
@@ -80,7 +99,7 @@ static void acquire_won(struct etcd_mgr *m, int64_t rev, const char *how)
 	own.attrs = m->want;
 	own.store_lease = m->granted;
 	own.mod_revision = rev;
-	own.expiration = m->granted ? etcd_mgr_now_s() + m->ttl_s : 0;
+	own.expiration = m->granted ? m->granted_at + m->ttl_s : 0;
 	log_info("acquired lease %s (%s)", own.name, how);
 	acquire_finish(m, &own);
 }
@@ -119,7 +138,6 @@ static void acquire_reused(void *arg, int rc, int64_t rev, bool ok);
 static void acquire_granted(void *arg, int rc, int64_t id, int64_t ttl)
 {
 	struct etcd_mgr *m = arg;
-	char *key;
 
 	(void)ttl;
 	if (rc < 0) {
@@ -127,23 +145,26 @@ static void acquire_granted(void *arg, int rc, int64_t id, int64_t ttl)
 		return;
 	}
 	m->granted = id;
-	key = etcd_mgr_key_of(m, m->pick_name);
 	if (m->reuse_rev) {
-		if (etcd_replace(m->etcd, key, m->reuse_rev, m->want_json,
-				 strlen(m->want_json), id, acquire_reused, m) < 0)
+		if (etcd_mgr_write_own(m, m->pick_name, m->reuse_rev, id, acquire_reused, m) < 0)
 			acquire_again(m, "writing our lease");
-	} else if (etcd_create(m->etcd, key, m->want_json, strlen(m->want_json), id,
-			       acquire_created, m) < 0) {
+	} else if (etcd_mgr_write_own(m, m->pick_name, 0, id, acquire_created, m) < 0) {
 		acquire_again(m, "starting the create transaction");
 	}
-	free(key);
+}
+
+/* Our expiration counts from before the grant: never later than etcd's. */
+static void acquire_grant(struct etcd_mgr *m)
+{
+	m->granted_at = etcd_mgr_now_s();
+	if (etcd_lease_grant(m->etcd, m->ttl_s, acquire_granted, m) < 0)
+		acquire_again(m, "granting an etcd lease");
 }
 
 static void create_pick(struct etcd_mgr *m)
 {
 	subnet_key_format(&m->pick, m->pick_name, sizeof(m->pick_name));
-	if (etcd_lease_grant(m->etcd, m->ttl_s, acquire_granted, m) < 0)
-		acquire_again(m, "granting an etcd lease");
+	acquire_grant(m);
 }
 
 /* Steps 4 and 5 (etcd_mgr_alloc_pick), then the create. */
@@ -193,13 +214,99 @@ static void incompatible_deleted(void *arg, int rc, int64_t rev, bool ok)
 	acquire_list(m); /* list again: the snapshot must not contain it */
 }
 
-static bool ours(const struct lease_attrs *want, const struct lease_attrs *a)
+bool etcd_mgr_ours(const struct lease_attrs *want, const struct lease_attrs *a)
 {
 	if (want->public_ip.family && !ip_addr_is_unset(&want->public_ip))
 		return a->public_ip.family && ip_addr_equal(&a->public_ip, &want->public_ip);
 	/* IPv6-only: every node says 0.0.0.0; match on the IPv6 address. */
 	return want->public_ipv6.family && a->public_ipv6.family &&
 	       ip_addr_equal(&a->public_ipv6, &want->public_ipv6);
+}
+
+/* Our old lease (found by public address, its owner checked) written back. */
+static void acquire_reuse(struct etcd_mgr *m, const struct lease *mine)
+{
+	m->reuse_rev = mine->mod_revision;
+	m->reuse_old_lease = mine->store_lease;
+	if (mine->store_lease == 0) {
+		/* A reservation: keep it TTL-less (upstream issue #1329). */
+		m->granted = 0;
+		if (lease_attrs_equal(&mine->attrs, &m->want))
+			acquire_reused(m, 0, mine->mod_revision, true);
+		else if (etcd_mgr_write_own(m, mine->name, mine->mod_revision, 0, acquire_reused,
+					    m) < 0)
+			acquire_again(m, "writing our reservation");
+		return;
+	}
+	acquire_grant(m);
+}
+
+/* Another node's owner record stands on the lease of our public address. */
+static void acquire_refuse(struct etcd_mgr *m, const struct lease *mine, const char *node,
+			   const char *host)
+{
+	char pub[IP_ADDR_STRLEN], *key = etcd_mgr_key_of(m, mine->name),
+				  *okey = etcd_mgr_owner_key(m, mine->name);
+	const struct ip_addr *ip =
+		mine->attrs.public_ip.family && !ip_addr_is_unset(&mine->attrs.public_ip)
+			? &mine->attrs.public_ip
+			: &mine->attrs.public_ipv6;
+
+	log_error("public IP %s is already used by lease %s of another node (node ID %s, "
+		  "host %s; this node is %s): two nodes with one public IP would share one "
+		  "subnet; refusing to start. Give each node its own public address "
+		  "(--public-ip, --iface, --iface-regex); if that node is gone for good "
+		  "(re-installed with a new machine-id), let its lease expire or delete %s and %s",
+		  ip_addr_format(ip, pub), mine->name, node, host[0] ? host : "unknown", m->node_id,
+		  key, okey);
+	free(key);
+	free(okey);
+	acquire_fail(m, -EADDRINUSE);
+}
+
+static void owner_got(void *arg, int rc, const struct etcd_range_result *res)
+{
+	struct etcd_mgr *m = arg;
+	const struct lease *mine;
+	char *node = NULL, *host = NULL;
+	struct err err = { 0 };
+
+	if (rc < 0) {
+		acquire_again(m, "reading the owner record of our previous lease");
+		return;
+	}
+	mine = &m->snapshot[m->reuse_idx];
+	if (res->n == 0) {
+		/* flannel, an older weft, or an operator's reservation. */
+		if (mine->store_lease)
+			log_info("lease %s for our public address has no owner record (written by "
+				 "flannel or an older weft): reusing it as flannel does; that it "
+				 "is this node's cannot be verified",
+				 mine->name);
+		acquire_reuse(m, mine);
+		return;
+	}
+	if (etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host,
+				  &err) < 0) {
+		log_warnx("lease %s: %s; reusing the lease as flannel does", mine->name, err.msg);
+		acquire_reuse(m, mine);
+		return;
+	}
+	if (strcmp(node, m->node_id) == 0)
+		acquire_reuse(m, mine);
+	else
+		acquire_refuse(m, mine, node, host);
+	free(node);
+	free(host);
+}
+
+static void owner_read(struct etcd_mgr *m)
+{
+	char *okey = etcd_mgr_owner_key(m, m->pick_name);
+
+	if (etcd_get(m->etcd, okey, owner_got, m) < 0)
+		acquire_again(m, "reading the owner record of our previous lease");
+	free(okey);
 }
 
 static void acquire_listed(void *arg, int rc, const struct etcd_range_result *res)
@@ -236,7 +343,7 @@ static void acquire_listed(void *arg, int rc, const struct etcd_range_result *re
 	m->acquire_backoff_ms = ACQUIRE_RETRY_MIN_MS;
 
 	for (size_t i = 0; i < n && !mine; i++)
-		if (ours(&m->want, &m->snapshot[i].attrs))
+		if (etcd_mgr_ours(&m->want, &m->snapshot[i].attrs))
 			mine = &m->snapshot[i];
 	if (mine) {
 		m->pick = mine->subnet;
@@ -259,26 +366,8 @@ static void acquire_listed(void *arg, int rc, const struct etcd_range_result *re
 			free(key);
 			return;
 		}
-		m->reuse_rev = mine->mod_revision;
-		m->reuse_old_lease = mine->store_lease;
-		if (mine->store_lease == 0) {
-			/* A reservation: keep it TTL-less (upstream issue #1329). */
-			char *key = etcd_mgr_key_of(m, mine->name);
-			struct lease_attrs cur = mine->attrs;
-			bool same = lease_attrs_equal(&cur, &m->want);
-
-			m->granted = 0;
-			if (same) {
-				acquire_reused(m, 0, mine->mod_revision, true);
-			} else if (etcd_replace(m->etcd, key, mine->mod_revision, m->want_json,
-						strlen(m->want_json), 0, acquire_reused, m) < 0) {
-				acquire_again(m, "writing our reservation");
-			}
-			free(key);
-			return;
-		}
-		if (etcd_lease_grant(m->etcd, m->ttl_s, acquire_granted, m) < 0)
-			acquire_again(m, "granting an etcd lease");
+		m->reuse_idx = (size_t)(mine - m->snapshot);
+		owner_read(m);
 		return;
 	}
 	acquire_allocate(m);
@@ -313,10 +402,20 @@ int etcd_mgr_acquire(struct subnet_mgr *base, const struct lease_attrs *attrs)
 
 /* ---- our lease: renewals and loss ---- */
 
+/*
+ * Our key is gone. At or after our expiration (which counts from before the
+ * grant, so never later than etcd's), with renewals failing, etcd expired it:
+ * we were out of reach for longer than the TTL; take it back. Before it,
+ * someone deleted it or revoked its etcd lease: an operator's revoke.
+ */
 void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why)
 {
-	if (m->gone)
+	if (m->gone || m->regaining)
 		return;
+	if (etcd_mgr_loss_is_expiry(&m->own, etcd_mgr_now_s())) {
+		etcd_mgr_regain(m, why);
+		return;
+	}
 	m->gone = true;
 	log_warnx("lease %s revoked: %s", m->own.name, why);
 	loop_timer_clear(m->loop, &m->renew_timer);
@@ -331,6 +430,15 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l)
 {
 	bool was_reserved = m->own.store_lease == 0;
 
+	if (m->regaining || m->gone)
+		return; /* the regain's own transaction decides */
+	if (l->mod_revision < m->own.mod_revision)
+		return; /* older than what we wrote last: history */
+	if (!etcd_mgr_ours(&m->want, &l->attrs) && l->store_lease != m->own.store_lease) {
+		/* Another node's lease on our subnet: ours expired and was taken. */
+		etcd_mgr_own_taken(m, l);
+		return;
+	}
 	m->own.mod_revision = l->mod_revision;
 	if (l->store_lease == m->own.store_lease)
 		return;
@@ -350,16 +458,40 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l)
 struct renew_ctx {
 	struct etcd_mgr *m;
 	int64_t granted;
+	int64_t granted_at;
 	int64_t old_lease;
 };
 
 static void renew_fail(struct etcd_mgr *m, const char *what)
 {
 	m->stats.renew_failures++;
+	if (!m->renew_failing_since)
+		m->renew_failing_since = etcd_mgr_now_s();
 	log_warnx("renewing lease %s: %s: %s; retrying in %llds", m->own.name, what,
 		  etcd_strerror(m->etcd), (long long)m->retry_s);
 	m->renewing = false;
 	etcd_mgr_renew_schedule(m, m->retry_s);
+}
+
+/* Our key changed under a renewal: gone (lost: expired or revoked), or edited. */
+static void renew_checked(void *arg, int rc, const struct etcd_range_result *res)
+{
+	struct etcd_mgr *m = arg;
+
+	m->renewing = false;
+	if (m->gone || m->regaining)
+		return;
+	if (rc < 0) {
+		renew_fail(m, "reading our key");
+		return;
+	}
+	if (res->n == 0) {
+		etcd_mgr_own_lost(m, "our key was gone when we renewed it");
+		return;
+	}
+	/* Edited: the watch brings the new state (a reservation: no renewal). */
+	log_info("lease %s changed in etcd while renewing; retrying", m->own.name);
+	etcd_mgr_renew_schedule(m, 1);
 }
 
 static void renew_put(void *arg, int rc, int64_t rev, bool ok)
@@ -374,18 +506,20 @@ static void renew_put(void *arg, int rc, int64_t rev, bool ok)
 		if (rc < 0) {
 			renew_fail(m, "writing the key");
 		} else {
-			/* The key changed since we last saw it; the watch brings the new
-			 * state (deleted: revoked; reservation: no renewal). Retry soon. */
-			log_info("lease %s changed in etcd while renewing; retrying", m->own.name);
-			m->renewing = false;
-			etcd_mgr_renew_schedule(m, 1);
+			/* The key changed since we last saw it: look at it. */
+			char *key = etcd_mgr_key_of(m, m->own.name);
+
+			if (etcd_get(m->etcd, key, renew_checked, m) < 0)
+				renew_checked(m, -EIO, NULL);
+			free(key);
 		}
 		return;
 	}
 	m->own.store_lease = c->granted;
 	m->own.mod_revision = rev;
-	m->own.expiration = etcd_mgr_now_s() + m->ttl_s;
+	m->own.expiration = c->granted_at + m->ttl_s;
 	m->renewing = false;
+	m->renew_failing_since = 0;
 	m->stats.renewals++;
 	if (c->old_lease)
 		etcd_lease_revoke(m->etcd, c->old_lease, revoke_done, m);
@@ -398,7 +532,6 @@ static void renew_granted(void *arg, int rc, int64_t id, int64_t ttl)
 {
 	struct renew_ctx *c = arg;
 	struct etcd_mgr *m = c->m;
-	char *key;
 
 	(void)ttl;
 	if (rc < 0) {
@@ -406,8 +539,8 @@ static void renew_granted(void *arg, int rc, int64_t id, int64_t ttl)
 		renew_fail(m, "granting an etcd lease");
 		return;
 	}
-	if (m->own.store_lease == 0 || m->gone) {
-		/* Became a reservation (or was revoked) meanwhile. */
+	if (m->own.store_lease == 0 || m->gone || m->regaining) {
+		/* Became a reservation (or was revoked, or expired) meanwhile. */
 		etcd_lease_revoke(m->etcd, id, revoke_done, m);
 		free(c);
 		m->renewing = false;
@@ -415,11 +548,8 @@ static void renew_granted(void *arg, int rc, int64_t id, int64_t ttl)
 	}
 	c->granted = id;
 	c->old_lease = m->own.store_lease;
-	key = etcd_mgr_key_of(m, m->own.name);
-	if (etcd_replace(m->etcd, key, m->own.mod_revision, m->want_json, strlen(m->want_json), id,
-			 renew_put, c) < 0)
+	if (etcd_mgr_write_own(m, m->own.name, m->own.mod_revision, id, renew_put, c) < 0)
 		renew_put(c, -EIO, 0, false);
-	free(key);
 }
 
 static int64_t renew_fire(struct loop *loop, int64_t id, void *arg)
@@ -430,11 +560,12 @@ static int64_t renew_fire(struct loop *loop, int64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	m->renew_timer = 0;
-	if (m->own.store_lease == 0 || m->gone || m->renewing)
+	if (m->own.store_lease == 0 || m->gone || m->regaining || m->renewing)
 		return LOOP_TIMER_STOP;
 	m->renewing = true;
 	c = xcalloc(1, sizeof(*c));
 	c->m = m;
+	c->granted_at = etcd_mgr_now_s();
 	if (etcd_lease_grant(m->etcd, m->ttl_s, renew_granted, c) < 0) {
 		free(c);
 		renew_fail(m, "granting an etcd lease");

@@ -195,7 +195,7 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 	hmap_init(&seen);
 	nodes = xcalloc(res->n + 1, sizeof(*nodes));
 	batch_init(&b, res->n, m->peers.count);
-	for (size_t i = 0; i < res->n; i++) {
+	for (size_t i = 0; i < res->n && !m->gone; i++) {
 		switch (kv_take(m, &res->kvs[i], &b.leases[i], &b)) {
 		case KV_OWN:
 			own_seen = true;
@@ -216,6 +216,12 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 		hmap_remove(&m->peers, n->key);
 		peer_gone(n, &b);
 	}
+	if (m->gone) { /* our subnet was taken: nothing more to follow */
+		batch_free(&b, res->n);
+		free(nodes);
+		hmap_destroy(&seen);
+		return;
+	}
 	m->watch_rev = res->revision + 1;
 	log_info("re-listed %zu leases at revision %lld: %zu changes", res->n,
 		 (long long)res->revision, b.n_evs);
@@ -223,9 +229,10 @@ static void relist_done(void *arg, int rc, const struct etcd_range_result *res)
 	batch_free(&b, res->n);
 	free(nodes);
 	hmap_destroy(&seen);
-	if (m->have_own && !own_seen) {
+	if (m->have_own && !own_seen && !m->regaining) {
 		etcd_mgr_own_lost(m, "our lease is gone from etcd");
-		return;
+		if (m->gone)
+			return;
 	}
 	watch_start(m);
 }
@@ -299,6 +306,10 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 			continue;
 		if (ev->type != ETCD_EVENT_DELETE) {
 			kv_take(m, &ev->kv, l, &b);
+			if (m->gone) { /* our subnet was taken; the watch is cancelled */
+				batch_free(&b, res->n);
+				return;
+			}
 			continue;
 		}
 		etcd_mgr_forget_bad(m, ev->kv.key, ev->kv.key_len);
@@ -307,9 +318,18 @@ static void watch_event(void *arg, int rc, const struct etcd_watch_result *res)
 					NULL) < 0)
 			continue;
 		if (is_own(m, l)) {
-			batch_free(&b, res->n);
+			/* Older than what we wrote last (the expiry of a lease we
+			 * took back since): history. */
+			if (ev->kv.mod_revision && ev->kv.mod_revision < m->own.mod_revision)
+				continue;
+			/* Revoked (the agent ends), or expired (taken back, the
+			 * watch goes on). */
 			etcd_mgr_own_lost(m, "our lease was deleted from etcd");
-			return;
+			if (m->gone) {
+				batch_free(&b, res->n);
+				return;
+			}
+			continue;
 		}
 		n = hmap_remove(&m->peers, l->name);
 		if (n)

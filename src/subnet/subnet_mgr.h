@@ -41,7 +41,10 @@ struct subnet_mgr_cbs {
 	void *arg;
 	/* The network config, validated; called once. */
 	void (*config)(void *arg, const struct netconf *nc);
-	/* acquire's result: err 0 and our lease, or why it failed for good. */
+	/* acquire's result: err 0 and our lease, or why it failed for good. Also
+	 * called with err < 0 after our lease expired and could not be taken back
+	 * (another node holds its subnet now): the caller exits 1, and a restart
+	 * acquires afresh. */
 	void (*acquired)(void *arg, int err, const struct lease *own);
 	/* Peers added (new or changed) or removed; our own lease never appears. */
 	void (*peers)(void *arg, const struct lease_event *ev, size_t n);
@@ -67,6 +70,8 @@ struct subnet_mgr_stats {
 	uint64_t relists;		       /* full re-lists (compaction) */
 	uint64_t renewals, renew_failures;
 	uint64_t bad_entries; /* malformed keys or values seen (once each) */
+	uint64_t lease_lost;	 /* our lease expired in the store (out of reach past its TTL) */
+	uint64_t lease_regained; /* ... and was taken back */
 	int64_t lease_expiration; /* unix seconds; 0 = reservation or none */
 	bool watch_healthy;	  /* a watch is open and answered */
 };

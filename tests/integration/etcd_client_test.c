@@ -267,6 +267,79 @@ static void test_create_txn(void **state)
 	assert_true(c->ok);
 }
 
+/* etcd_txn_puts: two keys in one transaction, on one etcd lease, under one compare. */
+static void test_txn_puts(void **state)
+{
+	struct ctx *c = *state;
+	char a[128], b[128];
+	struct etcd_txn_put ops[2] = { { a, "va", 2, 0 }, { b, "vb", 2, 0 } };
+	int64_t mod, id;
+
+	snprintf(a, sizeof(a), "%s", K("/t/txn2/subnets/k"));
+	snprintf(b, sizeof(b), "%s", K("/t/txn2/owners/k"));
+	c->done = 0;
+	assert_int_equal(etcd_lease_grant(c->etcd, 60, lease_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->err, 0);
+	id = c->id;
+	ops[0].lease = ops[1].lease = id;
+
+	/* Absent: both written, on the lease. */
+	c->done = 0;
+	assert_int_equal(etcd_txn_puts(c->etcd, a, 0, ops, 2, write_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->err, 0);
+	assert_true(c->ok);
+	mod = c->rev;
+	range_reset(c);
+	assert_int_equal(etcd_get(c->etcd, b, range_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->range.n, 1);
+	assert_string_equal(c->range.kvs[0].value, "vb");
+	assert_int_equal(c->range.kvs[0].lease, id);
+	assert_int_equal(c->range.kvs[0].mod_revision, mod);
+
+	/* Present now: "absent" fails, and nothing is written. */
+	ops[1].value = "changed";
+	ops[1].len = 7;
+	c->done = 0;
+	assert_int_equal(etcd_txn_puts(c->etcd, a, 0, ops, 2, write_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->err, 0);
+	assert_false(c->ok);
+	/* A stale revision fails too; the right one writes both. */
+	c->done = 0;
+	assert_int_equal(etcd_txn_puts(c->etcd, a, mod - 1, ops, 2, write_cb, c), 0);
+	run_until_done(c, 1);
+	assert_false(c->ok);
+	range_reset(c);
+	assert_int_equal(etcd_get(c->etcd, b, range_cb, c), 0);
+	run_until_done(c, 1);
+	assert_string_equal(c->range.kvs[0].value, "vb");
+	c->done = 0;
+	assert_int_equal(etcd_txn_puts(c->etcd, a, mod, ops, 2, write_cb, c), 0);
+	run_until_done(c, 1);
+	assert_true(c->ok);
+	range_reset(c);
+	assert_int_equal(etcd_get(c->etcd, b, range_cb, c), 0);
+	run_until_done(c, 1);
+	assert_string_equal(c->range.kvs[0].value, "changed");
+
+	/* Revoking the lease takes both keys. */
+	c->done = 0;
+	assert_int_equal(etcd_lease_revoke(c->etcd, id, write_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->err, 0);
+	range_reset(c);
+	assert_int_equal(etcd_get(c->etcd, a, range_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->range.n, 0);
+	range_reset(c);
+	assert_int_equal(etcd_get(c->etcd, b, range_cb, c), 0);
+	run_until_done(c, 1);
+	assert_int_equal(c->range.n, 0);
+}
+
 static void test_leases(void **state)
 {
 	struct ctx *c = *state;
@@ -467,6 +540,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_txn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_compacted, setup, teardown),
