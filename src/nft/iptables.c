@@ -498,6 +498,8 @@ static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *n
 
 /* ---- overlay peers ---- */
 
+#define IPT_PEER_DELETES_MAX 64
+
 /* One family's peer rules: only what differs, in one transaction; the chain
  * whole when it is missing or holds anything else. 0, 1 or -errno. */
 static int peers_family(struct ipt_mode *m, const struct traffic_params *p, int fi, char *what,
@@ -539,6 +541,13 @@ static int peers_family(struct ipt_mode *m, const struct traffic_params *p, int 
 	}
 	if (added + removed == 0)
 		goto out;
+	/* Each -D looks its rule up: past a few dozen, writing the chain
+	 * whole (one flush, one append each) is the cheaper transaction. */
+	if (removed > IPT_PEER_DELETES_MAX) {
+		traffic_note(what, len, "%s peers: %u added, %u removed", ipt_fam_name[fi], added,
+			     removed);
+		goto whole;
+	}
 	rc = ipt_restore(m, fi, payload.data, &e);
 	if (rc == -ECANCELED) {
 		if (err)
