@@ -285,7 +285,8 @@ int traffic_ipt_peers_text(const struct traffic_params *p, int af, const char *l
 		rc = -EINVAL;
 		goto out;
 	}
-	qsort(got, n, sizeof(*got), cmp_addr);
+	if (n)
+		qsort(got, n, sizeof(*got), cmp_addr);
 	for (k = 1; k < n; k++) {
 		if (ip_addr_equal(&got[k - 1], &got[k])) {
 			rc = -EINVAL; /* a peer twice: write it whole */

@@ -261,7 +261,8 @@ static int parse_elements(const char *listing, int fi, struct ip_addr **ret, siz
 		(*n)++;
 		s += l;
 	}
-	qsort(*ret, *n, sizeof(**ret), cmp_addr);
+	if (*n)
+		qsort(*ret, *n, sizeof(**ret), cmp_addr);
 	return 0;
 }
 
