@@ -180,6 +180,7 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.argv[2].encode(), (s
 
 	# The flag off: flanneld's behaviour, our rules removed at start.
 	weftd_host_stop 1
+	tap_eq "$mode: h1's weftd exits 0 on SIGTERM" 0 "$?"
 	start_h1 --overlay-peers-only=false
 	if [ "$mode" = ipt ]; then
 		tap_lacks "ipt: --overlay-peers-only=false: WEFT-OVERLAY removed at start" WEFT-OVERLAY \
@@ -190,8 +191,10 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(sys.argv[2].encode(), (s
 	fi
 	rogue_passes "$mode: --overlay-peers-only=false: the rogue's VXLAN arrives (as with flanneld)" "$mode-rogue5"
 	all_pairs_ping "$mode, filter off"
-	weftd_host_stop 1
-	weftd_host_stop 2
+	for n in 1 2; do
+		weftd_host_stop "$n"
+		tap_eq "$mode: h$n's weftd exits 0 on SIGTERM" 0 "$?"
+	done
 done
 
 # ---- the rules alone: IPv4 and IPv6 data, and the 1000-peer update ----
