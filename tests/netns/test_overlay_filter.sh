@@ -17,7 +17,8 @@
 #    datagram arrives (flanneld's behaviour);
 # and, on the rules alone (tests/netns/traffic_test in a namespace pair):
 #  - IPv4 and IPv6: a peer's UDP to port 8472 arrives, a non-peer's does not,
-#    and a peer change (traffic_peers) moves that line;
+#    and a peer change (traffic_peers) moves that line; ipip (IP protocol 4)
+#    the same;
 #  - the time of a 1000-peer update and of a 1-peer removal, both modes.
 set -u
 cd "$(dirname "$0")/../.."
@@ -234,6 +235,33 @@ b_line() { # LABEL PEER NONPEER DST TAG
 		tap_ok "$1 (the peer's datagram never arrived)" false
 	fi
 }
+# IP protocol 4 (ipip): a raw socket in b1 sees what passed the input hook.
+RXI=$RUN_DIR/b1-ipip.txt
+: >"$RXI"
+run_bg b1ipip ip netns exec "$B1" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
+out = open(sys.argv[1], "a", buffering=1)
+while True: out.write(s.recv(2048)[20:].decode(errors="replace") + "\n")' "$RXI"
+wait_until 10 eval "ip netns exec $B1 ss -Hw | grep -q ."
+ipip_from() { # SRC TAG
+	ip netns exec "$B2" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4); s.bind((sys.argv[1], 0))
+s.sendto(sys.argv[2].encode(), ("10.77.0.1", 0))' "$@"
+}
+for mode in ipt nft; do
+	out=$(ip netns exec "$B1" "$prog" --mode "$mode" --net 10.244.0.0/16 --subnet 10.244.1.0/24 \
+		--overlay-ipip --peer 10.77.0.2 start 2>&1)
+	tap_ok "$mode rules, ipip: apply with peer .2" grep -q "^apply rc=0" <<<"$out"
+	ipip_from 10.77.0.3 "$mode-ipip-non"
+	ipip_from 10.77.0.2 "$mode-ipip-peer"
+	if wait_until 5 grep -qx "$mode-ipip-peer" "$RXI"; then
+		tap_lacks "$mode rules, ipip: a peer's IP protocol 4 arrives, a non-peer's not" \
+			"$mode-ipip-non\$" '' cat "$RXI"
+	else
+		tap_ok "$mode rules, ipip: a peer's IP protocol 4 arrives" false
+	fi
+done
+
 BASE=(--net 10.244.0.0/16 --subnet 10.244.1.0/24 --net6 2001:cafe:42::/56
 	--subnet6 2001:cafe:42:1::/64 --overlay-udp 8472)
 for mode in ipt nft; do
