@@ -10,7 +10,9 @@
  *
  * The check lists the chain with `-S` and compares the whole text (so extra
  * and reordered rules count), plus the jump in the builtin chain; on any
- * difference the set is re-applied.
+ * difference the set is re-applied. WEFT-OVERLAY (weft's overlay filter) is
+ * compared as a set of peers, in any order, before its DROP; a peer change
+ * (traffic_peers) writes only the -I / -D lines for what differs.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -13,6 +13,12 @@
  * one transaction), and if the text still differs, the read-back becomes
  * the reference, so that printing differences of other nft versions never
  * cause a rewrite every period.
+ *
+ * The overlay peer set's elements are not part of that text (the table is
+ * listed terse, and stateless for the drop counter): they are listed on their
+ * own and only the difference is added or deleted, as on a peer change
+ * (traffic_peers), so that a thousand peers never mean a thousand-line
+ * rewrite.
  */
 #include <dlfcn.h>
 #include <errno.h>
