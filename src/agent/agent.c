@@ -623,6 +623,9 @@ static void overlay_peers_sync(struct agent *a)
 		log_warn_errno(rc, "overlay peers: cannot start a thread; the next check will");
 }
 
+/* A peer update still running after this long is reported as a stall. */
+#define PEERS_JOB_QUIET_MS 10000
+
 static int64_t resync(struct loop *loop, int64_t id, void *arg)
 {
 	struct agent *a = arg;
@@ -630,7 +633,11 @@ static int64_t resync(struct loop *loop, int64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	if (worker_busy(a->worker)) {
+	if (worker_busy(a->worker) && a->rules_job->peers_only &&
+	    clock_now_ms() - a->rules_started_ms < PEERS_JOB_QUIET_MS) {
+		/* A peer update is running (it takes milliseconds): this period's
+		 * check waits for the next one. */
+	} else if (worker_busy(a->worker)) {
 		if (!a->rules_stalled)
 			log_warnx("checking traffic rules: the check started %llds ago is still "
 				  "running (a firewall tool is slow or hung); not starting another",
@@ -658,6 +665,10 @@ static void rules_done(void *arg)
 	const char *mode = a->nc->enable_nftables ? "nftables" : "iptables";
 
 	if (j->peers_only) {
+		if (a->rules_stalled)
+			log_info("updating the overlay peers: the slow update ended after %llds",
+				 (long long)(clock_now_ms() - a->rules_started_ms) / 1000);
+		a->rules_stalled = false;
 		if (j->rc < 0) {
 			a->rule_errors++;
 			log_warnx("updating the overlay peers: %s; the next check retries",
