@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -27,7 +28,9 @@
 #include "agent/notify.h"
 #include "agent/status.h"
 #include "backend/backend.h"
+#include "backend/conf.h"
 #include "core/err.h"
+#include "core/hmap.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/worker.h"
@@ -310,6 +313,135 @@ static void subnet_env_of(const struct agent *a, const struct lease *own, unsign
 
 /* ---- traffic rules and the blackhole route ---- */
 
+/*
+ * The overlay filter (--overlay-peers-only): what a backend receives from
+ * its peers and anyone could forge. vxlan and udp take frames or packets
+ * from whoever reaches their UDP port, ipip from whoever sends IP protocol
+ * 4: filtered. wireguard is not: every packet it takes is authenticated by
+ * the peer's key (one a non-peer does not have), and it answers handshake
+ * floods with cookies; host-gw has no tunnel, ipsec authenticates (IKE,
+ * ESP), an extension's transport is its own.
+ */
+static void overlay_params(const struct agent *a, struct traffic_params *p)
+{
+	const char *type = a->nc ? a->nc->backend_type : "";
+	uint64_t port = 0;
+	json_t *o;
+
+	if (!a->flags->overlay_peers_only || !type)
+		return;
+	if (strcmp(type, "ipip") == 0) {
+		p->overlay_proto = IPPROTO_IPIP;
+		return;
+	}
+	if (strcmp(type, "vxlan") != 0 && strcmp(type, "udp") != 0)
+		return;
+	/* The backend has validated Backend.Port already. */
+	o = backend_conf_object(a->nc->backend_json, NULL);
+	if (o && backend_conf_uint(o, "Port", 65535, &port, NULL) < 0)
+		port = 0;
+	json_decref(o);
+	p->overlay_proto = IPPROTO_UDP;
+	p->overlay_port = port ? (uint16_t)port : strcmp(type, "udp") == 0 ? 8285 : 8472;
+}
+
+/* The peers' public addresses as the overlay filter needs them (subnet
+ * managers keep no attributes), by lease name. */
+struct overlay_peer {
+	struct hmap_node node;
+	struct ip_addr pub, pub6;
+	char name[]; /* the hmap key */
+};
+
+struct overlay_peers {
+	struct hmap map;
+	size_t naddr; /* addresses set, over all peers */
+	bool dirty;   /* changed since the last snapshot given to the rules */
+};
+
+static void overlay_peer_free(struct hmap_node *n)
+{
+	free(hmap_entry(n, struct overlay_peer, node));
+}
+
+static void overlay_peers_free(struct overlay_peers *op)
+{
+	if (!op)
+		return;
+	hmap_clear(&op->map, overlay_peer_free);
+	hmap_destroy(&op->map);
+	free(op);
+}
+
+static size_t addr_count(const struct overlay_peer *r)
+{
+	return !ip_addr_is_unset(&r->pub) + !ip_addr_is_unset(&r->pub6);
+}
+
+/* One lease event; dirty when an address came, went or changed. */
+static void overlay_peers_event(struct agent *a, const struct lease_event *ev)
+{
+	struct overlay_peers *op = a->overlay;
+	const struct lease *l = ev->lease;
+	struct hmap_node *n;
+	struct overlay_peer *r;
+	size_t len;
+
+	if (!op) {
+		op = a->overlay = xcalloc(1, sizeof(*op));
+		hmap_init(&op->map);
+	}
+	n = hmap_get(&op->map, l->name);
+	r = n ? hmap_entry(n, struct overlay_peer, node) : NULL;
+	if (ev->kind == LEASE_REMOVED) {
+		if (!r)
+			return;
+		op->naddr -= addr_count(r);
+		op->dirty = true;
+		overlay_peer_free(hmap_remove(&op->map, l->name));
+		return;
+	}
+	if (r && ip_addr_equal(&r->pub, &l->attrs.public_ip) &&
+	    ip_addr_equal(&r->pub6, &l->attrs.public_ipv6))
+		return;
+	if (!r) {
+		len = strlen(l->name) + 1;
+		r = xcalloc(1, sizeof(*r) + len);
+		memcpy(r->name, l->name, len);
+		r->node.key = r->name;
+		hmap_put(&op->map, &r->node);
+	} else {
+		op->naddr -= addr_count(r);
+	}
+	r->pub = l->attrs.public_ip;
+	r->pub6 = l->attrs.public_ipv6;
+	op->naddr += addr_count(r);
+	op->dirty = true;
+}
+
+/* Every peer address now, for one rules job (the caller frees *ret). */
+static size_t overlay_peers_snapshot(struct agent *a, struct ip_addr **ret)
+{
+	struct overlay_peers *op = a->overlay;
+	const struct hmap_node *n;
+	size_t iter, k = 0;
+
+	*ret = NULL;
+	if (!op)
+		return 0;
+	op->dirty = false;
+	*ret = xcalloc(op->naddr + 1, sizeof(**ret));
+	for (n = hmap_first(&op->map, &iter); n; n = hmap_next(&op->map, n, &iter)) {
+		const struct overlay_peer *r = hmap_entry(n, const struct overlay_peer, node);
+
+		if (!ip_addr_is_unset(&r->pub) && k < op->naddr)
+			(*ret)[k++] = r->pub;
+		if (!ip_addr_is_unset(&r->pub6) && k < op->naddr)
+			(*ret)[k++] = r->pub6;
+	}
+	return k;
+}
+
 static void traffic_params_from(const struct agent *a, const struct subnet_env *env,
 				struct traffic_params *p)
 {
@@ -323,6 +455,7 @@ static void traffic_params_from(const struct agent *a, const struct subnet_env *
 	p->masq = a->flags->ip_masq;
 	p->forward = a->flags->iptables_forward_rules;
 	p->fully_random_disable = a->flags->ip_masq_fully_random_disable;
+	overlay_params(a, p);
 }
 
 /* Metric of our blackhole route: above the bridge's own route for the subnet
@@ -402,6 +535,9 @@ static void ensure_blackhole(struct agent *a)
 struct rules_job {
 	struct agent *a;  /* for rules_done, on the loop */
 	bool setup;       /* start-up: cleanup, then apply; otherwise a check */
+	bool peers_only;  /* not setup: only the overlay peers changed */
+	struct ip_addr *peers; /* p.peers, owned */
+	int64_t ms;       /* how long the job ran */
 	struct traffic *t;
 	struct traffic_params p, old;
 	bool have_old;
@@ -420,7 +556,13 @@ struct rules_job {
 static void rules_run(void *arg)
 {
 	struct rules_job *j = arg;
+	int64_t t0 = clock_now_ms();
 
+	if (j->peers_only) {
+		j->rc = traffic_peers(j->t, &j->p, j->what, sizeof(j->what), &j->err);
+		j->ms = clock_now_ms() - t0;
+		return;
+	}
 	if (!j->setup) {
 		j->rc = traffic_check(j->t, &j->p, j->what, sizeof(j->what), &j->err);
 		return;
@@ -440,15 +582,22 @@ static void rules_run(void *arg)
 
 static void rules_done(void *arg);
 
-static int rules_submit(struct agent *a, bool setup)
+static int rules_submit_kind(struct agent *a, bool setup, bool peers_only)
 {
 	struct rules_job *j = a->rules_job;
 
+	free(j->peers);
 	memset(j, 0, sizeof(*j));
 	j->a = a;
 	j->setup = setup;
+	j->peers_only = peers_only;
 	j->t = a->traffic;
 	j->p = a->tp;
+	/* Every job sees the peers of now: a check restores them too. */
+	if (j->p.overlay_proto) {
+		j->p.npeers = overlay_peers_snapshot(a, &j->peers);
+		j->p.peers = j->peers;
+	}
 	if (setup && a->have_prev) {
 		traffic_params_from(a, &a->prev, &j->old);
 		j->have_old = true;
@@ -457,6 +606,29 @@ static int rules_submit(struct agent *a, bool setup)
 	return worker_submit(a->worker, rules_run, rules_done, j);
 }
 
+static int rules_submit(struct agent *a, bool setup)
+{
+	return rules_submit_kind(a, setup, false);
+}
+
+/* The lease set changed: bring the overlay peers in line now, unless the
+ * worker is busy (rules_done comes back here) or the rules are not in yet
+ * (their setup took the peers of its time; rules_done comes back too). */
+static void overlay_peers_sync(struct agent *a)
+{
+	int rc;
+
+	if (!a->overlay || !a->overlay->dirty || !a->tp.overlay_proto || !a->resync_timer ||
+	    worker_busy(a->worker))
+		return;
+	rc = rules_submit_kind(a, false, true);
+	if (rc < 0)
+		log_warn_errno(rc, "overlay peers: cannot start a thread; the next check will");
+}
+
+/* A peer update still running after this long is reported as a stall. */
+#define PEERS_JOB_QUIET_MS 10000
+
 static int64_t resync(struct loop *loop, int64_t id, void *arg)
 {
 	struct agent *a = arg;
@@ -464,7 +636,11 @@ static int64_t resync(struct loop *loop, int64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	if (worker_busy(a->worker)) {
+	if (worker_busy(a->worker) && a->rules_job->peers_only &&
+	    clock_now_ms() - a->rules_started_ms < PEERS_JOB_QUIET_MS) {
+		/* A peer update is running (it takes milliseconds): this period's
+		 * check waits for the next one. */
+	} else if (worker_busy(a->worker)) {
 		if (!a->rules_stalled)
 			log_warnx("checking traffic rules: the check started %llds ago is still "
 				  "running (a firewall tool is slow or hung); not starting another",
@@ -491,6 +667,21 @@ static void rules_done(void *arg)
 	struct agent *a = j->a;
 	const char *mode = a->nc->enable_nftables ? "nftables" : "iptables";
 
+	if (j->peers_only) {
+		if (a->rules_stalled)
+			log_info("updating the overlay peers: the slow update ended after %llds",
+				 (long long)(clock_now_ms() - a->rules_started_ms) / 1000);
+		a->rules_stalled = false;
+		if (j->rc < 0) {
+			a->rule_errors++;
+			log_warnx("updating the overlay peers: %s; the next check retries",
+				  j->err.msg);
+		} else if (j->rc > 0) {
+			log_info("overlay peers updated in %lld ms: %s", (long long)j->ms, j->what);
+		}
+		overlay_peers_sync(a);
+		return;
+	}
 	if (!j->setup) {
 		if (a->rules_stalled)
 			log_info("checking traffic rules: the slow check ended after %llds",
@@ -503,6 +694,7 @@ static void rules_done(void *arg)
 			a->rule_restores++;
 			log_warnx("traffic rules were missing or altered, restored: %s", j->what);
 		}
+		overlay_peers_sync(a);
 		return;
 	}
 	if (j->cleanup_rc < 0)
@@ -516,12 +708,14 @@ static void rules_done(void *arg)
 		agent_exit(a, 1);
 		return;
 	}
-	log_info("traffic rules installed (%s mode%s%s)", mode, a->tp.masq ? ", masquerade" : "",
-		 a->tp.forward ? ", forward accept" : "");
+	log_info("traffic rules installed (%s mode%s%s%s)", mode, a->tp.masq ? ", masquerade" : "",
+		 a->tp.forward ? ", forward accept" : "",
+		 a->tp.overlay_proto ? ", overlay from peers only" : "");
 	ensure_blackhole(a);
 	/* --iptables-resync is 1..86400 (flags.c): always a period, never an overflow. */
 	a->resync_timer = loop_add_timer(a->loop, a->flags->iptables_resync * 1000, resync, a);
 	start_done(a);
+	overlay_peers_sync(a);
 }
 
 /* Clean what the other mode and the previous network left, then install our
@@ -651,6 +845,9 @@ static void on_peers(void *arg, const struct lease_event *ev, size_t n)
 		log_info("peers: %zu added or changed, %zu removed (each one at -v=1)", added,
 			 n - added);
 	backend_peers(a->backend, ev, n);
+	for (size_t i = 0; i < n; i++)
+		overlay_peers_event(a, &ev[i]);
+	overlay_peers_sync(a);
 }
 
 /* An operator deleted our key or revoked its etcd lease while it was valid
@@ -814,7 +1011,10 @@ out:
 		loop_del_timer(a.loop, a.resync_timer);
 	status_free(a.status);
 	worker_free(a.worker); /* first: it may still be using the traffic object */
+	if (a.rules_job)
+		free(a.rules_job->peers);
 	free(a.rules_job);
+	overlay_peers_free(a.overlay);
 	traffic_free(a.traffic);
 	if (a.mgr)
 		a.mgr->ops->free(a.mgr);

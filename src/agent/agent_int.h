@@ -14,6 +14,7 @@
 struct flags;
 struct loop;
 struct netconf;
+struct overlay_peers;
 struct rules_job;
 struct status;
 struct worker;
@@ -46,6 +47,7 @@ struct agent {
 	int64_t resync_timer;
 	uint64_t rule_checks, rule_restores, rule_errors;
 	uint64_t blackhole_restores;
+	struct overlay_peers *overlay; /* agent.c: the peers' public addresses */
 
 	struct status *status;
 	bool ready; /* rules in place and subnet file written */

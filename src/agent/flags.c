@@ -117,6 +117,10 @@ static const struct flag_desc flag_table[] = {
 	     "add default accept rules to FORWARD chain in iptables"),
 	FLAG("ip-blackhole-route", FT_BOOL, "false", ip_blackhole_route, 0,
 	     "keep a blackhole route for the node's own subnet"),
+	FLAG("overlay-peers-only", FT_BOOL, "true", overlay_peers_only, 0,
+	     "accept overlay packets (vxlan and udp: the backend's UDP port; ipip: IP protocol "
+	     "4) only from the public addresses of the leases in the network, drop them from "
+	     "anyone else (weft; false: accept them from anyone, as flanneld)"),
 	FLAG("charon-path", FT_STRING, "", charon_path, 0,
 	     "ipsec backend: strongSwan's charon executable (default: searched as flanneld "
 	     "does)"),

@@ -48,6 +48,7 @@ struct flags {
 	int64_t iptables_resync; /* seconds, 1..86400 */
 	bool iptables_forward_rules;
 	bool ip_blackhole_route;
+	bool overlay_peers_only; /* weft: the overlay port only from peers */
 	char *net_config_path;
 	char *charon_path;   /* ipsec: "" = search as upstream */
 	char *ipsec_run_dir; /* ipsec: charon's config, socket, pid file, log */

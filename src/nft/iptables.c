@@ -10,7 +10,9 @@
  *
  * The check lists the chain with `-S` and compares the whole text (so extra
  * and reordered rules count), plus the jump in the builtin chain; on any
- * difference the set is re-applied.
+ * difference the set is re-applied. WEFT-OVERLAY (weft's overlay filter) is
+ * compared as a set of peers, in any order, before its DROP; a peer change
+ * (traffic_peers) writes only the -I / -D lines for what differs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,7 +83,9 @@ static void take_refs(struct ipt_mode *m, int fi, enum traffic_set set,
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
-	if (ipt_list(m, fi, d->table, d->chain, &got, NULL) == 0 &&
+	/* The overlay chain's text changes with the peers: compared as a
+	 * peer list, never through a reference. */
+	if (set != TRAFFIC_OVERLAY && ipt_list(m, fi, d->table, d->chain, &got, NULL) == 0 &&
 	    ipt_chain_text(r, set, &want) == 0 &&
 	    strcmp(traffic_text(&got), traffic_text(&want)) != 0)
 		m->ref[fi][set] = xstrdup(traffic_text(&got));
@@ -156,6 +160,7 @@ static int apply_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		goto out;
 	take_refs(m, fi, set, &r);
 out:
+	ipt_rules_free(&r);
 	buf_free(&listing);
 	buf_free(&payload);
 	return rc;
@@ -213,6 +218,21 @@ static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 	if (rc > 0) {
 		traffic_note(what, len, "%s %s chain %s missing", tool, d->table, d->chain);
 		bad = 1;
+	} else if (set == TRAFFIC_OVERLAY) {
+		unsigned added, removed;
+
+		rc = traffic_ipt_peers_text(p, fi ? AF_INET6 : AF_INET, traffic_text(&got), &want,
+					    &added, &removed);
+		if (rc == -E2BIG)
+			goto out;
+		if (rc < 0) {
+			traffic_note(what, len, "%s %s chain %s altered", tool, d->table, d->chain);
+			bad = 1;
+		} else if (added + removed) {
+			traffic_note(what, len, "%s %s chain %s: %u peers missing, %u extra", tool,
+				     d->table, d->chain, added, removed);
+			bad = 1;
+		}
 	} else {
 		rc = ipt_chain_text(&r, set, &want);
 		if (rc < 0)
@@ -257,6 +277,7 @@ static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 	}
 	rc = bad;
 out:
+	ipt_rules_free(&r);
 	buf_free(&got);
 	buf_free(&want);
 	buf_free(&jumps);
@@ -464,7 +485,9 @@ static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *n
 						     ipt_fam_name[fi], ipt_sets[s].what);
 				continue;
 			}
-			if (!old || !traffic_set_on(old, fi, s) ||
+			/* The overlay chain is written whole by every apply,
+			 * its jumps replaced: nothing of old to delete. */
+			if (s == TRAFFIC_OVERLAY || !old || !traffic_set_on(old, fi, s) ||
 			    !set_params_differ(now, old, fi, s))
 				continue;
 			rc = delete_old_rules(m, old, fi, s, what, len, err);
@@ -475,6 +498,101 @@ static int ipt_cleanup(struct traffic_mode *base, const struct traffic_params *n
 	return 0;
 }
 
+/* ---- overlay peers ---- */
+
+#define IPT_PEER_DELETES_MAX 64
+
+/* One family's peer rules: only what differs, in one transaction; the chain
+ * whole when it is missing or holds anything else. 0, 1 or -errno. */
+static int peers_family(struct ipt_mode *m, const struct traffic_params *p, int fi, char *what,
+			size_t len, struct err *err)
+{
+	const struct ipt_set_def *d = &ipt_sets[TRAFFIC_OVERLAY];
+	const char *tool = ipt_tool_name[fi][0];
+	struct buf got, payload;
+	struct err e = { { 0 } };
+	unsigned added = 0, removed = 0;
+	int rc;
+
+	rc = ipt_need_tools(m, fi, d->what, err);
+	if (rc < 0)
+		return rc;
+	ipt_probe(m, fi);
+	buf_init(&got, IPT_OUT_MAX);
+	buf_init(&payload, IPT_OUT_MAX);
+	rc = ipt_list(m, fi, d->table, d->chain, &got, &e);
+	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
+		rc = rc < 0 ? rc : -EAGAIN;
+		if (err)
+			*err = e;
+		goto out;
+	}
+	if (rc > 0) {
+		traffic_note(what, len, "%s %s chain %s missing", tool, d->table, d->chain);
+		goto whole;
+	}
+	rc = traffic_ipt_peers_text(p, fi ? AF_INET6 : AF_INET, traffic_text(&got), &payload,
+				    &added, &removed);
+	if (rc == -E2BIG) {
+		err_set(err, rc, "%s overlay peers: payload too large", ipt_fam_name[fi]);
+		goto out;
+	}
+	if (rc < 0) {
+		traffic_note(what, len, "%s %s chain %s altered", tool, d->table, d->chain);
+		goto whole;
+	}
+	if (added + removed == 0)
+		goto out;
+	/* Each -D looks its rule up: past a few dozen, writing the chain
+	 * whole (one flush, one append each) is the cheaper transaction. */
+	if (removed > IPT_PEER_DELETES_MAX) {
+		traffic_note(what, len, "%s peers: %u added, %u removed", ipt_fam_name[fi], added,
+			     removed);
+		goto whole;
+	}
+	rc = ipt_restore(m, fi, payload.data, &e);
+	if (rc == -ECANCELED) {
+		if (err)
+			*err = e;
+		goto out;
+	}
+	if (rc == 0) {
+		traffic_note(what, len, "%s peers: %u added, %u removed", ipt_fam_name[fi], added,
+			     removed);
+		rc = 1;
+		goto out;
+	}
+	/* The chain changed under us: write it whole. */
+	traffic_note(what, len, "%s peer update failed (%s)", ipt_fam_name[fi], e.msg);
+whole:
+	rc = apply_set(m, p, fi, TRAFFIC_OVERLAY, err);
+	if (rc == 0) {
+		traffic_note(what, len, "%s %s chain %s rewritten", tool, d->table, d->chain);
+		rc = 1;
+	}
+out:
+	buf_free(&got);
+	buf_free(&payload);
+	return rc;
+}
+
+static int ipt_peers(struct traffic_mode *base, const struct traffic_params *p, char *what,
+		     size_t len, struct err *err)
+{
+	struct ipt_mode *m = to_ipt(base);
+	int fi, rc, changed = 0;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		if (!traffic_set_on(p, fi, TRAFFIC_OVERLAY))
+			continue;
+		rc = peers_family(m, p, fi, what, len, err);
+		if (rc < 0)
+			return rc;
+		changed |= rc;
+	}
+	return changed;
+}
+
 const struct traffic_mode_ops traffic_ipt_ops = {
 	.create = ipt_create,
 	.destroy = ipt_destroy,
@@ -483,4 +601,5 @@ const struct traffic_mode_ops traffic_ipt_ops = {
 	.remove_leftovers = ipt_remove_leftovers,
 	.apply = ipt_apply,
 	.check = ipt_check,
+	.peers = ipt_peers,
 };

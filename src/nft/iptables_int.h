@@ -22,16 +22,21 @@ struct ipt_set_def {
 
 extern const struct ipt_set_def ipt_sets[TRAFFIC_NSET];
 
-/* One set's rules as rule specs (what follows "-A CHAIN "). */
+/* One set's rules as rule specs (what follows "-A CHAIN "). TRAFFIC_OVERLAY:
+ * one RETURN per peer (peers, sorted), then rule[0], the DROP. */
 struct ipt_rules {
 	char jump[IPT_RULE_MAX];
 	char rule[TRAFFIC_MAX_RULES][IPT_RULE_MAX];
 	unsigned n;
+	struct ip_addr *peers;
+	size_t npeers;
 };
 
-/* The rules of one set for family fi. 0 or -EINVAL (bad prefixes). */
+/* The rules of one set for family fi. 0 or -EINVAL (bad prefixes, no
+ * overlay rule); ipt_rules_free after 0. */
 int ipt_build(const struct traffic_params *p, int fi, enum traffic_set set, bool random_fully,
 	      struct ipt_rules *r);
+void ipt_rules_free(struct ipt_rules *r);
 /* The chain as `iptables -S CHAIN` prints it. 0 or -E2BIG. */
 int ipt_chain_text(const struct ipt_rules *r, enum traffic_set set, struct buf *out);
 /* Append "-D<rest>" for every line of listing (`-S` output) that jumps to

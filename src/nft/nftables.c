@@ -13,6 +13,12 @@
  * one transaction), and if the text still differs, the read-back becomes
  * the reference, so that printing differences of other nft versions never
  * cause a rewrite every period.
+ *
+ * The overlay peer set's elements are not part of that text (the table is
+ * listed terse, and stateless for the drop counter): they are listed on their
+ * own and only the difference is added or deleted, as on a peer change
+ * (traffic_peers), so that a thousand peers never mean a thousand-line
+ * rewrite.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,6 +40,7 @@
 struct nftm_mode {
 	struct traffic_mode base;
 	struct nft_ctx *ctx; /* NULL when libnftables failed, or was released */
+	unsigned int out_flags; /* the context's output flags as created */
 	bool probed[TRAFFIC_NFAM];
 	bool fully_random[TRAFFIC_NFAM];
 	/* What the table read back as after our write, when that is not our
@@ -59,6 +66,8 @@ static struct {
 	const char *(*ctx_get_output_buffer)(struct nft_ctx *ctx);
 	const char *(*ctx_get_error_buffer)(struct nft_ctx *ctx);
 	void (*ctx_set_dry_run)(struct nft_ctx *ctx, bool dry);
+	unsigned int (*ctx_output_get_flags)(struct nft_ctx *ctx);
+	void (*ctx_output_set_flags)(struct nft_ctx *ctx, unsigned int flags);
 } api;
 
 static int api_load(struct err *err)
@@ -66,13 +75,14 @@ static int api_load(struct err *err)
 	static const char *const names[] = {
 		"nft_ctx_new", "nft_ctx_free", "nft_ctx_buffer_output", "nft_ctx_buffer_error",
 		"nft_run_cmd_from_buffer", "nft_ctx_get_output_buffer", "nft_ctx_get_error_buffer",
-		"nft_ctx_set_dry_run",
+		"nft_ctx_set_dry_run", "nft_ctx_output_get_flags", "nft_ctx_output_set_flags",
 	};
 	void **slots[] = {
 		(void **)&api.ctx_new, (void **)&api.ctx_free, (void **)&api.ctx_buffer_output,
 		(void **)&api.ctx_buffer_error, (void **)&api.run_cmd_from_buffer,
 		(void **)&api.ctx_get_output_buffer, (void **)&api.ctx_get_error_buffer,
-		(void **)&api.ctx_set_dry_run,
+		(void **)&api.ctx_set_dry_run, (void **)&api.ctx_output_get_flags,
+		(void **)&api.ctx_output_set_flags,
 	};
 
 	if (api.users++)
@@ -121,6 +131,7 @@ static int open_ctx(struct nftm_mode *m, struct err *err)
 		api_unload();
 		return err_set(err, -ENOMEM, "libnftables: cannot buffer output");
 	}
+	m->out_flags = api.ctx_output_get_flags(m->ctx);
 	return 0;
 }
 
@@ -251,13 +262,30 @@ static bool fully_random(struct nftm_mode *m, int fi, const struct traffic_param
 	return m->fully_random[fi];
 }
 
+/* A listing, with the output flags given (terse: no set elements;
+ * stateless: no counter values) for this command only. */
+static int nftm_list(struct nftm_mode *m, const char *cmd, unsigned int flags, struct buf *out,
+		     struct err *err)
+{
+	int rc;
+
+	buf_reset(out);
+	if (!m->ctx)
+		return nftm_run(m, cmd, out, err);
+	api.ctx_output_set_flags(m->ctx, m->out_flags | flags);
+	rc = nftm_run(m, cmd, out, err);
+	api.ctx_output_set_flags(m->ctx, m->out_flags);
+	return rc;
+}
+
+/* The table as traffic_nft_table_text has it: the peer set's elements are
+ * compared on their own (sync_peers), counters never. */
 static int list_table(struct nftm_mode *m, int fi, struct buf *out, struct err *err)
 {
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "list table %s %s", nftm_family[fi], nftm_table[fi]);
-	buf_reset(out);
-	return nftm_run(m, cmd, out, err);
+	return nftm_list(m, cmd, NFT_CTX_OUTPUT_TERSE | NFT_CTX_OUTPUT_STATELESS, out, err);
 }
 
 static int apply_family(struct nftm_mode *m, const struct traffic_params *p, int fi,
@@ -282,6 +310,10 @@ static int apply_family(struct nftm_mode *m, const struct traffic_params *p, int
 		rc = traffic_nft_apply_text(p, af, fr, round == 1, &cmd);
 		if (rc == 0)
 			rc = nftm_run(m, cmd.data, NULL, err);
+		/* Something of the same name in the way (a set of another
+		 * type): the recreate clears it. */
+		if (rc < 0 && rc != -E2BIG && round == 0)
+			continue;
 		if (rc < 0) {
 			err_prefix(err, rc, "writing table %s %s", nftm_family[fi], nftm_table[fi]);
 			goto out;
@@ -315,6 +347,82 @@ static int nftm_apply(struct traffic_mode *base, const struct traffic_params *p,
 	return 0;
 }
 
+/*
+ * The peer set of family fi: only the elements that differ, added and
+ * deleted in one transaction; the table whole when the set cannot be read
+ * or changed. 0 (nothing to do), 1 (what says what changed) or -errno.
+ */
+static int sync_peers(struct nftm_mode *m, const struct traffic_params *p, int fi, char *what,
+		      size_t len, struct err *err)
+{
+	struct buf got, cmd;
+	struct err e = { { 0 } };
+	unsigned added = 0, removed = 0;
+	char lst[96];
+	int rc;
+
+	if (!traffic_set_on(p, fi, TRAFFIC_OVERLAY))
+		return 0;
+	buf_init(&got, NFTM_OUT_MAX);
+	buf_init(&cmd, NFTM_OUT_MAX);
+	snprintf(lst, sizeof(lst), "list set %s %s " NFTM_PEER_SET, nftm_family[fi],
+		 nftm_table[fi]);
+	rc = nftm_list(m, lst, NFT_CTX_OUTPUT_STATELESS, &got, &e);
+	if (rc < 0) {
+		traffic_note(what, len, "nft set %s %s " NFTM_PEER_SET " unreadable (%s)",
+			     nftm_family[fi], nftm_table[fi], e.msg);
+		goto whole;
+	}
+	rc = traffic_nft_peers_text(p, fi ? AF_INET6 : AF_INET, traffic_text(&got), &cmd, &added,
+				    &removed);
+	if (rc == -E2BIG) {
+		err_set(err, rc, "nft set " NFTM_PEER_SET ": update larger than %u bytes",
+			NFTM_OUT_MAX);
+		goto out;
+	}
+	if (rc < 0) {
+		traffic_note(what, len, "nft set %s %s " NFTM_PEER_SET " holds foreign elements",
+			     nftm_family[fi], nftm_table[fi]);
+		goto whole;
+	}
+	if (added + removed == 0)
+		goto out;
+	rc = nftm_run(m, cmd.data, NULL, &e);
+	if (rc == 0) {
+		traffic_note(what, len, "%s peers: %u added, %u removed", fi ? "IPv6" : "IPv4",
+			     added, removed);
+		rc = 1;
+		goto out;
+	}
+	traffic_note(what, len, "%s peer update failed (%s)", fi ? "IPv6" : "IPv4", e.msg);
+whole:
+	rc = apply_family(m, p, fi, err);
+	if (rc == 0) {
+		traffic_note(what, len, "nft table %s %s rewritten", nftm_family[fi],
+			     nftm_table[fi]);
+		rc = 1;
+	}
+out:
+	buf_free(&got);
+	buf_free(&cmd);
+	return rc;
+}
+
+static int nftm_peers(struct traffic_mode *base, const struct traffic_params *p, char *what,
+		      size_t len, struct err *err)
+{
+	struct nftm_mode *m = to_nftm(base);
+	int fi, rc, changed = 0;
+
+	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
+		rc = sync_peers(m, p, fi, what, len, err);
+		if (rc < 0)
+			return rc;
+		changed |= rc;
+	}
+	return changed;
+}
+
 static int nftm_check(struct traffic_mode *base, const struct traffic_params *p, char *what,
 		      size_t len, struct err *err)
 {
@@ -346,8 +454,13 @@ static int nftm_check(struct traffic_mode *base, const struct traffic_params *p,
 		} else {
 			const char *ref = m->ref[fi] ? m->ref[fi] : traffic_text(&want);
 
-			if (strcmp(traffic_text(&got), ref) == 0)
+			if (strcmp(traffic_text(&got), ref) == 0) {
+				rc = sync_peers(m, p, fi, what, len, err);
+				if (rc < 0)
+					goto out;
+				restored |= rc;
 				continue;
+			}
 			traffic_describe_diff(ref, traffic_text(&got), diff, sizeof(diff));
 			traffic_note(what, len, "nft table %s %s altered (%s)", nftm_family[fi],
 				     nftm_table[fi], diff);
@@ -431,4 +544,5 @@ const struct traffic_mode_ops traffic_nft_ops = {
 	.remove_leftovers = nftm_remove_leftovers,
 	.apply = nftm_apply,
 	.check = nftm_check,
+	.peers = nftm_peers,
 };

@@ -12,5 +12,6 @@ extern const char *const nftm_family[TRAFFIC_NFAM]; /* "ip", "ip6" */
 extern const char *const nftm_table[TRAFFIC_NFAM];  /* "flannel-ipv4", "flannel-ipv6" */
 
 #define NFTM_POSTRTG_SPEC "type nat hook postrouting priority srcnat"
+#define NFTM_PEER_SET "overlay-peers"
 
 #endif

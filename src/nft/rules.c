@@ -5,7 +5,11 @@
 #include "nft/rules.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/xmalloc.h"
 
 int traffic_fam_index(int af)
 {
@@ -25,7 +29,43 @@ bool traffic_set_on(const struct traffic_params *p, int fi, enum traffic_set set
 {
 	if (!fam_on(p, fi))
 		return false;
+	if (set == TRAFFIC_OVERLAY)
+		return p->overlay_proto == IPPROTO_UDP ||
+		       (p->overlay_proto == IPPROTO_IPIP && fi == 0);
 	return set == TRAFFIC_MASQ ? p->masq : p->forward;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	return ip_addr_cmp(a, b);
+}
+
+size_t traffic_peer_list(const struct traffic_params *p, int fi, struct ip_addr **ret)
+{
+	int af = fi == 0 ? AF_INET : AF_INET6;
+	struct ip_addr *v;
+	size_t i, n = 0, u = 0;
+
+	*ret = NULL;
+	for (i = 0; i < p->npeers; i++)
+		n += p->peers[i].family == af && !ip_addr_is_unset(&p->peers[i]);
+	if (n == 0)
+		return 0;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0, n = 0; i < p->npeers; i++)
+		if (p->peers[i].family == af && !ip_addr_is_unset(&p->peers[i]))
+			v[n++] = p->peers[i];
+	qsort(v, n, sizeof(*v), cmp_addr);
+	for (i = 0; i < n; i++)
+		if (u == 0 || !ip_addr_equal(&v[u - 1], &v[i]))
+			v[u++] = v[i];
+	*ret = v;
+	return u;
+}
+
+bool traffic_peer_find(const struct ip_addr *v, size_t n, const struct ip_addr *a)
+{
+	return n && bsearch(a, v, n, sizeof(*v), cmp_addr) != NULL;
 }
 
 static int norm_prefix(const struct ip_prefix *in, int af, char out[IP_PREFIX_STRLEN])

@@ -14,14 +14,23 @@
 
 /* Family index: 0 = IPv4, 1 = IPv6. */
 #define TRAFFIC_NFAM 2
-#define TRAFFIC_NSET 2
+#define TRAFFIC_NSET 3
 
 int traffic_fam_index(int af);       /* AF_INET 0, AF_INET6 1, else -1 */
+/* TRAFFIC_OVERLAY: the family is on and p has an overlay rule for it
+ * (UDP, or IPIP for IPv4). */
 bool traffic_set_on(const struct traffic_params *p, int fi, enum traffic_set set);
 /* The set's prefixes for family fi, host bits cleared: network, and the pod
  * subnet (masquerade only; pod may be NULL). -EINVAL when unusable. */
 int traffic_prefixes(const struct traffic_params *p, int fi, enum traffic_set set,
 		     char net[IP_PREFIX_STRLEN], char pod[IP_PREFIX_STRLEN]);
+
+/* The overlay peers of family fi (p->peers of that family, unset ones
+ * left out), sorted and without repeats, into a new array (*ret, NULL when
+ * none; the caller frees). Returns their number. */
+size_t traffic_peer_list(const struct traffic_params *p, int fi, struct ip_addr **ret);
+/* Does sorted v[0..n) hold a? */
+bool traffic_peer_find(const struct ip_addr *v, size_t n, const struct ip_addr *a);
 
 #define TRAFFIC_MAX_RULES 6
 

@@ -6,6 +6,7 @@
 #include "nft/traffic.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 
 #include "core/xmalloc.h"
@@ -26,6 +27,7 @@ static bool params_equal(const struct traffic_params *a, const struct traffic_pa
 {
 	return a->ipv4 == b->ipv4 && a->ipv6 == b->ipv6 && a->masq == b->masq &&
 	       a->forward == b->forward && a->fully_random_disable == b->fully_random_disable &&
+	       a->overlay_proto == b->overlay_proto && a->overlay_port == b->overlay_port &&
 	       ip_prefix_equal(&a->network, &b->network) &&
 	       ip_prefix_equal(&a->subnet, &b->subnet) &&
 	       ip_prefix_equal(&a->network6, &b->network6) &&
@@ -40,8 +42,17 @@ static int params_valid(const struct traffic_params *p, struct err *err)
 
 	if (!p)
 		return err_set(err, -EINVAL, "traffic rules: no parameters");
+	if (p->npeers && !p->peers)
+		return err_set(err, -EINVAL, "traffic rules: %zu peers without addresses",
+			       p->npeers);
+	if (p->overlay_proto && p->overlay_proto != IPPROTO_UDP && p->overlay_proto != IPPROTO_IPIP)
+		return err_set(err, -EINVAL, "traffic rules: overlay protocol %u not supported",
+			       p->overlay_proto);
+	if (p->overlay_proto == IPPROTO_UDP && p->overlay_port == 0)
+		return err_set(err, -EINVAL, "traffic rules: overlay UDP port 0");
 	for (fi = 0; fi < TRAFFIC_NFAM; fi++) {
-		for (set = 0; set < TRAFFIC_NSET; set++) {
+		/* The overlay rule names no prefix. */
+		for (set = 0; set < TRAFFIC_OVERLAY; set++) {
 			if (!traffic_set_on(p, fi, (enum traffic_set)set))
 				continue;
 			if (traffic_prefixes(p, fi, (enum traffic_set)set, net, pod) < 0)
@@ -158,4 +169,16 @@ int traffic_check(struct traffic *t, const struct traffic_params *p, char *what,
 		return rc;
 	use_params(t, p, false);
 	return t->mode->ops->check(t->mode, p, what, len, err);
+}
+
+int traffic_peers(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
+		  struct err *err)
+{
+	int rc;
+
+	rc = start_report(p, what, len, err);
+	if (rc < 0)
+		return rc;
+	use_params(t, p, false);
+	return t->mode->ops->peers(t->mode, p, what, len, err);
 }

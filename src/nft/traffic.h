@@ -14,6 +14,13 @@
  *                   postrtg and forward, through libnftables; one transaction
  *                   per table. No iptables binary is needed.
  *
+ * weft adds one rule set of its own (TRAFFIC_OVERLAY, docs/operations.md):
+ * only peers may send to the overlay port. iptables mode: chain WEFT-OVERLAY
+ * in filter, jumped to first from INPUT for the port, one RETURN per peer
+ * and a DROP; nftables mode: set overlay-peers and chain overlay-input (hook
+ * input) in the same tables, so that upstream's flush of its table also
+ * empties the chain should flanneld take the node over.
+ *
  * Names, comments and rule text are upstream flannel's, byte for byte, so that
  * either daemon can find and remove what the other left behind.
  *
@@ -31,6 +38,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -43,6 +51,21 @@ struct traffic_params {
 	bool masq;                         /* --ip-masq */
 	bool forward;                      /* --iptables-forward-rules */
 	bool fully_random_disable;         /* --ip-masq-fully-random-disable */
+	/*
+	 * Only peers may send us overlay traffic (weft, --overlay-peers-only):
+	 * packets addressed to this host for UDP port overlay_port
+	 * (overlay_proto IPPROTO_UDP) or of IP protocol 4 (IPPROTO_IPIP, IPv4
+	 * only), not arriving on lo, are dropped unless their source is one of
+	 * peers. overlay_proto 0: no such rule (a backend without an overlay
+	 * port, or the flag off).
+	 */
+	uint8_t overlay_proto;
+	uint16_t overlay_port;
+	/* The peers' public addresses, both families, any order, repeats and
+	 * unset addresses allowed; not owned. Not a parameter of the rules'
+	 * shape: a change of peers alone needs only traffic_peers. */
+	const struct ip_addr *peers;
+	size_t npeers;
 };
 
 struct traffic;
@@ -87,31 +110,59 @@ int traffic_check(struct traffic *t, const struct traffic_params *p, char *what,
 		  struct err *err);
 
 /*
+ * Bring the overlay peer set (nftables: the elements of set overlay-peers;
+ * iptables: the RETURN rules of chain WEFT-OVERLAY) in line with p->peers,
+ * adding and deleting only what differs, in one transaction per family.
+ * Where the set or chain is missing or holds something else, the family's
+ * overlay rules are written whole again. Nothing to do without an overlay
+ * rule. Returns 0 (already in line), 1 (`what` says what changed) or -errno.
+ */
+int traffic_peers(struct traffic *t, const struct traffic_params *p, char *what, size_t len,
+		  struct err *err);
+
+/*
  * Text forms, exactly as the tools print them (used by the check and by the
  * golden tests). af is AF_INET or AF_INET6; text is appended to out.
  * 0, -EINVAL (params unusable for that family) or -E2BIG (out is full).
  */
-enum traffic_set { TRAFFIC_MASQ, TRAFFIC_FORWARD };
+enum traffic_set { TRAFFIC_MASQ, TRAFFIC_FORWARD, TRAFFIC_OVERLAY };
 
 /* The jump line as `iptables -t nat -S POSTROUTING` / `iptables -S FORWARD`
  * prints it, with a newline. */
 int traffic_ipt_jump_text(const struct traffic_params *p, int af, enum traffic_set set,
 			  struct buf *out);
-/* `iptables -t nat -S FLANNEL-POSTRTG` / `iptables -S FLANNEL-FWD`. */
+/* `iptables -t nat -S FLANNEL-POSTRTG` / `iptables -S FLANNEL-FWD` /
+ * `iptables -S WEFT-OVERLAY` (its peers in address order). */
 int traffic_ipt_chain_text(const struct traffic_params *p, int af, enum traffic_set set,
 			   bool random_fully, struct buf *out);
 /* The `iptables-restore --noflush` payload that installs the set: the chain
  * is created or flushed, every rule in `builtin_listing` (the builtin chain
  * as `-S` prints it; NULL for none) that jumps to our chain is deleted and
- * our jump appended, so that it ends last, then the chain is filled. */
+ * our jump appended, so that it ends last (WEFT-OVERLAY's: inserted first,
+ * ahead of any ACCEPT for the port), then the chain is filled. */
 int traffic_ipt_restore_text(const struct traffic_params *p, int af, enum traffic_set set,
 			     bool random_fully, const char *builtin_listing, struct buf *out);
-/* `nft list table ip flannel-ipv4` (AF_INET6: ip6 flannel-ipv6). */
+/* `nft -t -s list table ip flannel-ipv4` (AF_INET6: ip6 flannel-ipv6):
+ * terse (no set elements) and stateless (no counter values). */
 int traffic_nft_table_text(const struct traffic_params *p, int af, bool fully_random,
 			   struct buf *out);
 /* The nft transaction that installs the table: add + flush (recreate: add +
- * delete + add, which also drops foreign chains and a wrong comment). */
+ * delete + add, which also drops foreign chains and a wrong comment); the
+ * overlay peer set is flushed and filled with p->peers. */
 int traffic_nft_apply_text(const struct traffic_params *p, int af, bool fully_random,
 			   bool recreate, struct buf *out);
+/*
+ * The overlay peer updates. listing: the chain or set as the tool prints it
+ * (`iptables -S WEFT-OVERLAY`, `nft list set ip flannel-ipv4 overlay-peers`);
+ * out gets the `iptables-restore --noflush` payload or the nft transaction
+ * that adds the peers of p missing from it and deletes the others (nothing
+ * when none differ; *added and *removed count them). -EINVAL when the listing
+ * holds anything but peers (the caller writes the overlay rules whole), or
+ * p has no overlay rule for af; -E2BIG.
+ */
+int traffic_ipt_peers_text(const struct traffic_params *p, int af, const char *listing,
+			   struct buf *out, unsigned *added, unsigned *removed);
+int traffic_nft_peers_text(const struct traffic_params *p, int af, const char *listing,
+			   struct buf *out, unsigned *added, unsigned *removed);
 
 #endif

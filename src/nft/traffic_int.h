@@ -41,6 +41,8 @@ struct traffic_mode_ops {
 	int (*apply)(struct traffic_mode *m, const struct traffic_params *p, struct err *err);
 	int (*check)(struct traffic_mode *m, const struct traffic_params *p, char *what,
 		     size_t len, struct err *err);
+	int (*peers)(struct traffic_mode *m, const struct traffic_params *p, char *what,
+		     size_t len, struct err *err);
 };
 
 extern const struct traffic_mode_ops traffic_ipt_ops; /* iptables.c */

@@ -35,7 +35,8 @@ REAL_IPT=$(command -v iptables) || {
 	exit
 }
 HOSTS=1
-ARGS=(--iface eth0 --healthz-port 8081 --iptables-resync 1 --ip-masq)
+# flanneld's rule sets (the overlay filter: test_overlay_filter.sh).
+ARGS=(--iface eth0 --healthz-port 8081 --iptables-resync 1 --ip-masq --overlay-peers-only=false)
 PEER_KEY=$P/subnets/10.244.200.0-24
 PEER_NET=10.244.200.0/24
 PEER_IP=$UNDERLAY_PREFIX.50

@@ -12,17 +12,24 @@
  *     --old-net P --old-subnet P --old-net6 P --old-subnet6 P
  *                                  the previous subnet.env, for cleanup
  *     --no-masq --no-forward --no-random
+ *     --overlay-udp PORT | --overlay-ipip   the overlay filter
+ *     --peer ADDR                  an overlay peer (repeatable)
  *   COMMAND: cleanup | apply | check | start (cleanup, then apply)
+ *            | peers | peers:N (the --peer ones and N made-up ones of each
+ *            family, 10.128.0.0/16 and fd99::/64, from now on; then
+ *            traffic_peers, its time printed as "(N ms)")
  *
  * Commands run in order on one object; each prints one line:
  *   "<command> rc=<n>[: <what>]". A negative rc also prints the error on
  * stderr and ends the program with status 1.
  */
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/ipnet.h"
 #include "nft/traffic.h"
@@ -42,6 +49,43 @@ static void prefix(const char *s, struct ip_prefix *p)
 		fprintf(stderr, "traffic_test: bad prefix %s\n", s);
 		exit(2);
 	}
+}
+
+#define MAX_PEERS 70000
+
+static struct ip_addr peers[2 * MAX_PEERS + 64];
+static size_t nfixed;
+
+static void add_peer(const char *s)
+{
+	if (nfixed >= 64 || ip_addr_parse(s, &peers[nfixed]) < 0) {
+		fprintf(stderr, "traffic_test: bad or too many --peer %s\n", s);
+		exit(2);
+	}
+	nfixed++;
+}
+
+/* The fixed peers and n made-up ones of each family. */
+static size_t make_peers(unsigned long n)
+{
+	size_t k = nfixed;
+
+	for (unsigned long i = 0; i < n && i < MAX_PEERS; i++) {
+		struct ip_addr *a = &peers[k++], *b = &peers[k++];
+
+		a->family = AF_INET;
+		a->b[0] = 10;
+		a->b[1] = 128;
+		a->b[2] = (uint8_t)(i >> 8);
+		a->b[3] = (uint8_t)i;
+		memset(b, 0, sizeof(*b));
+		b->family = AF_INET6;
+		b->b[0] = 0xfd;
+		b->b[1] = 0x99;
+		b->b[14] = (uint8_t)(i >> 8);
+		b->b[15] = (uint8_t)i;
+	}
+	return k;
 }
 
 /* Returns 1 on failure, which ends the run. */
@@ -76,6 +120,9 @@ int main(int argc, char **argv)
 		{ "no-masq", no_argument, NULL, 'M' },
 		{ "no-forward", no_argument, NULL, 'F' },
 		{ "no-random", no_argument, NULL, 'R' },
+		{ "overlay-udp", required_argument, NULL, 'U' },
+		{ "overlay-ipip", no_argument, NULL, 'I' },
+		{ "peer", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct traffic_params now = { .masq = true, .forward = true }, old = { 0 };
@@ -129,6 +176,16 @@ int main(int argc, char **argv)
 		case 'R':
 			now.fully_random_disable = true;
 			break;
+		case 'U':
+			now.overlay_proto = IPPROTO_UDP;
+			now.overlay_port = (uint16_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'I':
+			now.overlay_proto = IPPROTO_IPIP;
+			break;
+		case 'E':
+			add_peer(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -140,6 +197,8 @@ int main(int argc, char **argv)
 	old.forward = now.forward;
 	old.fully_random_disable = now.fully_random_disable;
 
+	now.peers = peers;
+	now.npeers = make_peers(0);
 	rc = traffic_new(nft, &t, &err);
 	if (report("new", rc, NULL, &err))
 		return 1;
@@ -157,6 +216,17 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, "apply") == 0 || strcmp(cmd, "start") == 0) {
 			rc = traffic_apply(t, &now, &err);
 			failed = report("apply", rc, NULL, &err);
+		} else if (strcmp(cmd, "peers") == 0 || strncmp(cmd, "peers:", 6) == 0) {
+			int64_t t0;
+			char label[64];
+
+			if (cmd[5] == ':')
+				now.npeers = make_peers(strtoul(cmd + 6, NULL, 10));
+			t0 = clock_now_ms();
+			rc = traffic_peers(t, &now, what, sizeof(what), &err);
+			snprintf(label, sizeof(label), "%s (%lld ms)", cmd,
+				 (long long)(clock_now_ms() - t0));
+			failed = report(label, rc, what, &err);
 		} else if (strcmp(cmd, "check") == 0) {
 			rc = traffic_check(t, &now, what, sizeof(what), &err);
 			failed = report("check", rc, what, &err);

@@ -83,6 +83,7 @@ static void test_defaults(void **state)
 	assert_int_equal(F.iptables_resync, 5);
 	assert_true(F.iptables_forward_rules);
 	assert_false(F.ip_blackhole_route);
+	assert_true(F.overlay_peers_only);
 	assert_string_equal(F.net_config_path, "/etc/kube-flannel/net-conf.json");
 	assert_true(F.set_node_network_unavailable);
 	assert_string_equal(F.healthz_ip, "0.0.0.0");
@@ -648,7 +649,7 @@ static void test_usage_lists_every_flag(void **state)
 		"iptables-resync", "iptables-forward-rules", "ip-blackhole-route",
 		"net-config-path", "set-node-network-unavailable", "healthz-ip", "healthz-port",
 		"version", "v", "vmodule", "log_backtrace_at", "etcd-password-file", "metrics-ip",
-		"metrics-port",
+		"metrics-port", "overlay-peers-only",
 	};
 	char *buf = NULL, want[80];
 	size_t len = 0;
