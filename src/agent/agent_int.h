@@ -16,6 +16,7 @@ struct loop;
 struct netconf;
 struct rules_job;
 struct status;
+struct underlay;
 struct worker;
 
 struct agent {
@@ -49,6 +50,7 @@ struct agent {
 
 	struct status *status;
 	bool ready; /* rules in place and subnet file written */
+	struct underlay *underlay; /* follows the external interface (underlay.h) */
 };
 
 #endif

@@ -159,6 +159,7 @@ static void mgr_free(struct subnet_mgr *base)
 		return;
 	loop_timer_clear(m->loop, &m->timer);
 	loop_timer_clear(m->loop, &m->renew_timer);
+	loop_timer_clear(m->loop, &m->update_timer);
 	loop_timer_clear(m->loop, &m->watch_timer);
 	etcd_free(m->etcd); /* also ends the watch, without callbacks */
 	etcd_mgr_peers_clear(m);
@@ -181,6 +182,7 @@ static const struct subnet_mgr_ops etcd_mgr_ops = {
 	.peer_count = etcd_mgr_peer_count,
 	.peers_foreach = etcd_mgr_peers_foreach,
 	.stats = mgr_stats,
+	.update_attrs = etcd_mgr_update_attrs,
 	.free = mgr_free,
 };
 

@@ -57,6 +57,8 @@ struct etcd_mgr {
 	bool have_own;
 	int64_t renew_timer;
 	bool renewing;
+	int64_t update_timer; /* etcd_mgr_update.c: new attributes written, retried */
+	bool updating, update_again;
 
 	/* peers */
 	struct hmap peers;
@@ -123,6 +125,11 @@ void etcd_mgr_own_update(struct etcd_mgr *m, const struct lease *l);
 void etcd_mgr_own_lost(struct etcd_mgr *m, const char *why);
 /* Renew our lease in delay_s seconds (now when negative). */
 void etcd_mgr_renew_schedule(struct etcd_mgr *m, int64_t delay_s);
+
+/* ---- etcd_mgr_update.c: our lease's attributes changed ---- */
+
+/* ops->update_attrs: our key rewritten with attrs under our etcd lease. */
+int etcd_mgr_update_attrs(struct subnet_mgr *base, const struct lease_attrs *attrs);
 
 /* ---- etcd_mgr_watch.c: peers ---- */
 

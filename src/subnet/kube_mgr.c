@@ -236,6 +236,7 @@ static const struct subnet_mgr_ops kube_mgr_ops = {
 	.peers_foreach = mgr_peers_foreach,
 	.stats = mgr_stats,
 	.node_hints = mgr_node_hints,
+	.update_attrs = kube_mgr_update_attrs,
 	.free = mgr_free,
 };
 
