@@ -22,6 +22,9 @@ PODS=${PODS:-1}
 
 BE=${UNDERLAY_BACKEND:-vxlan}
 BOUND_S=30 # pods work again at most this long after the interface is back
+# Short leases, renewed every 10 s: a renewal after the update must carry
+# the new address too.
+export WEFT_TEST_LEASE_TTL=20
 
 cluster_up "{\"Type\":\"$BE\"}" || { tap_ok "cluster up" false; tap_done; exit 1; }
 all_pairs_ping "$BE"
@@ -118,6 +121,11 @@ tap_ok "h1: logged: why it was selected and what changed" \
 t=$(time_until "$BOUND_S" pairs_ok)
 echo "# new address: pods reach each other again $t ms after eth0 is back"
 tap_ok "replug, new address: all pod pairs work again within ${BOUND_S}s ($t ms)" test "$t" != timeout
+renewals=$(grep -c "renewed lease" "$RUN_DIR/h1.log")
+tap_ok "h1: a renewal after the update" wait_until 25 eval \
+	"[ \$(grep -c 'renewed lease' '$RUN_DIR/h1.log') -gt $renewals ]"
+tap_ok "h1: the renewed lease still says PublicIP $new1" eval \
+	"etcd_get '$(lease_key 1)' | grep -q '\"PublicIP\":\"$new1\"'"
 for n in 2 3; do
 	tap_ok "h$n: logged h1's lease with the new PublicIP" wait_until 5 \
 		log_has "$n" "peer added: $(subnet_net 1 | tr / -) public $new1 backend $BE"
