@@ -281,6 +281,9 @@ static void follow(struct underlay *u, const struct ext_iface *now, unsigned cha
 		log_info("underlay: backend %s now uses %s (index %d): devices and routes "
 			 "recreated on it",
 			 a->backend->ops->type, now->name, now->index);
+	/* A new address: streams from the old one hear nothing any more. */
+	if ((changed & (UNDERLAY_ADDR | UNDERLAY_PUBLIC)) && a->mgr->ops->resume_watches)
+		a->mgr->ops->resume_watches(a->mgr);
 	if (changed & UNDERLAY_MTU)
 		log_warnx("underlay: the MTU of %s is %u now (was %u); FLANNEL_MTU stays %u until "
 			  "weftd restarts",

@@ -183,6 +183,7 @@ static const struct subnet_mgr_ops etcd_mgr_ops = {
 	.peers_foreach = etcd_mgr_peers_foreach,
 	.stats = mgr_stats,
 	.update_attrs = etcd_mgr_update_attrs,
+	.resume_watches = etcd_mgr_watch_resume,
 	.free = mgr_free,
 };
 

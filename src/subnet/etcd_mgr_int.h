@@ -135,6 +135,9 @@ int etcd_mgr_update_attrs(struct subnet_mgr *base, const struct lease_attrs *att
 
 /* ops->watch: the acquire listing as first peers, then the prefix watch. */
 int etcd_mgr_watch(struct subnet_mgr *base);
+/* ops->resume_watches: the prefix watch ended and started again, from the
+ * revision it had reached. */
+void etcd_mgr_watch_resume(struct subnet_mgr *base);
 /* ops->peer_count and ops->peers_foreach. */
 size_t etcd_mgr_peer_count(const struct subnet_mgr *base);
 void etcd_mgr_peers_foreach(const struct subnet_mgr *base,

@@ -92,6 +92,10 @@ struct subnet_mgr_ops {
 	 * its revision; kube: our Node's annotations); later renewals carry it.
 	 * 0, or -errno when no lease is held. NULL: not supported. */
 	int (*update_attrs)(struct subnet_mgr *m, const struct lease_attrs *attrs);
+	/* Our address changed (agent/underlay.h): a watch stream opened from the
+	 * old one is dead without knowing it. End it and resume where it was.
+	 * NULL: nothing to do. */
+	void (*resume_watches)(struct subnet_mgr *m);
 	void (*free)(struct subnet_mgr *m);
 };
 

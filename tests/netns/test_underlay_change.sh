@@ -10,7 +10,9 @@
 #  - h1's eth0 created again with another address: h1's lease in etcd says the
 #    new PublicIP, h2's and h3's FDB entries / routes point at it, pods work;
 #  - h2's link down and up, and its address deleted and added back: pods work
-#    again as before, and weftd redoes nothing.
+#    again as before, and weftd redoes nothing;
+#  - h3 (weftd restarted with --iface-regex) loses eth0 and gets ens4 with
+#    another address: ens4 is selected, the lease follows, pods work.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/common.sh
@@ -25,6 +27,9 @@ BOUND_S=30 # pods work again at most this long after the interface is back
 # Short leases, renewed every 10 s: a renewal after the update must carry
 # the new address too.
 export WEFT_TEST_LEASE_TTL=20
+# A renewal that fails while an interface is away is retried soon (not in
+# 60 s, past the short TTL).
+export WEFT_TEST_RENEW_RETRY=2
 
 cluster_up "{\"Type\":\"$BE\"}" || { tap_ok "cluster up" false; tap_done; exit 1; }
 all_pairs_ping "$BE"
@@ -121,6 +126,8 @@ tap_ok "h1: logged: why it was selected and what changed" \
 t=$(time_until "$BOUND_S" pairs_ok)
 echo "# new address: pods reach each other again $t ms after eth0 is back"
 tap_ok "replug, new address: all pod pairs work again within ${BOUND_S}s ($t ms)" test "$t" != timeout
+tap_ok "h1: the lease watch resumed on a new connection (the old one was from $ip1)" \
+	log_has 1 "resuming the lease watch from revision [0-9]+ on a new connection"
 renewals=$(grep -c "renewed lease" "$RUN_DIR/h1.log")
 tap_ok "h1: a renewal after the update" wait_until 25 eval \
 	"[ \$(grep -c 'renewed lease' '$RUN_DIR/h1.log') -gt $renewals ]"
@@ -158,6 +165,38 @@ tap_ok "h2: address delete/re-add: all pod pairs work again within ${BOUND_S}s (
 tap_lacks "h2: weftd redid nothing for it" 'underlay: (selected|backend|updating)' 'underlay: following' \
 	cat "$RUN_DIR/h2.log"
 all_pairs_ping "after link down/up and address re-add"
+
+# ---- 4. another interface, another name, matching --iface-regex ----
+weftd_host_stop 3
+tap_eq "h3: weftd exits 0 on SIGTERM (to restart it with --iface-regex)" 0 "$?"
+: >"$RUN_DIR/h3.log"
+weftd_host_start 3 --iface-regex '^10\.200\.0\.'
+tap_ok "h3: holds its lease again with --iface-regex" host_held 3
+tap_ok "h3: follows eth0" wait_until 5 log_has 3 "underlay: following eth0"
+new3=$UNDERLAY_PREFIX.63
+host_exec 3 ip link del eth0
+tap_ok "h3: waiting is logged" wait_until 10 log_has 3 "underlay: waiting for the external interface"
+h=$(host_ns 3)
+ip -n "$UL" link add h3 type veth peer name ens4 netns "$h"
+ip -n "$UL" link set h3 master br0 up
+ip -n "$h" addr add "$new3/24" dev ens4
+ip -n "$h" link set ens4 up
+ip -n "$h" route add default via $UNDERLAY_PREFIX.1
+t=$(time_until "$BOUND_S" eval "etcd_get '$(lease_key 3)' | grep -q '\"PublicIP\":\"$new3\"'")
+tap_ok "ens4 instead of eth0: h3's lease says PublicIP $new3 ($t ms)" test "$t" != timeout
+tap_ok "h3: logged: ens4 selected by the regex, and what changed" log_has 3 \
+	"underlay: selected ens4 again \(--iface-regex .*ens4.*\): interface eth0 -> ens4, index [0-9]+ -> [0-9]+, address $ip3 -> $new3, public address $ip3 -> $new3"
+t=$(time_until "$BOUND_S" pairs_ok)
+echo "# ens4 instead of eth0: pods reach each other again $t ms after ens4 is up"
+tap_ok "ens4 instead of eth0: all pod pairs work again within ${BOUND_S}s ($t ms)" test "$t" != timeout
+if [ "$BE" = vxlan ]; then
+	tap_ok "h3: flannel.1 is vxlan local $new3 dev ens4" eval \
+		"host_exec 3 ip -d link show flannel.1 | grep -q 'vxlan id 1 local $new3 dev ens4 '"
+else
+	tap_ok "h3: route to h1's subnet via $new1 dev ens4" eval \
+		"host_exec 3 ip route show $(subnet_net 1) | grep -q 'via $new1 dev ens4 proto 151'"
+fi
+all_pairs_ping "after ens4 replaced eth0"
 
 for n in 1 2 3; do
 	weftd_host_stop "$n"

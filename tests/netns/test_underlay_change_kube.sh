@@ -43,6 +43,8 @@ t=$(time_until "$BOUND_S" eval "[ \"\$(node_annot node1 '$A/public-ip')\" = '$ne
 echo "# node1's public-ip annotation updated after $t ms"
 tap_ok "node1: public-ip annotation says $new1 ($t ms)" test "$t" != timeout
 tap_eq "node1: backend-data (VtepMAC) unchanged" "$data1" "$(node_annot node1 "$A/backend-data")"
+tap_ok "h1: the node watch resumed on a new connection" wait_until 5 grep -q \
+	"resuming the node watch from resourceVersion .* on a new connection" "$RUN_DIR/h1.log"
 tap_ok "h1: logged: the annotations are patched" \
 	grep -q "node node1: our lease now publishes $new1; patching its annotations" "$RUN_DIR/h1.log"
 t=$(time_until "$BOUND_S" pairs_ok)
