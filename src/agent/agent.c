@@ -588,7 +588,8 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 			       a->backend->ops->type);
 	/* From now on a recreated or readdressed interface is followed (logged
 	 * either way; weftd goes on without it when it cannot start). */
-	underlay_start(a, &a->underlay);
+	if (!a->underlay)
+		underlay_start(a, &a->underlay);
 	subnet_env_of(a, own, mtu, &a->env);
 	if (traffic_setup(a, &a->env) < 0)
 		agent_exit(a, 1);

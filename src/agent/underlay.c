@@ -197,9 +197,9 @@ struct underlay {
 	/* the selection, as on_config made it (strings copied) */
 	char *public_ip, *public_ipv6;
 	struct iface_select sel;
-	bool missing;	       /* the interface in use went away */
-	bool settling;	       /* timer armed by an event (else: a retry while missing) */
-	char last_fail[256];   /* the last failed selection logged, not to repeat it */
+	bool missing;		      /* the interface in use went away */
+	bool settling;		      /* timer armed by an event (else: a retry while missing) */
+	char last_fail[256];	      /* the last failed selection logged, not to repeat it */
 	struct lease_attrs published; /* what our lease carries */
 };
 
@@ -257,7 +257,7 @@ out:
 	lease_attrs_free(&attrs);
 }
 
-/* Move the backend, the peers and our lease to now. */
+/* Move the backend, the datastore's watch and our lease to now. */
 static void follow(struct underlay *u, const struct ext_iface *now, unsigned changed)
 {
 	struct agent *a = u->a;

@@ -13,9 +13,10 @@
  * address, runs the selection of agent/iface.h again after a short settling
  * delay (and every few seconds while nothing usable is found). When the
  * result differs from what is in use (index, name, interface or public
- * addresses) the backend follows it (backend_ext_changed, then the peer set
- * replayed), and a new public address goes into our lease
- * (subnet_mgr_ops.update_attrs) so that peers follow too. A backend that
+ * addresses) the backend follows it (backend_ext_changed), a new address
+ * restarts the datastore's watch (its stream from the old address is dead:
+ * subnet_mgr_ops.resume_watches), and a new public address goes into our
+ * lease (subnet_mgr_ops.update_attrs) so that peers follow too. A backend that
  * cannot follow in place ends weftd with 1, for the service manager to start
  * it again on the new interface. The same interface found again unchanged
  * (link down and up, an address deleted and added back) needs nothing.
