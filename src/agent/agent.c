@@ -27,6 +27,7 @@
 #include "agent/iface.h"
 #include "agent/notify.h"
 #include "agent/status.h"
+#include "agent/underlay.h"
 #include "backend/backend.h"
 #include "backend/conf.h"
 #include "core/err.h"
@@ -786,6 +787,10 @@ static void on_acquired(void *arg, int rc, const struct lease *own)
 	if (rc < 0)
 		log_warn_errno(rc, "backend %s: first reconcile failed, retrying",
 			       a->backend->ops->type);
+	/* From now on a recreated or readdressed interface is followed (logged
+	 * either way; weftd goes on without it when it cannot start). */
+	if (!a->underlay)
+		underlay_start(a, &a->underlay);
 	subnet_env_of(a, own, mtu, &a->env);
 	if (traffic_setup(a, &a->env) < 0)
 		agent_exit(a, 1);
@@ -1009,6 +1014,7 @@ int agent_run(const struct flags *flags)
 out:
 	if (a.resync_timer > 0)
 		loop_del_timer(a.loop, a.resync_timer);
+	underlay_free(a.underlay);
 	status_free(a.status);
 	worker_free(a.worker); /* first: it may still be using the traffic object */
 	if (a.rules_job)

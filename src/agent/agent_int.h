@@ -17,6 +17,7 @@ struct netconf;
 struct overlay_peers;
 struct rules_job;
 struct status;
+struct underlay;
 struct worker;
 
 struct agent {
@@ -51,6 +52,7 @@ struct agent {
 
 	struct status *status;
 	bool ready; /* rules in place and subnet file written */
+	struct underlay *underlay; /* follows the external interface (underlay.h) */
 };
 
 #endif

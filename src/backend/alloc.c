@@ -38,6 +38,14 @@ static int alloc_lease_acquired(struct backend *b, const struct lease *own, unsi
 	return 0;
 }
 
+/* No device, no peers: only the MTU we report follows the interface. */
+static int alloc_ext_changed(struct backend *b, const struct ext_iface *ext, struct err *err)
+{
+	(void)err;
+	b->ext = *ext;
+	return 0;
+}
+
 static void alloc_destroy(struct backend *b)
 {
 	free(b);
@@ -49,5 +57,6 @@ const struct backend_ops alloc_backend_ops = {
 	.lease_attrs = alloc_lease_attrs,
 	.lease_acquired = alloc_lease_acquired,
 	.peers = NULL,
+	.ext_changed = alloc_ext_changed,
 	.destroy = alloc_destroy,
 };

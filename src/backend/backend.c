@@ -134,6 +134,14 @@ int backend_metrics(struct backend *b, struct metrics *m)
 	return b && b->ops->metrics ? b->ops->metrics(b, m) : 0;
 }
 
+int backend_ext_changed(struct backend *b, const struct ext_iface *ext, struct err *err)
+{
+	if (!b->ops->ext_changed)
+		return err_set(err, -EOPNOTSUPP, "the %s backend cannot follow a new interface",
+			       b->ops->type);
+	return b->ops->ext_changed(b, ext, err);
+}
+
 enum backend_engine backend_engine_from_env(const char *name)
 {
 	const char *e = getenv(name);

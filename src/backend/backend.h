@@ -111,6 +111,15 @@ struct backend_ops {
 	/* Register the backend's own metric families, read at scrape time from b
 	 * (which outlives m's scrapes). May be NULL. */
 	int (*metrics)(struct backend *b, struct metrics *m);
+	/* The external interface changed under us (recreated with another
+	 * index, another address; agent/underlay.h): take ext as b->ext,
+	 * re-point devices and routes (what named the old index names the new
+	 * one) and reconcile, from the peers the backend keeps (subnet managers
+	 * need not keep peers' attributes: no replay follows). 0; -EOPNOTSUPP
+	 * with err saying why when this backend cannot follow without a
+	 * restart; other -errno with err (the backend's reconcile keeps
+	 * retrying). May be NULL: as -EOPNOTSUPP. */
+	int (*ext_changed)(struct backend *b, const struct ext_iface *ext, struct err *err);
 	void (*destroy)(struct backend *b);
 };
 
@@ -135,6 +144,8 @@ void backend_dump(struct backend *b);
 /* Zeroes *ret first; b may be NULL (no backend yet). */
 void backend_stats(struct backend *b, struct backend_stats *ret);
 int backend_metrics(struct backend *b, struct metrics *m);
+/* ops->ext_changed, or -EOPNOTSUPP with err when the backend has none. */
+int backend_ext_changed(struct backend *b, const struct ext_iface *ext, struct err *err);
 
 /* Where a backend can run its data path in the kernel or in userspace
  * (wireguard, ipsec): what the operator asked for in the environment

@@ -600,6 +600,21 @@ static void ext_dump(struct backend *base)
 		 b->running ? ext_cmd_key(b->running->kind) : "none", b->queued);
 }
 
+/* Our lease publishes the interface's addresses (see ext_create); the
+ * commands are the operator's and run again only for lease events. */
+static int ext_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	struct extension *b = to_ext(base);
+
+	(void)err;
+	base->ext = *ext;
+	if (b->v4)
+		b->pub4 = ext->iface_addr;
+	if (b->v6)
+		b->pub6 = ext->iface_addr6;
+	return 0;
+}
+
 static void ext_destroy(struct backend *base)
 {
 	struct extension *b = to_ext(base);
@@ -627,5 +642,6 @@ const struct backend_ops extension_backend_ops = {
 	.peers = ext_peers,
 	.stats = ext_stats,
 	.dump = ext_dump,
+	.ext_changed = ext_ext_changed,
 	.destroy = ext_destroy,
 };

@@ -52,6 +52,24 @@ static const struct route_net_ops hg_route_ops = {
 	.route = route_for,
 };
 
+/* host-gw routes to peers' public addresses: ours must be the interface's. */
+static int check_ext(const struct ext_iface *ext, bool v4, bool v6, struct err *err)
+{
+	char a[IP_ADDR_STRLEN], c[IP_ADDR_STRLEN];
+
+	if (v4 && !ip_addr_equal(&ext->public_ip, &ext->iface_addr))
+		return err_set(err, -EINVAL,
+			       "host-gw needs the public IP (%s) to be the interface address (%s); "
+			       "probably you're on a NAT",
+			       ip_addr_format(&ext->public_ip, a), ip_addr_format(&ext->iface_addr, c));
+	if (v6 && !ip_addr_equal(&ext->public_ipv6, &ext->iface_addr6))
+		return err_set(err, -EINVAL,
+			       "host-gw needs the public IPv6 (%s) to be the interface address (%s)",
+			       ip_addr_format(&ext->public_ipv6, a),
+			       ip_addr_format(&ext->iface_addr6, c));
+	return 0;
+}
+
 static void hg_destroy(struct backend *base);
 
 static int hg_create(const struct backend_params *p, struct backend **ret, struct err *err)
@@ -60,19 +78,11 @@ static int hg_create(const struct backend_params *p, struct backend **ret, struc
 	const struct netconf *nc = p->nc;
 	const bool family_on[2] = { nc->enable_ipv4, nc->enable_ipv6 };
 	struct hostgw *b;
-	char a[IP_ADDR_STRLEN], c[IP_ADDR_STRLEN];
 	int rc;
 
-	if (nc->enable_ipv4 && !ip_addr_equal(&ext->public_ip, &ext->iface_addr))
-		return err_set(err, -EINVAL,
-			       "host-gw needs the public IP (%s) to be the interface address (%s); "
-			       "probably you're on a NAT",
-			       ip_addr_format(&ext->public_ip, a), ip_addr_format(&ext->iface_addr, c));
-	if (nc->enable_ipv6 && !ip_addr_equal(&ext->public_ipv6, &ext->iface_addr6))
-		return err_set(err, -EINVAL,
-			       "host-gw needs the public IPv6 (%s) to be the interface address (%s)",
-			       ip_addr_format(&ext->public_ipv6, a),
-			       ip_addr_format(&ext->iface_addr6, c));
+	rc = check_ext(ext, nc->enable_ipv4, nc->enable_ipv6, err);
+	if (rc < 0)
+		return rc;
 	b = xcalloc(1, sizeof(*b));
 	backend_base_init(&b->base, p);
 	rc = route_net_new(p->loop, &hg_route_ops, b, family_on, true, &b->rn);
@@ -116,6 +126,26 @@ static void hg_stats(struct backend *base, struct backend_stats *ret)
 	route_net_stats(to_hg(base)->rn, ret);
 }
 
+/* The interface was recreated or readdressed: our routes leave through its
+ * new index (the kernel dropped those on the old one); the reconcile puts
+ * them back. */
+static int hg_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	struct hostgw *b = to_hg(base);
+	int old = base->ext.index, rc;
+
+	rc = check_ext(ext, base->ext.public_ip.family != 0, base->ext.public_ipv6.family != 0,
+		       err);
+	if (rc < 0)
+		return rc;
+	base->ext = *ext;
+	route_net_move_oif(b->rn, old, ext->index);
+	rc = route_net_run(b->rn);
+	if (rc < 0)
+		return err_set(err, rc, "routes via %s: %s", ext->name, strerror(-rc));
+	return 0;
+}
+
 static void hg_destroy(struct backend *base)
 {
 	struct hostgw *b = to_hg(base);
@@ -132,5 +162,6 @@ const struct backend_ops hostgw_backend_ops = {
 	.peers = hg_peers,
 	.start = hg_start,
 	.stats = hg_stats,
+	.ext_changed = hg_ext_changed,
 	.destroy = hg_destroy,
 };

@@ -344,6 +344,23 @@ static void ipip_stats(struct backend *base, struct backend_stats *ret)
 	route_net_stats(to_ipip(base)->rn, ret);
 }
 
+/* The interface was recreated or readdressed: direct routes leave through
+ * its new index, and the tunnel's local address is its address (the
+ * reconcile recreates flannel.ipip when that changed). */
+static int ipip_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	struct ipip *b = to_ipip(base);
+	int old = base->ext.index, rc;
+
+	base->ext = *ext;
+	route_net_move_oif(b->rn, old, ext->index);
+	rc = route_net_run(b->rn); /* flannel.ipip first (ipip_ensure), then routes */
+	if (rc < 0)
+		return err_set(err, rc, "flannel.ipip and routes via %s: %s", ext->name,
+			       strerror(-rc));
+	return 0;
+}
+
 static void ipip_destroy(struct backend *base)
 {
 	struct ipip *b = to_ipip(base);
@@ -360,5 +377,6 @@ const struct backend_ops ipip_backend_ops = {
 	.peers = ipip_peers,
 	.start = ipip_start,
 	.stats = ipip_stats,
+	.ext_changed = ipip_ext_changed,
 	.destroy = ipip_destroy,
 };

@@ -911,6 +911,22 @@ static int ipsec_metrics(struct backend *base, struct metrics *m)
 	return 0;
 }
 
+/* Same public address: charon's connections stay as they are. Another one
+ * is in every SA and policy we installed: only a restart follows it. */
+static int ipsec_ext_changed(struct backend *base, const struct ext_iface *ext,
+			     struct err *err)
+{
+	char a[IP_ADDR_STRLEN], c[IP_ADDR_STRLEN];
+
+	if (!ip_addr_equal(&ext->public_ip, &base->ext.public_ip))
+		return err_set(err, -EOPNOTSUPP,
+			       "the ipsec backend cannot move its SAs from %s to %s in place",
+			       ip_addr_format(&base->ext.public_ip, a),
+			       ip_addr_format(&ext->public_ip, c));
+	base->ext = *ext;
+	return 0;
+}
+
 static void ipsec_destroy(struct backend *base)
 {
 	struct ipsec_backend *b = to_ipsec(base);
@@ -942,5 +958,6 @@ const struct backend_ops ipsec_backend_ops = {
 	.dump = ipsec_dump,
 	.stats = ipsec_stats,
 	.metrics = ipsec_metrics,
+	.ext_changed = ipsec_ext_changed,
 	.destroy = ipsec_destroy,
 };

@@ -319,6 +319,11 @@ void route_net_move_oif(struct route_net *rn, int from, int to)
 	}
 }
 
+int route_net_run(struct route_net *rn)
+{
+	return kstate_run(rn->ks);
+}
+
 struct nl *route_net_nl(struct route_net *rn)
 {
 	return kstate_nl(rn->ks);

@@ -51,5 +51,7 @@ int route_net_start(struct route_net *rn);
 void route_net_stats(struct route_net *rn, struct backend_stats *ret);
 /* A device was recreated: the routes kept on index from go to index to. */
 void route_net_move_oif(struct route_net *rn, int from, int to);
+/* Reconcile now (devices, then routes): 0 or -errno. */
+int route_net_run(struct route_net *rn);
 
 #endif

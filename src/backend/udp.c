@@ -595,6 +595,23 @@ static int udp_metrics(struct backend *base, struct metrics *m)
 	return 0;
 }
 
+/* The socket is bound to the interface's address: the same address found
+ * again (the interface recreated) keeps it working; another one needs a new
+ * socket under the running data path, which only a restart gives. */
+static int udp_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	char a[IP_ADDR_STRLEN], c[IP_ADDR_STRLEN];
+
+	if (!ip_addr_equal(&ext->iface_addr, &base->ext.iface_addr))
+		return err_set(err, -EOPNOTSUPP,
+			       "the udp backend's socket is bound to %s; it cannot move to %s in "
+			       "place",
+			       ip_addr_format(&base->ext.iface_addr, a),
+			       ip_addr_format(&ext->iface_addr, c));
+	base->ext = *ext;
+	return 0;
+}
+
 static void udp_destroy(struct backend *base)
 {
 	struct udp_backend *b = to_udp(base);
@@ -620,5 +637,6 @@ const struct backend_ops udp_backend_ops = {
 	.dump = udp_dump,
 	.stats = udp_stats,
 	.metrics = udp_metrics,
+	.ext_changed = udp_ext_changed,
 	.destroy = udp_destroy,
 };

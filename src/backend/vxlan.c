@@ -629,6 +629,36 @@ static void vx_stats(struct backend *base, struct backend_stats *ret)
 	kstate_report(b->ks, ret);
 }
 
+/*
+ * The external interface was recreated or readdressed: our devices name its
+ * index and take its public address as their local one. The reconcile finds
+ * them incompatible (or gone with the old interface) and recreates them with
+ * the MAC peers know, then programs every peer on them. DirectRouting peers
+ * reached through the old index are reached through the new one (whether a
+ * peer is direct is decided again when its lease changes).
+ */
+static int vx_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	struct vxlan *b = to_vx(base);
+	const struct hmap_node *hn;
+	size_t iter;
+	int rc;
+
+	for (hn = hmap_first(&b->peers, &iter); hn; hn = hmap_next(&b->peers, hn, &iter)) {
+		struct vx_peer *p = hmap_entry(hn, struct vx_peer, node);
+
+		for (int f = 0; f < 2; f++)
+			if (p->fam[f].mode == VX_DIRECT && p->fam[f].direct_oif == base->ext.index)
+				p->fam[f].direct_oif = ext->index;
+	}
+	base->ext = *ext;
+	rc = kstate_run(b->ks);
+	if (rc < 0)
+		return err_set(err, rc, "recreating the VXLAN device on %s: %s", ext->name,
+			       strerror(-rc));
+	return 0;
+}
+
 static void vx_peer_free(struct hmap_node *n)
 {
 	free(hmap_entry(n, struct vx_peer, node));
@@ -652,5 +682,6 @@ const struct backend_ops vxlan_backend_ops = {
 	.peers = vx_peers,
 	.start = vx_start,
 	.stats = vx_stats,
+	.ext_changed = vx_ext_changed,
 	.destroy = vx_destroy,
 };

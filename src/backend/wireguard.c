@@ -917,6 +917,16 @@ static int wg_metrics(struct backend *base, struct metrics *m)
 	return 0;
 }
 
+/* The tunnels listen on every address and reach peers by their public
+ * addresses: a new interface changes only which family a peer's endpoint
+ * takes (wg_auto_family), decided again when the peer's lease changes. */
+static int wg_ext_changed(struct backend *base, const struct ext_iface *ext, struct err *err)
+{
+	(void)err;
+	base->ext = *ext;
+	return 0;
+}
+
 static void wg_destroy(struct backend *base)
 {
 	struct wg_backend *b = to_wg(base);
@@ -945,5 +955,6 @@ const struct backend_ops wireguard_backend_ops = {
 	.dump = wg_dump,
 	.stats = wg_stats,
 	.metrics = wg_metrics,
+	.ext_changed = wg_ext_changed,
 	.destroy = wg_destroy,
 };

@@ -160,6 +160,7 @@ static void mgr_free(struct subnet_mgr *base)
 		return;
 	loop_timer_clear(m->loop, &m->timer);
 	loop_timer_clear(m->loop, &m->renew_timer);
+	loop_timer_clear(m->loop, &m->update_timer);
 	loop_timer_clear(m->loop, &m->watch_timer);
 	loop_timer_clear(m->loop, &m->regain_timer);
 	etcd_free(m->etcd); /* also ends the watch, without callbacks */
@@ -187,6 +188,8 @@ static const struct subnet_mgr_ops etcd_mgr_ops = {
 	.peer_count = etcd_mgr_peer_count,
 	.peers_foreach = etcd_mgr_peers_foreach,
 	.stats = mgr_stats,
+	.update_attrs = etcd_mgr_update_attrs,
+	.resume_watches = etcd_mgr_watch_resume,
 	.free = mgr_free,
 };
 

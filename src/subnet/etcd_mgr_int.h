@@ -71,6 +71,8 @@ struct etcd_mgr {
 	int64_t regain_granted_at;
 	int64_t regain_backoff_ms;
 	int64_t regain_timer;
+	int64_t update_timer; /* etcd_mgr_update.c: new attributes written, retried */
+	bool updating, update_again;
 
 	/* peers */
 	struct hmap peers;
@@ -174,10 +176,18 @@ void etcd_mgr_regain(struct etcd_mgr *m, const char *why);
 /* Our key holds another node's lease: log who, and report the failure (exit 1). */
 void etcd_mgr_own_taken(struct etcd_mgr *m, const struct lease *l);
 
+/* ---- etcd_mgr_update.c: our lease's attributes changed ---- */
+
+/* ops->update_attrs: our key rewritten with attrs under our etcd lease. */
+int etcd_mgr_update_attrs(struct subnet_mgr *base, const struct lease_attrs *attrs);
+
 /* ---- etcd_mgr_watch.c: peers ---- */
 
 /* ops->watch: the acquire listing as first peers, then the prefix watch. */
 int etcd_mgr_watch(struct subnet_mgr *base);
+/* ops->resume_watches: the prefix watch ended and started again, from the
+ * revision it had reached. */
+void etcd_mgr_watch_resume(struct subnet_mgr *base);
 /* ops->peer_count and ops->peers_foreach. */
 size_t etcd_mgr_peer_count(const struct subnet_mgr *base);
 void etcd_mgr_peers_foreach(const struct subnet_mgr *base,

@@ -352,6 +352,22 @@ static void watch_start(struct etcd_mgr *m)
 	}
 }
 
+void etcd_mgr_watch_resume(struct subnet_mgr *base)
+{
+	struct etcd_mgr *m = etcd_mgr_of(base);
+
+	/* Not watching, or between attempts (a retry timer or a re-list
+	 * brings a new stream anyway). */
+	if (!m->watch)
+		return;
+	etcd_watch_cancel(m->watch);
+	m->watch = NULL;
+	m->stats.watch_restarts++;
+	log_info("resuming the lease watch from revision %lld on a new connection",
+		 (long long)m->watch_rev);
+	watch_start(m);
+}
+
 int etcd_mgr_watch(struct subnet_mgr *base)
 {
 	struct etcd_mgr *m = etcd_mgr_of(base);

@@ -5,6 +5,7 @@
  * PATCH of our Node's status that is retried until it goes through, which
  * kube_mgr_cond.c uses too.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,31 @@ static void repatch_done(struct kube_mgr *m, const char *why, int64_t retry_ms)
 void kube_mgr_annot_init(struct kube_mgr *m)
 {
 	m->repatch = (struct status_patch){ .m = m, .body = repatch_body, .done = repatch_done };
+}
+
+/*
+ * Our lease carries new attributes (a new public address): they become what
+ * our annotations must say, and the patch that keeps them in place sends
+ * them now. A patch under way with the old ones is followed by another once
+ * our node comes back with them (kube_mgr_own_node_seen).
+ */
+int kube_mgr_update_attrs(struct subnet_mgr *base, const struct lease_attrs *attrs)
+{
+	struct kube_mgr *m = container_of(base, struct kube_mgr, base);
+	char pub[IP_ADDR_STRLEN];
+
+	if (!m->have_own)
+		return -ENOENT;
+	lease_attrs_free(&m->want);
+	lease_attrs_copy(&m->want, attrs);
+	lease_attrs_free(&m->own.attrs);
+	lease_attrs_copy(&m->own.attrs, attrs);
+	log_info("node %s: our lease now publishes %s; patching its annotations", m->node_name,
+		 attrs->public_ip.family ? ip_addr_format(&attrs->public_ip, pub) : "no IPv4");
+	loop_timer_clear(m->loop, &m->repatch.timer);
+	m->repatch.backoff_ms = 0;
+	kube_mgr_status_patch_start(&m->repatch);
+	return 0;
 }
 
 /* Our node as the API shows it now. Takes kn. */

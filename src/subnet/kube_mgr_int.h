@@ -189,6 +189,12 @@ void kube_mgr_status_patch_start(struct status_patch *p);
 void kube_mgr_own_node_seen(struct kube_mgr *m, struct kube_node *kn);
 /* Set up m->repatch. */
 void kube_mgr_annot_init(struct kube_mgr *m);
+/* ops->update_attrs: our annotations patched with attrs (public-ip,
+ * backend-data...), through m->repatch. */
+int kube_mgr_update_attrs(struct subnet_mgr *base, const struct lease_attrs *attrs);
+/* kube_mgr_watch.c, ops->resume_watches: the node watch ended and started
+ * again, from the resourceVersion it had reached. */
+void kube_mgr_watch_resume(struct subnet_mgr *base);
 
 /* kube_mgr_cond.c */
 

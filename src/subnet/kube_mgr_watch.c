@@ -384,6 +384,21 @@ static void watch_start(struct kube_mgr *m)
 	free(path);
 }
 
+void kube_mgr_watch_resume(struct subnet_mgr *base)
+{
+	struct kube_mgr *m = container_of(base, struct kube_mgr, base);
+
+	/* Not watching, or between attempts (a retry timer or a list under way
+	 * brings a new stream anyway). */
+	if (!m->watch_req)
+		return;
+	http_cancel(m->watch_req);
+	m->watch_req = NULL;
+	m->stats.watch_restarts++;
+	log_info("resuming the node watch from resourceVersion %s on a new connection", m->rv);
+	watch_start(m);
+}
+
 /* flanneld's wait for its informer, with its messages: exit 1, or go on. */
 static int64_t sync_timeout(struct loop *loop, int64_t id, void *arg)
 {

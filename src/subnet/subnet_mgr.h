@@ -94,6 +94,16 @@ struct subnet_mgr_ops {
 	void (*stats)(const struct subnet_mgr *m, struct subnet_mgr_stats *ret);
 	/* Valid from cbs.config on; *ret is filled whole. NULL: nothing known. */
 	void (*node_hints)(const struct subnet_mgr *m, struct subnet_node_hints *ret);
+	/* Our lease now carries attrs (copied): a new public address after the
+	 * external interface changed (agent/underlay.h). Written in the
+	 * background, retried until it goes through (etcd: our key, compared on
+	 * its revision; kube: our Node's annotations); later renewals carry it.
+	 * 0, or -errno when no lease is held. NULL: not supported. */
+	int (*update_attrs)(struct subnet_mgr *m, const struct lease_attrs *attrs);
+	/* Our address changed (agent/underlay.h): a watch stream opened from the
+	 * old one is dead without knowing it. End it and resume where it was.
+	 * NULL: nothing to do. */
+	void (*resume_watches)(struct subnet_mgr *m);
 	void (*free)(struct subnet_mgr *m);
 };
 

@@ -71,6 +71,40 @@ static void test_alloc_through_the_base(void **state)
 	backend_free(NULL);
 }
 
+/* A new external interface: alloc takes it (its MTU is what it reports), a
+ * backend without the op says it cannot follow. */
+static int no_create(const struct backend_params *p, struct backend **ret, struct err *err)
+{
+	(void)p;
+	(void)ret;
+	return err_set(err, -EINVAL, "not used");
+}
+
+static void test_ext_changed(void **state)
+{
+	struct ext_iface ext = { .name = "eth0", .index = 2, .mtu = 1400 };
+	struct ext_iface now = { .name = "eth0", .index = 9, .mtu = 9000 };
+	struct netconf nc = { .enable_ipv4 = true, .backend_type = (char *)"alloc" };
+	struct backend_params p = { .ext = &ext, .nc = &nc };
+	static const struct backend_ops bare = { .type = "bare", .create = no_create };
+	struct backend other = { .ops = &bare };
+	struct lease own = { 0 };
+	struct backend *b = NULL;
+	struct err err = { 0 };
+	unsigned mtu = 0;
+
+	(void)state;
+	assert_int_equal(backend_new("alloc", &p, &b, &err), 0);
+	assert_int_equal(backend_ext_changed(b, &now, &err), 0);
+	assert_int_equal(b->ext.index, 9);
+	assert_int_equal(b->ops->lease_acquired(b, &own, &mtu, &err), 0);
+	assert_int_equal(mtu, 9000);
+	backend_free(b);
+	assert_int_equal(backend_ext_changed(&other, &now, &err), -EOPNOTSUPP);
+	assert_string_equal(err.msg, "the bare backend cannot follow a new interface");
+	assert_int_equal(other.ext.index, 0);
+}
+
 static void test_vtep_mac(void **state)
 {
 	static const uint8_t want[MAC_LEN] = { 0x12, 0xc6, 0x65, 0x89, 0xb4, 0xe3 };
@@ -144,6 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_alloc_through_the_base),
+		cmocka_unit_test(test_ext_changed),
 		cmocka_unit_test(test_vtep_mac),
 		cmocka_unit_test(test_counter_family),
 		cmocka_unit_test(test_engine_from_env),
