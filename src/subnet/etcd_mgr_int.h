@@ -35,6 +35,9 @@ struct etcd_mgr {
 	char *owners_prefix;  /* "<prefix>/weft/owners/": who holds each lease (weft only) */
 	char *node_id, *hostname;
 	char *owner_json; /* {"NodeID":..,"Hostname":..}: written next to our lease */
+	/* etcd refused us <prefix>/weft/owners/ (a role scoped to subnets/, as
+	 * flannel needs): leases are written without owner records from then on. */
+	bool owners_denied;
 	struct netconf nc;
 	bool have_config;
 	struct subnet_env prev;
@@ -150,6 +153,8 @@ bool etcd_mgr_ours(const struct lease_attrs *want, const struct lease_attrs *a);
  */
 int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
 		       void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg);
+/* etcd refused <prefix>/weft/owners/: say so once, go on without records. */
+void etcd_mgr_owners_denied(struct etcd_mgr *m);
 
 /* ---- etcd_mgr_owner.c: who holds a lease ---- */
 

@@ -60,8 +60,50 @@ static void acquire_drop_granted(struct etcd_mgr *m)
 	m->granted = 0;
 }
 
-int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
-		       void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg)
+/* Owner records are weft's own: where etcd's role does not let us write
+ * them, the lease is written alone, as flannel writes it, once it said so. */
+void etcd_mgr_owners_denied(struct etcd_mgr *m)
+{
+	if (m->owners_denied)
+		return;
+	m->owners_denied = true;
+	log_warnx("etcd refuses us %s (permission denied): leases are written without owner "
+		  "records, so a second node with our public IP cannot be detected; grant "
+		  "this user readwrite on that prefix to turn the check on",
+		  m->owners_prefix);
+}
+
+struct write_own {
+	struct etcd_mgr *m;
+	char *name;
+	int64_t mod_revision, lease;
+	void (*cb)(void *arg, int err, int64_t rev, bool ok);
+	void *arg;
+};
+
+static int write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
+		     void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg);
+
+static void write_own_done(void *arg, int rc, int64_t rev, bool ok)
+{
+	struct write_own *w = arg;
+
+	if (rc == -EACCES && !w->m->owners_denied) {
+		etcd_mgr_owners_denied(w->m);
+		rc = write_own(w->m, w->name, w->mod_revision, w->lease, w->cb, w->arg);
+		if (rc == 0)
+			goto out;
+		w->cb(w->arg, rc, 0, false);
+		goto out;
+	}
+	w->cb(w->arg, rc, rev, ok);
+out:
+	free(w->name);
+	free(w);
+}
+
+static int write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
+		     void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg)
 {
 	char *key = etcd_mgr_key_of(m, name), *owner = etcd_mgr_owner_key(m, name);
 	struct etcd_txn_put puts[2] = {
@@ -69,11 +111,29 @@ int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revisio
 		{ owner, m->owner_json, strlen(m->owner_json), lease },
 	};
 	/* A reservation stays the operator's: no TTL-less owner record. */
-	int rc = etcd_txn_puts(m->etcd, key, mod_revision, puts, lease ? 2 : 1, cb, arg);
+	size_t n = lease && !m->owners_denied ? 2 : 1;
+	struct write_own *w = NULL;
+	int rc;
 
+	if (n == 2) {
+		w = xcalloc(1, sizeof(*w));
+		*w = (struct write_own){ m, xstrdup(name), mod_revision, lease, cb, arg };
+	}
+	rc = etcd_txn_puts(m->etcd, key, mod_revision, puts, n, w ? write_own_done : cb,
+			   w ? (void *)w : arg);
+	if (rc < 0 && w) {
+		free(w->name);
+		free(w);
+	}
 	free(key);
 	free(owner);
 	return rc;
+}
+
+int etcd_mgr_write_own(struct etcd_mgr *m, const char *name, int64_t mod_revision, int64_t lease,
+		       void (*cb)(void *arg, int err, int64_t rev, bool ok), void *arg)
+{
+	return write_own(m, name, mod_revision, lease, cb, arg);
 }
 
 static void acquire_finish(struct etcd_mgr *m, const struct lease *own)
@@ -271,11 +331,16 @@ static void owner_got(void *arg, int rc, const struct etcd_range_result *res)
 	char *node = NULL, *host = NULL;
 	struct err err = { 0 };
 
+	mine = &m->snapshot[m->reuse_idx];
+	if (rc == -EACCES) {
+		etcd_mgr_owners_denied(m);
+		acquire_reuse(m, mine);
+		return;
+	}
 	if (rc < 0) {
 		acquire_again(m, "reading the owner record of our previous lease");
 		return;
 	}
-	mine = &m->snapshot[m->reuse_idx];
 	if (res->n == 0) {
 		/* flannel, an older weft, or an operator's reservation. */
 		if (mine->store_lease)

@@ -154,13 +154,15 @@ static void seen_owner_got(void *arg, int rc, const struct etcd_range_result *re
 		free(s);
 		return;
 	}
-	if (rc < 0) {
+	if (rc == -EACCES)
+		etcd_mgr_owners_denied(m); /* judged by the value alone, as flannel would */
+	else if (rc < 0) {
 		free(s);
 		regain_again(m, "reading the owner record of our subnet");
 		return;
 	}
 	mine = s->ours;
-	if (mine && res->n == 1 &&
+	if (mine && rc == 0 && res->n == 1 &&
 	    etcd_mgr_owner_decode(res->kvs[0].value, res->kvs[0].value_len, &node, &host, NULL) ==
 		    0)
 		mine = strcmp(node, m->node_id) == 0;

@@ -88,5 +88,28 @@ tap_ok "weftctl, both password options: says so" grep -qF -- \
 tap_eq "weftctl, missing password file: exit 1" 1 "$rc"
 tap_ok "weftctl, missing password file: names it" grep -qF -- \
 	"--etcd-password-file $RUN_DIR/nonexistent: cannot open: No such file or directory" "$RUN_DIR/h.err"
+
+# A role scoped as flannel needs it (read the config, readwrite subnets/):
+# weft's owner records under <prefix>/weft/owners/ are refused, and weftd
+# goes on without them, as flannel would, saying so once.
+authctl role add flannel-only >/dev/null &&
+	authctl role grant-permission flannel-only read "$P/config" >/dev/null &&
+	authctl role grant-permission flannel-only readwrite "$P/subnets/" --prefix=true >/dev/null &&
+	authctl user add "fl:flpw" >/dev/null && authctl user grant-role fl flannel-only >/dev/null
+printf 'flpw\n' >"$RUN_DIR/flpw"
+WEFT_TEST_LEASE_TTL=6 WEFT_TEST_RENEW_MARGIN=3 \
+	weftd_start i 127.0.0.69 --etcd-username fl --etcd-password-file "$RUN_DIR/flpw"
+tap_ok "subnets-only role: lease held" weftd_wait_held i
+tap_eq "subnets-only role: says once that owner records are off" 1 \
+	"$(weftd_count i "leases are written without owner records")"
+si=$(weftd_subnet i)
+tap_eq "subnets-only role: the lease is flannel's bytes" '{"PublicIP":"127.0.0.69","PublicIPv6":null}' \
+	"$(authctl get --print-value-only "$P/subnets/${si/.1\//.0-}")"
+tap_eq "subnets-only role: no owner record" "" \
+	"$(authctl get --print-value-only "$P/weft/owners/${si/.1\//.0-}")"
+tap_ok "subnets-only role: renewals go on" \
+	wait_until 20 eval '[ $(weftd_count i "renewed lease") -ge 1 ]'
+stop_bg i
+tap_eq "subnets-only role: SIGTERM exit 0" 0 "$?"
 etcd_stop
 tap_done
