@@ -461,6 +461,20 @@ static struct nl_route effective(const struct pass *p, const struct nl_route *r)
 	return e;
 }
 
+/*
+ * The metric the kernel files a route under: an IPv6 route sent without one
+ * gets 1024 (IP6_RT_PRIO_USER), an IPv4 route keeps 0. Comparing the raw
+ * numbers saw every wanted IPv6 route as "different" and, its metric not
+ * being the wanted 0, also as stale: the replace was followed by a delete,
+ * and the route came and went at each pass.
+ */
+static uint32_t route_metric(const struct nl_route *r)
+{
+	if (r->priority == 0 && r->dst.addr.family == AF_INET6)
+		return 1024;
+	return r->priority;
+}
+
 static bool route_same(const struct nl_route *a, const struct nl_route *b)
 {
 	return ip_addr_equal(&a->gw, &b->gw) && a->oif == b->oif && a->onlink == b->onlink &&
@@ -489,12 +503,12 @@ static int seen_route(const struct nl_route *r, void *arg)
 	}
 	want = index_item(&p->routes, (size_t)i);
 	e = effective(p, want);
-	if (route_same(r, &e) && r->priority == e.priority) {
+	if (route_same(r, &e) && route_metric(r) == route_metric(&e)) {
 		p->routes.seen[i] = SEEN;
 		return 0;
 	}
 	/* A replace only takes the place of a route with the same metric. */
-	if (r->priority != e.priority)
+	if (route_metric(r) != route_metric(&e))
 		*VEC_PUSH(p->stale_routes) = *r;
 	if (p->routes.seen[i] == UNSEEN) {
 		p->routes.seen[i] = FIXING;
