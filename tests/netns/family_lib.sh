@@ -140,10 +140,10 @@ df_ping_fits() { # LABEL
 	mtu=$(host_env 1 FLANNEL_MTU)
 	if ul_v4; then
 		tap_ok "$1: a DF ping of the pod MTU ($mtu) crosses hosts over IPv4" \
-			pod_exec 1 1 ping -c 2 -W 1 -M do -s $((mtu - 28)) "${POD_IP[2.1]}"
+			pod_exec 1 1 ping -c 2 -W 1 -M "do" -s $((mtu - 28)) "${POD_IP[2.1]}"
 	fi
 	tap_ok "$1: a DF ping of the pod MTU ($mtu) crosses hosts over IPv6" \
-		pod_exec 1 1 ping -6 -c 2 -W 1 -M do -s $((mtu - 48)) "${POD_IP6[2.1]}"
+		pod_exec 1 1 ping -6 -c 2 -W 1 -M "do" -s $((mtu - 48)) "${POD_IP6[2.1]}"
 }
 
 # The cases after the first pings need a working data path: when those pings
