@@ -189,8 +189,8 @@ pod_ping() { # N K DST_IP: one ping, 1 s deadline
 # runtimeConfig from capabilities, results cached for DEL), inside host N, with
 # CNI_PATH a per-run directory holding our binary and the Debian reference
 # plugins. All plugin state stays in $RUN_DIR (flannel dataDir h<N>-flannel,
-# host-local dataDir h<N>-ipam). Sets POD_IP like pod_add and prints the
-# address. Optional: PORTMAPS='[{"hostPort":8080,"containerPort":80,
+# host-local dataDir h<N>-ipam). Sets POD_IP like pod_add (and POD_IP6 to
+# the first IPv6 address, if any) and prints the address. Optional: PORTMAPS='[{"hostPort":8080,"containerPort":80,
 # "protocol":"tcp"}]' (runtimeConfig for portmap), CNI_LIST_VERSION (0.3.1).
 pod_add_cni() {
 	local n=$1 k=$2 h p bin list rt="" out
@@ -262,6 +262,9 @@ EOF
 		return 1
 	}
 	POD_IP["$n.$k"]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out")
+	# The first IPv6 address too, when the plugin gave one (FLANNEL_IPV6_SUBNET).
+	POD_IP6["$n.$k"]=$(python3 -c 'import json,sys; print(next((i["address"].split("/")[0] for i in json.loads(sys.argv[1])["ips"] if ":" in i["address"]), ""))' "$out")
+	[ -n "${POD_IP6[$n.$k]}" ] || unset "POD_IP6[$n.$k]"
 	echo "${POD_IP[$n.$k]}"
 }
 

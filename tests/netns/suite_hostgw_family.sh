@@ -53,6 +53,19 @@ data_path_or_stop "$failed0"
 steady_state "steady state"
 restart_no_loss_fam
 
+# A pod made by the CNI plugin (weft's, as "flannel", with bridge and
+# host-local) gets an address from each of the host's subnets and reaches a
+# pod on another host over IPv6.
+pod_add_cni 1 3 >/dev/null
+tap_ok "cni: pod 1.3 got an IPv6 address in h1's subnet (${POD_IP6[1.3]:-none})" \
+	test "${POD_IP6[1.3]:-}" != "" -a "${POD_IP6[1.3]%::*}::" = "$(subnet6_addr 1)"
+if ul_v4; then
+	tap_ok "cni: pod 1.3 got an IPv4 address in h1's subnet (${POD_IP[1.3]})" \
+		test "${POD_IP[1.3]%.*}.0" = "$(subnet_addr 1)"
+fi
+tap_ok "cni: pod 1.3 reaches pod 2.1 over IPv6" eval \
+	"pod_exec 1 3 ping -6 -c 1 -W 1 -q ${POD_IP6[2.1]} || pod_exec 1 3 ping -6 -c 2 -W 1 -q ${POD_IP6[2.1]}"
+
 # A lease whose IPv6 subnet is outside the IPv6Network: 8000::/1 would take
 # half of the node's IPv6 egress to "its" host. Refused with a log line; a good
 # lease written with it (a host without weftd) is the positive probe.
@@ -69,6 +82,8 @@ tap_ok "outside: h1 routes the good lease written with it" wait_until 5 eval \
 	"host_exec 1 ip -6 route show exact fd10:244:0:c8::/64 | grep -q 'via $(host_ip6 4) dev eth0 proto 151'"
 tap_ok "outside: h1 logs why $bad is refused" wait_until 5 grep -qF \
 	"ignoring $P/subnets/$bad (revision" "$RUN_DIR/h1.log"
+tap_ok "outside: the reason names the IPv6 network" grep -qF \
+	"IPv6 subnet 8000::/1 is outside the network $IPV6_NETWORK" "$RUN_DIR/h1.log"
 tap_eq "outside: h1 has no route for 8000::/1" "" "$(host_exec 1 ip -6 route show exact 8000::/1)"
 tap_eq "outside: h1's IPv6 default route untouched" "default via $UNDERLAY_PREFIX6:1 dev eth0 metric 1024 pref medium" \
 	"$(host_exec 1 ip -6 route show default | sed 's/ *$//')"
