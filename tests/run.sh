@@ -91,7 +91,7 @@ ASAN_INTEGRATION=(tests/integration/test_etcd_client.sh tests/integration/test_l
 # And the kernel-programming paths (reconcile, batches, lease events) at scale.
 ASAN_NETNS=(tests/netns/test_vxlan.sh tests/netns/test_scale_leases.sh tests/netns/test_hostgw.sh
 	tests/netns/test_wireguard.sh tests/netns/test_ipsec.sh tests/netns/test_extension.sh
-	tests/netns/test_underlay_change.sh)
+	tests/netns/test_underlay_change.sh tests/netns/test_hostgw_dual.sh)
 
 layer_netns() { # LAYER BUILD_DIR [SCRIPT...]
 	local layer=$1 build=$2 t

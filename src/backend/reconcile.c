@@ -461,18 +461,25 @@ static struct nl_route effective(const struct pass *p, const struct nl_route *r)
 	return e;
 }
 
+/*
+ * The metric the kernel files a route under: an IPv6 route sent without one
+ * gets 1024 (IP6_RT_PRIO_USER), an IPv4 route keeps 0. Comparing the raw
+ * numbers saw every wanted IPv6 route as "different" and, its metric not
+ * being the wanted 0, also as stale: the replace was followed by a delete,
+ * and the route came and went at each pass.
+ */
+static uint32_t route_metric(const struct nl_route *r)
+{
+	if (r->priority == 0 && r->dst.addr.family == AF_INET6)
+		return 1024;
+	return r->priority;
+}
+
 static bool route_same(const struct nl_route *a, const struct nl_route *b)
 {
 	return ip_addr_equal(&a->gw, &b->gw) && a->oif == b->oif && a->onlink == b->onlink &&
 	       a->protocol == b->protocol && a->nh_id == b->nh_id &&
 	       (a->type ? a->type : RTN_UNICAST) == (b->type ? b->type : RTN_UNICAST);
-}
-
-/* The metric as the kernel keeps it: an IPv6 route added without one gets
- * IP6_RT_PRIO_USER (1024), so a wanted 0 and a seen 1024 are the same. */
-static uint32_t route_metric(const struct nl_route *r)
-{
-	return r->priority || r->dst.addr.family != AF_INET6 ? r->priority : 1024;
 }
 
 static int seen_route(const struct nl_route *r, void *arg)

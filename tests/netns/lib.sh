@@ -19,12 +19,31 @@
 #   pod_exec N K cmd...           run cmd in pod K of host N
 #   net_config JSON               write <prefix>/config (10.244.0.0/16: SubnetMax
 #                                 10.244.199.0 added, see net_config)
+#
+# The underlay family: UNDERLAY=v4 (default), dual or v6, set before lib.sh is
+# sourced (or before cluster_init). dual: br0 also holds fd00:200::1/64, each
+# host's eth0 also fd00:200::(10+N)/64 (host_ip6) with an IPv6 default route;
+# net_config enables IPv6 (IPv6Network fd10:244::/56) and pods get an IPv6
+# address too (POD_IP6). v6: the same without any IPv4 on the underlay (etcd
+# listens on [fd00:200::1]), EnableIPv4 false, pods IPv6 only (POD_IP holds
+# their IPv6 address as well). host_pub N is the address backends use.
 
 NS=${NS:-wn$$}
 UL=$NS-ul
 UNDERLAY_PREFIX=10.200.0
 P=/coreos.com/network
 declare -A POD_IP=()
+UNDERLAY=${UNDERLAY:-v4}
+case $UNDERLAY in
+v4 | dual | v6) ;;
+*) echo "lib.sh: UNDERLAY must be v4, dual or v6, not '$UNDERLAY'" >&2 && exit 2 ;;
+esac
+UNDERLAY_PREFIX6=fd00:200: # the underlay's IPv6 /64 (dual, v6)
+IPV6_NETWORK=fd10:244::/56     # net_config's IPv6Network (dual, v6)
+IPV6_SUBNET_MAX=fd10:244:0:c7:: # and its IPv6SubnetMax (hosts at 199 at most)
+declare -A POD_IP6=()
+ul_v4() { [ "$UNDERLAY" != v6 ]; } # the underlay has IPv4
+ul_v6() { [ "$UNDERLAY" != v4 ]; } # the underlay has IPv6
 
 ns_cleanup() {
 	local n
@@ -40,14 +59,20 @@ cluster_init() {
 	# A fixed MAC: a bridge otherwise takes its lowest port's, which changes as
 	# hosts join and leaves hosts with a stale ARP entry for the etcd address.
 	ip -n "$UL" link add br0 address 02:00:0a:c8:00:01 type bridge
-	ip -n "$UL" addr add $UNDERLAY_PREFIX.1/24 dev br0
-	ip -n "$UL" link set br0 up
 	ETCD_NETNS=$UL ETCD_HOST=$UNDERLAY_PREFIX.1 ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380
+	ul_v4 && ip -n "$UL" addr add $UNDERLAY_PREFIX.1/24 dev br0
+	if ul_v6; then
+		ip -n "$UL" addr add "$UNDERLAY_PREFIX6:1/64" dev br0 nodad
+		[ "$UNDERLAY" = v6 ] && ETCD_HOST="[$UNDERLAY_PREFIX6:1]"
+	fi
+	ip -n "$UL" link set br0 up
 	etcd_start
 }
 
 host_ns() { echo "$NS-h$1"; }
 host_ip() { echo "$UNDERLAY_PREFIX.$((10 + $1))"; }
+host_ip6() { echo "$UNDERLAY_PREFIX6:$((10 + $1))"; } # fd00:200::11 for host 1
+host_pub() { if [ "$UNDERLAY" = v6 ]; then host_ip6 "$1"; else host_ip "$1"; fi; }
 host_exec() {
 	local n=$1
 	shift
@@ -61,21 +86,35 @@ host_add() {
 	ip -n "$h" link set lo up
 	ip -n "$UL" link add "h$n" type veth peer name eth0 netns "$h"
 	ip -n "$UL" link set "h$n" master br0 up
-	ip -n "$h" addr add "$(host_ip "$n")/24" dev eth0
+	ul_v4 && ip -n "$h" addr add "$(host_ip "$n")/24" dev eth0
+	ul_v6 && ip -n "$h" addr add "$(host_ip6 "$n")/64" dev eth0 nodad
 	ip -n "$h" link set eth0 up
-	ip -n "$h" route add default via $UNDERLAY_PREFIX.1
+	ul_v4 && ip -n "$h" route add default via $UNDERLAY_PREFIX.1
+	if ul_v6; then
+		ip -n "$h" -6 route add default via "$UNDERLAY_PREFIX6:1" dev eth0
+		host_exec "$n" sysctl -qw net.ipv6.conf.all.forwarding=1
+	fi
 	host_exec "$n" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # Hosts pick their subnets at random; leases a test writes by hand live at
 # 10.244.200.0 and above, so that no host can hold them already (a put there
-# would overwrite the host's own lease and make it a reservation).
+# would overwrite the host's own lease and make it a reservation). The same for
+# IPv6: hosts stay at or below fd10:244:0:c7::/64 (199), hand-written leases
+# start at fd10:244:0:c8::/64.
+# With UNDERLAY=dual or v6, a config that does not say EnableIPv6 gets
+# "EnableIPv6":true and the IPv6Network (and with v6 "EnableIPv4":false, the
+# IPv4 fields left as upstream's IPv6-only setup leaves them).
 net_config() {
 	local c=$1
 	case $c in
 	*SubnetMax*) ;;
 	*'"Network":"10.244.0.0/16"'*) c=${c/'"Network":"10.244.0.0/16"'/'"Network":"10.244.0.0/16","SubnetMax":"10.244.199.0"'} ;;
 	esac
+	if ul_v6 && [[ $c == '{'* && $c != *EnableIPv6* ]]; then
+		c="{\"EnableIPv6\":true,\"IPv6Network\":\"$IPV6_NETWORK\",\"IPv6SubnetMax\":\"$IPV6_SUBNET_MAX\",${c#\{}"
+		[ "$UNDERLAY" = v6 ] && c="{\"EnableIPv4\":false,${c#\{}"
+	fi
 	etcd_put $P/config "$c"
 }
 
@@ -100,30 +139,44 @@ pod_exec() {
 }
 
 # A pod the way the bridge CNI plugin makes one: cni0 holds subnet.1, a veth pair
-# connects the pod, whose default route is cni0's address.
+# connects the pod, whose default route is cni0's address. With an IPv6 underlay
+# (UNDERLAY=dual, v6) the same for FLANNEL_IPV6_SUBNET: cni0 holds its ::1, the
+# pod ::(10+K) (POD_IP6), an IPv6 default route to cni0; with v6 only that, and
+# POD_IP is the IPv6 address. Prints POD_IP.
 pod_add() {
-	local n=$1 k=$2 h p subnet gw mtu addr
+	local n=$1 k=$2 h p subnet gw mtu addr sub6 new=0
 	h=$(host_ns "$n")
 	p=$(pod_ns "$n" "$k")
-	subnet=$(host_env "$n" FLANNEL_SUBNET) # e.g. 10.244.5.1/24
 	mtu=$(host_env "$n" FLANNEL_MTU)
-	gw=${subnet%/*}
-	addr="${gw%.*}.$((10 + k))"
 	if ! ip -n "$h" link show cni0 >/dev/null 2>&1; then
 		ip -n "$h" link add cni0 type bridge
-		ip -n "$h" addr add "$subnet" dev cni0
 		ip -n "$h" link set cni0 mtu "$mtu" up
+		new=1
 	fi
 	ip netns add "$p" || return 1
 	ip -n "$p" link set lo up
 	ip -n "$h" link add "vp$k" mtu "$mtu" type veth peer name eth0 netns "$p"
 	ip -n "$p" link set eth0 mtu "$mtu"
 	ip -n "$h" link set "vp$k" master cni0 up
-	ip -n "$p" addr add "$addr/${subnet#*/}" dev eth0
 	ip -n "$p" link set eth0 up
-	ip -n "$p" route add default via "$gw"
-	POD_IP["$n.$k"]=$addr
-	echo "$addr"
+	if ul_v4; then
+		subnet=$(host_env "$n" FLANNEL_SUBNET) # e.g. 10.244.5.1/24
+		gw=${subnet%/*}
+		addr="${gw%.*}.$((10 + k))"
+		[ "$new" = 0 ] || ip -n "$h" addr add "$subnet" dev cni0
+		ip -n "$p" addr add "$addr/${subnet#*/}" dev eth0
+		ip -n "$p" route add default via "$gw"
+		POD_IP["$n.$k"]=$addr
+	fi
+	if ul_v6; then
+		sub6=$(host_env "$n" FLANNEL_IPV6_SUBNET) # e.g. fd10:244:0:5::1/64
+		[ "$new" = 0 ] || ip -n "$h" addr add "$sub6" dev cni0 nodad
+		POD_IP6["$n.$k"]="${sub6%::*}::$((10 + k))"
+		ip -n "$p" addr add "${POD_IP6[$n.$k]}/${sub6#*/}" dev eth0 nodad
+		ip -n "$p" -6 route add default via "${sub6%/*}" dev eth0
+		ul_v4 || POD_IP["$n.$k"]=${POD_IP6[$n.$k]}
+	fi
+	echo "${POD_IP[$n.$k]}"
 }
 
 pod_ping() { # N K DST_IP: one ping, 1 s deadline
@@ -136,8 +189,8 @@ pod_ping() { # N K DST_IP: one ping, 1 s deadline
 # runtimeConfig from capabilities, results cached for DEL), inside host N, with
 # CNI_PATH a per-run directory holding our binary and the Debian reference
 # plugins. All plugin state stays in $RUN_DIR (flannel dataDir h<N>-flannel,
-# host-local dataDir h<N>-ipam). Sets POD_IP like pod_add and prints the
-# address. Optional: PORTMAPS='[{"hostPort":8080,"containerPort":80,
+# host-local dataDir h<N>-ipam). Sets POD_IP like pod_add (and POD_IP6 to
+# the first IPv6 address, if any) and prints the address. Optional: PORTMAPS='[{"hostPort":8080,"containerPort":80,
 # "protocol":"tcp"}]' (runtimeConfig for portmap), CNI_LIST_VERSION (0.3.1).
 pod_add_cni() {
 	local n=$1 k=$2 h p bin list rt="" out
@@ -209,6 +262,9 @@ EOF
 		return 1
 	}
 	POD_IP["$n.$k"]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ips"][0]["address"].split("/")[0])' "$out")
+	# The first IPv6 address too, when the plugin gave one (FLANNEL_IPV6_SUBNET).
+	POD_IP6["$n.$k"]=$(python3 -c 'import json,sys; print(next((i["address"].split("/")[0] for i in json.loads(sys.argv[1])["ips"] if ":" in i["address"]), ""))' "$out")
+	[ -n "${POD_IP6[$n.$k]}" ] || unset "POD_IP6[$n.$k]"
 	echo "${POD_IP[$n.$k]}"
 }
 

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The vxlan suite on an IPv6-only underlay: tests/netns/suite_vxlan_family.sh.
+UNDERLAY=v6
+. "$(dirname "$0")/suite_vxlan_family.sh"
