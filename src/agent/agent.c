@@ -832,12 +832,16 @@ static void on_peers(void *arg, const struct lease_event *ev, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct lease *l = ev[i].lease;
-		char pub[IP_ADDR_STRLEN], line[SUBNET_KEY_STRLEN + 96];
+		char pub[IP_ADDR_STRLEN], pub6[IP_ADDR_STRLEN], line[SUBNET_KEY_STRLEN + 160];
+		bool has4 = l->attrs.public_ip.family && !ip_addr_is_unset(&l->attrs.public_ip);
+		bool has6 = l->attrs.public_ipv6.family != 0;
 
 		added += ev[i].kind == LEASE_ADDED;
 		if (ev[i].kind == LEASE_ADDED)
-			snprintf(line, sizeof(line), "peer added: %s public %s backend %s", l->name,
-				 ip_addr_format(&l->attrs.public_ip, pub),
+			snprintf(line, sizeof(line), "peer added: %s public %s%s%s backend %s", l->name,
+				 has4 || !has6 ? ip_addr_format(&l->attrs.public_ip, pub) : "",
+				 has4 && has6 ? "," : "",
+				 has6 ? ip_addr_format(&l->attrs.public_ipv6, pub6) : "",
 				 l->attrs.backend_type[0] ? l->attrs.backend_type : "(none)");
 		else
 			snprintf(line, sizeof(line), "peer removed: %s", l->name);
