@@ -185,6 +185,25 @@ static int ipt_apply(struct traffic_mode *base, const struct traffic_params *p, 
 
 /* ---- check ---- */
 
+/*
+ * A set's chain listed into got: 0, 1 when there is no such chain (a listing
+ * that fails means that: the message differs between legacy and nft back
+ * ends), -EAGAIN when the tool could not get the xtables lock in time, or
+ * another -errno (err says why).
+ */
+static int list_chain(struct ipt_mode *m, int fi, const struct ipt_set_def *d, struct buf *got,
+		      struct err *err)
+{
+	struct err e = { { 0 } };
+	int rc = ipt_list(m, fi, d->table, d->chain, got, &e);
+
+	if (rc >= 0 && rc != IPT_EXIT_RESOURCE)
+		return rc > 0 ? 1 : 0;
+	if (err)
+		*err = e;
+	return rc < 0 ? rc : -EAGAIN;
+}
+
 /* 0: as expected; 1: not (what says how); -errno. */
 static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 		     enum traffic_set set, char *what, size_t len, struct err *err)
@@ -193,7 +212,6 @@ static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 	const char *tool = ipt_tool_name[fi][0], *ref;
 	struct buf got, want, jumps;
 	struct ipt_rules r;
-	struct err e = { { 0 } };
 	char diff[96];
 	int rc, bad = 0;
 	unsigned n;
@@ -205,16 +223,9 @@ static int check_set(struct ipt_mode *m, const struct traffic_params *p, int fi,
 	buf_init(&want, IPT_OUT_MAX);
 	buf_init(&jumps, IPT_OUT_MAX);
 
-	/* The chain: a listing that fails means there is no such chain (the
-	 * message differs between legacy and nft back ends), unless the tool
-	 * says it could not get the xtables lock in time. */
-	rc = ipt_list(m, fi, d->table, d->chain, &got, &e);
-	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
-		rc = rc < 0 ? rc : -EAGAIN;
-		if (err)
-			*err = e;
+	rc = list_chain(m, fi, d, &got, err);
+	if (rc < 0)
 		goto out;
-	}
 	if (rc > 0) {
 		traffic_note(what, len, "%s %s chain %s missing", tool, d->table, d->chain);
 		bad = 1;
@@ -520,13 +531,9 @@ static int peers_family(struct ipt_mode *m, const struct traffic_params *p, int 
 	ipt_probe(m, fi);
 	buf_init(&got, IPT_OUT_MAX);
 	buf_init(&payload, IPT_OUT_MAX);
-	rc = ipt_list(m, fi, d->table, d->chain, &got, &e);
-	if (rc < 0 || rc == IPT_EXIT_RESOURCE) {
-		rc = rc < 0 ? rc : -EAGAIN;
-		if (err)
-			*err = e;
+	rc = list_chain(m, fi, d, &got, err);
+	if (rc < 0)
 		goto out;
-	}
 	if (rc > 0) {
 		traffic_note(what, len, "%s %s chain %s missing", tool, d->table, d->chain);
 		goto whole;
