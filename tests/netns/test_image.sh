@@ -157,7 +157,8 @@ sed 's/^/# /' "$RUN_DIR/image.log"
 tap_eq "weftd --version through the image's entrypoint (/opt/bin/flanneld)" \
 	"$("$WEFT_BUILD/weftd" --version 2>&1)" "$(pm_run --rm --network none "$IMG" --version 2>&1)"
 
-# What weftd runs (iptables mode: found on PATH), loads (dlopen) and links.
+# What weftd runs (iptables mode: found on PATH), loads (dlopen) and links
+# (the CNI plugin is static: it runs: without CNI_COMMAND, exit 1).
 inside=$(pm_run --rm --network none --entrypoint sh "$IMG" -c '
 	for t in iptables iptables-restore iptables-save ip6tables ip6tables-restore nft \
 		weftctl mk-docker-opts.sh install-conf flanneld; do
@@ -166,7 +167,8 @@ inside=$(pm_run --rm --network none --entrypoint sh "$IMG" -c '
 	for l in libnftables.so.1 libssl.so.3 libcrypto.so.3 libsodium.so.23; do
 		ldconfig -p | awk "{print \$1}" | grep -qxF "$l" || echo "missing library: $l"
 	done
-	ldd /opt/bin/weftd /opt/bin/weftctl /flannel | grep "not found"
+	ldd /opt/bin/weftd /opt/bin/weftctl | grep "not found"
+	/flannel </dev/null >/dev/null 2>&1; [ $? -eq 1 ] || echo "/flannel does not run"
 	[ "$(readlink /opt/bin/flanneld)" = weftd ] || echo "/opt/bin/flanneld is not weftd"
 	[ -z "$(find /usr/share/doc -type f ! -name copyright | head -1)" ] || echo "docs left"
 	[ -z "$(find /usr/share/man /var/lib/apt/lists -type f | head -1)" ] || echo "man pages or apt lists left"
