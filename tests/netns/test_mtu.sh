@@ -110,12 +110,23 @@ phase_end() {
 	for ns in $(ip netns list | awk '{print $1}' | grep -E "^$NS-h[0-9]+(-p[0-9]+)?$"); do
 		ip netns del "$ns"
 	done
+	# The veths' other ends go with the namespaces, but asynchronously: the
+	# next phase's host_add would find h1..h3 still there.
+	wait_until 10 eval "! ip -n '$UL' -o link show | grep -qE ': h[0-9]+@' &&
+		! ip -n '$R' -o link show 2>/dev/null | grep -qE ': h[0-9]+@'"
 	POD_IP=() POD_IP6=()
 }
 
 # phase_start NAME BACKEND_JSON [FAR]: config under its own prefix, h1 and h2
-# on br0 (and h3 behind R with FAR), weftd on each, a pod on each.
+# on br0 (and h3 behind R with FAR), weftd on each, a pod on each; a phase
+# that cannot be set up is a failed test, never a silent skip.
 phase_start() {
+	phase_setup "$@" && return 0
+	tap_ok "$1: hosts, leases and pods set up" false
+	return 1
+}
+
+phase_setup() {
 	local name=$1 json=$2 far=${3:-} n hosts="1 2"
 	P=/mtu-$name/network
 	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$json}"
