@@ -70,6 +70,8 @@ struct ipsec_peer {
 	int64_t auth_warned_ms;
 	int64_t fail_logged_ms;
 	uint64_t up_gen; /* the list-sas that last saw a CHILD_SA of it installed */
+	unsigned missing; /* listings in a row without its CHILD_SA */
+	bool retrying;	  /* initiated again since it was last up (logged once) */
 };
 
 /* A connection to take out of charon: its lease went or changed. */
@@ -86,7 +88,7 @@ struct ipsec_req {
 	struct ipsec_req *next, **pprev;
 	struct ipsec_backend *b;
 	enum { REQ_SHARED, REQ_CONN, REQ_UNLOAD, REQ_TERMINATE, REQ_UNSHARE, REQ_REGISTER,
-	       REQ_LIST } kind;
+	       REQ_LIST, REQ_INITIATE } kind;
 	char lease[SUBNET_KEY_STRLEN];
 	char conn[IPSEC_NAME_MAX];
 };
@@ -117,6 +119,7 @@ struct ipsec_backend {
 	/* figures for /metrics and /status */
 	uint64_t charon_starts, vici_errors, auth_failures;
 	uint64_t ike_up, child_up, peers_up, ike_up_count, child_up_count; /* last list-sas */
+	uint64_t child_retries; /* CHILD_SAs initiated again (retry_children) */
 	uint64_t list_gen;
 	bool listing;
 };
@@ -267,6 +270,50 @@ static void on_event(struct vici_client *c, const char *name, const struct vici_
 		count_sas(b, m);
 }
 
+/*
+ * charon gives up on a CHILD_SA whose set-up failed and keeps the IKE_SA
+ * (userspace ESP: its route through ipsec0 cannot be installed while no
+ * local address lies in our subnet, e.g. before cni0 has one): nothing would
+ * bring that pair of hosts back. A peer loaded but without an installed
+ * CHILD_SA in CHILD_RETRY_LISTINGS listings in a row is initiated again.
+ */
+#define CHILD_RETRY_LISTINGS 2
+
+static void retry_children(struct ipsec_backend *b)
+{
+	struct buf out;
+	size_t it;
+
+	buf_init(&out, VICI_MAX_PACKET);
+	for (struct hmap_node *n = hmap_first(&b->peers, &it); n; n = hmap_next(&b->peers, n, &it)) {
+		struct ipsec_peer *p = hmap_entry(n, struct ipsec_peer, node);
+		char child[IPSEC_NAME_MAX];
+
+		if (!*p->loaded || p->up_gen == b->list_gen) {
+			if (p->retrying && p->up_gen == b->list_gen)
+				log_info("ipsec: CHILD_SA with peer %s (%s) installed", p->name,
+					 p->loaded);
+			p->missing = 0;
+			p->retrying = false;
+			continue;
+		}
+		if (++p->missing < CHILD_RETRY_LISTINGS)
+			continue;
+		p->missing = 0;
+		b->child_retries++;
+		if (!p->retrying)
+			log_info("ipsec: no CHILD_SA with peer %s (%s) for %d s; initiating it "
+				 "again (every %d s until it is installed)",
+				 p->name, p->loaded, CHILD_RETRY_LISTINGS * RECONCILE_PERIOD_MS / 1000,
+				 CHILD_RETRY_LISTINGS * RECONCILE_PERIOD_MS / 1000);
+		p->retrying = true;
+		if (!send_req(b, &out, ike_initiate(&out, p->loaded, ipsec_child_name(&p->ids, child)),
+			      REQ_INITIATE, p->name, p->loaded))
+			break;
+	}
+	buf_free(&out);
+}
+
 static void on_reply(struct vici_client *c, int status, const struct vici_msg *reply, void *arg)
 {
 	struct ipsec_req *r = arg;
@@ -322,6 +369,7 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 		else
 			log_info("ipsec: unloaded connection %s", r->conn);
 		break;
+	case REQ_INITIATE: /* the next list-sas tells */
 	case REQ_TERMINATE:
 	case REQ_UNSHARE:
 		/* Nothing to terminate, or no key: fine either way. */
@@ -342,6 +390,7 @@ static void on_reply(struct vici_client *c, int status, const struct vici_msg *r
 			     n = hmap_next(&b->peers, n, &it))
 				b->peers_up += hmap_entry(n, struct ipsec_peer, node)->up_gen ==
 					       b->list_gen;
+			retry_children(b);
 		}
 		break;
 	}
@@ -828,12 +877,12 @@ static void ipsec_dump(struct backend *base)
 
 	log_info("ipsec: %s ESP, charon pid %d (started %llu times), %zu peers, %zu connections "
 		 "loaded, %llu peers up, %llu IKE SAs established, %llu child SAs installed, %llu "
-		 "authentication failures seen, %llu VICI errors",
+		 "authentication failures seen, %llu VICI errors, %llu CHILD_SAs initiated again",
 		 b->engine, (int)charon_pid(b->charon), (unsigned long long)b->charon_starts,
 		 b->peers.count, loaded_count(b), (unsigned long long)b->peers_up,
 		 (unsigned long long)b->ike_up,
 		 (unsigned long long)b->child_up, (unsigned long long)b->auth_failures,
-		 (unsigned long long)b->vici_errors);
+		 (unsigned long long)b->vici_errors, (unsigned long long)b->child_retries);
 }
 
 static void ipsec_stats(struct backend *base, struct backend_stats *ret)
@@ -871,6 +920,7 @@ READER(read_peers_up, b->peers_up)
 READER(read_child, b->child_up)
 READER(read_auth, b->auth_failures)
 READER(read_vici_errors, b->vici_errors)
+READER(read_child_retries, b->child_retries)
 
 static int ipsec_metrics(struct backend *base, struct metrics *m)
 {
@@ -906,7 +956,10 @@ static int ipsec_metrics(struct backend *base, struct metrics *m)
 					   "with another PSK).", read_auth, b)) < 0 ||
 	    (rc = metrics_counter_func_new(m, "weft_ipsec_vici_errors_total",
 					   "VICI requests charon refused, and lost connections.",
-					   read_vici_errors, b)) < 0)
+					   read_vici_errors, b)) < 0 ||
+	    (rc = metrics_counter_func_new(m, "weft_ipsec_child_retries_total",
+					   "CHILD_SAs initiated again: a loaded peer without one "
+					   "for 10 s.", read_child_retries, b)) < 0)
 		return rc;
 	return 0;
 }

@@ -108,6 +108,17 @@ int ike_terminate(struct buf *out, const char *name)
 	return vici_build_finish(&b);
 }
 
+int ike_initiate(struct buf *out, const char *ike, const char *child)
+{
+	struct vici_builder b;
+
+	vici_build_begin(&b, out, VICI_CMD_REQUEST, "initiate");
+	vici_build_str(&b, "child", child);
+	vici_build_str(&b, "ike", ike);
+	vici_build_str(&b, "timeout", "-1"); /* answer at once; list-sas shows the outcome */
+	return vici_build_finish(&b);
+}
+
 int ike_command(struct buf *out, const char *cmd)
 {
 	struct vici_builder b;

@@ -36,6 +36,8 @@ int ike_load_conn(struct buf *out, const struct ipsec_conf *c, const struct ipse
 int ike_unload_conn(struct buf *out, const char *name);
 /* terminate the IKE_SA(s) of connection name, without waiting. */
 int ike_terminate(struct buf *out, const char *name);
+/* Start the CHILD_SA child of connection ike again, without waiting. */
+int ike_initiate(struct buf *out, const char *ike, const char *child);
 /* A request without arguments (list-sas takes noblock). */
 int ike_command(struct buf *out, const char *cmd);
 
