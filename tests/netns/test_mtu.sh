@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The MTU chain (issue 20, item 4) and vxlan's TX checksum offload (item 5),
 # for each backend that runs here (vxlan, host-gw, udp, wireguard on the
-# userspace engine; ipip where the kernel has it):
+# userspace engine, ipsec on strongSwan's userspace ESP engine, extension with
+# commands that build a host-gw-like data path; ipip where the kernel has it):
 #   - FLANNEL_MTU is the interface MTU less the backend's overhead, and pods
 #     (veth at FLANNEL_MTU) send a DF ping of exactly that size to a pod on
 #     another host; one byte more gets "message too long" back in the pod;
@@ -12,6 +13,13 @@
 #   - TCP between pods when the receiving host's bridge has a lower MTU than
 #     the pod's: the sender's pod must learn it by PMTU discovery through the
 #     tunnel (ICMP "fragmentation needed" back through the overlay);
+#   - ipsec (WEFT_IPSEC_ENGINE=userspace: charon's kernel-libipsec, ESP
+#     always in UDP): 1500 - 77 - 8 = 1415 is more than kernel-libipsec's
+#     TUN ipsec0 carries, so FLANNEL_MTU and ipsec0's MTU are 1400, and weftd
+#     says so with both numbers;
+#   - extension: FLANNEL_MTU is the interface's MTU (upstream); its data
+#     path is whatever its commands build (here `ip route ... via` the peer,
+#     on one L2, so no router hop);
 #   - a Backend.MTU above the interface's MTU is refused with the numbers;
 #   - vxlan on a dual-stack underlay: flannel.1 at MTU 1450, flannel-v6.1 at
 #     1430 (IPv6 underlay: 70 bytes of overhead), FLANNEL_MTU 1430, no EINVAL
@@ -32,6 +40,7 @@ cd "$(dirname "$0")/../.."
 . tests/netns/lib.sh
 . tests/netns/cases.sh
 . tests/netns/wg_lib.sh
+. tests/netns/ipsec_lib.sh
 
 R=$NS-r
 NARROW=1400
@@ -46,7 +55,7 @@ have_ethtool=1
 command -v ethtool >/dev/null || have_ethtool=0
 
 # weftd on the current phase's etcd prefix; wireguard's in its own mount
-# namespace (wg_lib.sh).
+# namespace (wg_lib.sh), ipsec's with its own charon (ipsec_lib.sh).
 weftd_host_start() {
 	local n=$1
 	shift
@@ -54,6 +63,8 @@ weftd_host_start() {
 		mkdir -p /var/run/wireguard # another test's cleanup may have removed it
 		wg_weftd "$n" --etcd-endpoints "$ETCD_ENDPOINT" --etcd-prefix "$P" \
 			--subnet-file "$RUN_DIR/h$n.env" --iface eth0 "$@"
+	elif [ "$BACKEND" = ipsec ]; then
+		ipsec_weftd "$n" --etcd-prefix "$P" --iface eth0 "$@"
 	else
 		run_bg "h$n" ip netns exec "$(host_ns "$n")" "$WEFT_BUILD/weftd" \
 			--etcd-endpoints "$ETCD_ENDPOINT" --etcd-prefix "$P" \
@@ -212,7 +223,8 @@ check_overlay_pmtu() { # LABEL MTU
 
 tx_csum() { host_exec "$1" ethtool -k "$2" | sed -n 's/^tx-checksumming: //p'; }
 
-# MTU_PHASES="udp dual" runs only those (refused vxlan hostgw udp wireguard ipip dual).
+# MTU_PHASES="udp dual" runs only those (refused vxlan hostgw udp wireguard ipip ipsec
+# extension dual).
 phase() { [ -z "${MTU_PHASES:-}" ] || [[ " $MTU_PHASES " == *" $1 "* ]]; }
 
 cluster_init || { tap_ok "cluster up" false; tap_done; exit 1; }
@@ -327,6 +339,98 @@ run_ipip() {
 	fi
 }
 
+# ---- ipsec on strongSwan's userspace ESP (kernel-libipsec), forced so that
+# the figure does not depend on whether this kernel has esp4: 77 bytes of ESP
+# and 8 of UDP (that engine always carries ESP in UDP) would leave 1415, but
+# kernel-libipsec's TUN ipsec0 carries at most 1400 (its TUN_DEFAULT_MTU,
+# the size of its read buffer).
+have_charon() {
+	local p
+	command -v charon >/dev/null && return 0
+	for p in /usr/lib/strongswan/charon /usr/lib/ipsec/charon /usr/libexec/strongswan/charon \
+		/usr/libexec/ipsec/charon; do
+		[ -x "$p" ] && return 0
+	done
+	return 1
+}
+
+# KNOWN WEFT BUG (userspace engine): a CHILD_SA negotiated while the node's
+# bridge holds no address of its subnet fails (charon.log: "error installing
+# route with policy 10.244.a.0/24 === 10.244.b.0/24 out", then "failed to
+# establish CHILD_SA, keeping IKE_SA": kernel-libipsec routes through ipsec0
+# with a source address inside the local traffic selector), and nothing ever
+# initiates that child again. Pods come after the leases here, as on a real
+# node, so the children still missing 10 s later are initiated by hand; how
+# many pairs had one on their own is printed.
+ipsec_children() { # how many pairs of hosts have a CHILD_SA installed
+	local n m k=0
+	for n in 1 2 3; do for m in $(seq $((n + 1)) 3); do
+		swan "$n" --list-sas | grep -q "^  $(subnet_net "$n")-$(subnet_net "$m"): .*INSTALLED" && k=$((k + 1))
+	done; done
+	echo "$k"
+}
+
+ipsec_kick() {
+	local n m
+	wait_until 10 eval '[ "$(ipsec_children)" = 3 ]'
+	echo "# ipsec: host pairs with a CHILD_SA 10 s after the pods' bridges got addresses, on their own: $(ipsec_children) of 3"
+	for n in 1 2 3; do for m in $(seq $((n + 1)) 3); do
+		swan "$n" --list-sas | grep -q "^  $(subnet_net "$n")-$(subnet_net "$m"): .*INSTALLED" ||
+			swan "$n" --initiate --child "$(subnet_net "$n")-$(subnet_net "$m")" --timeout 10 >/dev/null
+	done; done
+}
+
+run_ipsec() {
+	local t
+	BACKEND=ipsec
+	if ! have_charon; then
+		tap_skip "ipsec" "no strongSwan charon (Debian: strongswan-charon)"
+		return
+	fi
+	IPSEC_WEFTD_ENV=(WEFT_IPSEC_ENGINE=userspace)
+	if phase_start ipsec "{\"Type\":\"ipsec\",\"PSK\":\"$(ipsec_psk)\"}" far; then
+		tap_eq "ipsec: FLANNEL_MTU 1400 (1500 - 77 - 8 = 1415, above kernel-libipsec's 1400)" \
+			1400 "$(host_env 1 FLANNEL_MTU)"
+		tap_eq "ipsec: FLANNEL_MTU 1400 on h3 too" 1400 "$(host_env 3 FLANNEL_MTU)"
+		tap_ok "ipsec: h1 says why, with both numbers" grep -qF \
+			"ipsec: FLANNEL_MTU 1400, not 1415: strongSwan's kernel-libipsec carries packets of at most 1400 bytes" \
+			"$RUN_DIR/h1.log"
+		tap_ok "ipsec: h1's ipsec0 MTU 1400" wait_until 15 eval \
+			"host_exec 1 ip link show ipsec0 | grep -q 'mtu 1400 '"
+		ipsec_kick
+		# Each pair's SAs come up in their own time: poll until pods cross.
+		t=$(time_until 60 eval "pod_ping 1 1 ${POD_IP[2.1]} && pod_ping 1 1 ${POD_IP[3.1]} &&
+			pod_ping 3 1 ${POD_IP[2.1]}")
+		tap_ok "ipsec: SAs up, pods h1, h2 and h3 reach each other ($t ms)" test "$t" != timeout
+		if [ "$t" != timeout ]; then
+			check_pod_mtu ipsec 1400
+			check_narrow_hop ipsec 1400
+			echo "# ipsec: h1's route to h3 after: $(host_exec 1 ip route get $FAR_PREFIX.13 | tr -s ' \n' ' ')"
+			check_overlay_pmtu ipsec 1400
+		else
+			swan 1 --list-sas | sed 's/^/# /'
+		fi
+	fi
+	IPSEC_WEFTD_ENV=()
+	phase_end
+}
+
+# ---- extension: upstream gives pods the interface's MTU; the data path is
+# the commands'. Here host-gw's made by `ip`: peers on our L2, no router hop.
+run_extension() {
+	BACKEND=extension
+	if phase_start extension '{"Type":"extension","SubnetAddCommand":"ip route replace $SUBNET via $PUBLIC_IP","SubnetRemoveCommand":"ip route del $SUBNET via $PUBLIC_IP"}'; then
+		tap_eq "extension: FLANNEL_MTU is the interface MTU" 1500 "$(host_env 1 FLANNEL_MTU)"
+		tap_ok "extension: SubnetAddCommand made the route to h2's subnet" wait_until 15 eval \
+			"host_exec 1 ip route show $(subnet_net 2) | grep -q 'via $(host_ip 2)'"
+		check_pod_mtu extension 1500
+		tap_skip "extension: TCP across an underlay router hop" \
+			"the data path is its commands'; these build host-gw's, whose peers are on our L2"
+		check_overlay_pmtu extension 1500
+	fi
+	phase_end
+}
+
 # ---- vxlan on a dual-stack underlay: flannel-v6.1 over IPv6 (70 bytes).
 run_dual() {
 	BACKEND=vxlan
@@ -388,7 +492,7 @@ run_dual() {
 	phase_end
 }
 
-for ph in refused vxlan hostgw udp wireguard ipip dual; do
+for ph in refused vxlan hostgw udp wireguard ipip ipsec extension dual; do
 	phase "$ph" && "run_$ph"
 done
 tap_done
