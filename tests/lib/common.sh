@@ -80,12 +80,17 @@ wait_until() {
 	done
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A port on 127.0.0.1 that no TCP or UDP socket uses right now, below the
+# kernel's ephemeral range: a port inside it can be taken at any moment as the
+# source port of some client's connection (etcd once failed to start with
+# "bind: address already in use" on such a port).
 free_port() {
-	local p
+	local p lo=10000 hi=32767 eph
+	read -r eph _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph=32768
+	[ "$eph" -gt $((lo + 1000)) ] && hi=$((eph - 1))
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+		p=$((lo + RANDOM % (hi - lo + 1)))
+		ss -Htuan "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }
 
