@@ -849,39 +849,18 @@ int etcd_delete(struct etcd *e, const char *key, etcd_write_cb *cb, void *arg)
 	return submit(r);
 }
 
-static int txn_put(struct etcd *e, const char *key, const char *target, int64_t expect,
-		   const char *value, size_t len, int64_t lease, etcd_write_cb *cb, void *arg)
+/* One compare on key (target "VERSION" or "MOD" equal to expect), then the puts. */
+static int txn(struct etcd *e, const char *key, const char *target, int64_t expect,
+	       const struct etcd_txn_put *puts, size_t n, etcd_write_cb *cb, void *arg)
 {
 	char *k = b64(key, strlen(key));
 	json_t *cmp = json_pack("{s:s, s:s, s:s}", "key", k, "result", "EQUAL", "target", target);
-	json_t *body;
+	json_t *ops = json_array(), *body;
 	struct etcd_req *r;
 
 	/* The field name follows the target: "version" or "mod_revision". */
 	json_object_set_new(cmp, strcmp(target, "VERSION") ? "mod_revision" : "version",
 			    json_integer(expect));
-	body = json_pack("{s:[o], s:[{s:o}]}", "compare", cmp, "success", "request_put",
-			 put_body(key, value, len, lease));
-	free(k);
-	r = req_new(e, REQ_TXN, body, arg);
-	r->cb.write = cb;
-	return submit(r);
-}
-
-int etcd_txn_puts(struct etcd *e, const char *cmp_key, int64_t mod_revision,
-		  const struct etcd_txn_put *puts, size_t n, etcd_write_cb *cb, void *arg)
-{
-	char *k = b64(cmp_key, strlen(cmp_key));
-	json_t *cmp, *ops = json_array(), *body;
-	struct etcd_req *r;
-
-	/* Absent is version 0 (as flannel's create compares); else the exact revision. */
-	if (mod_revision)
-		cmp = json_pack("{s:s, s:s, s:s, s:I}", "key", k, "result", "EQUAL", "target",
-				"MOD", "mod_revision", (json_int_t)mod_revision);
-	else
-		cmp = json_pack("{s:s, s:s, s:s, s:I}", "key", k, "result", "EQUAL", "target",
-				"VERSION", "version", (json_int_t)0);
 	free(k);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ops, json_pack("{s:o}", "request_put",
@@ -893,16 +872,27 @@ int etcd_txn_puts(struct etcd *e, const char *cmp_key, int64_t mod_revision,
 	return submit(r);
 }
 
+int etcd_txn_puts(struct etcd *e, const char *cmp_key, int64_t mod_revision,
+		  const struct etcd_txn_put *puts, size_t n, etcd_write_cb *cb, void *arg)
+{
+	/* Absent is version 0 (as flannel's create compares); else the exact revision. */
+	return txn(e, cmp_key, mod_revision ? "MOD" : "VERSION", mod_revision, puts, n, cb, arg);
+}
+
 int etcd_create(struct etcd *e, const char *key, const char *value, size_t len, int64_t lease,
 		etcd_write_cb *cb, void *arg)
 {
-	return txn_put(e, key, "VERSION", 0, value, len, lease, cb, arg);
+	const struct etcd_txn_put put = { key, value, len, lease };
+
+	return txn(e, key, "VERSION", 0, &put, 1, cb, arg);
 }
 
 int etcd_replace(struct etcd *e, const char *key, int64_t mod_revision, const char *value,
 		 size_t len, int64_t lease, etcd_write_cb *cb, void *arg)
 {
-	return txn_put(e, key, "MOD", mod_revision, value, len, lease, cb, arg);
+	const struct etcd_txn_put put = { key, value, len, lease };
+
+	return txn(e, key, "MOD", mod_revision, &put, 1, cb, arg);
 }
 
 int etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_lease_cb *cb, void *arg)
