@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "backend/backend.h"
-#include "backend/conf.h"
 #include "backend/route_net.h"
 #include "core/container_of.h"
 #include "core/err.h"
@@ -56,18 +55,10 @@ static struct ipip *to_ipip(struct backend *base)
 int ipip_conf_parse(const char *backend_json, const struct netconf *nc,
 		    const struct ext_iface *ext, struct ipip_cfg *ret, struct err *err)
 {
-	json_t *o;
 	int rc;
 
 	memset(ret, 0, sizeof(*ret));
-	o = backend_conf_object(backend_json, err);
-	if (!o)
-		return -EINVAL;
-	rc = backend_conf_bool(o, "DirectRouting", &ret->direct_routing, err);
-	json_decref(o);
-	if (rc < 0)
-		return rc;
-	rc = ipip_options_check_net(nc, err);
+	rc = ipip_options_parse(backend_json, nc, &ret->direct_routing, err);
 	if (rc < 0)
 		return rc;
 	if (ext->iface_addr.family != AF_INET || ip_addr_is_unset(&ext->iface_addr))

@@ -66,8 +66,19 @@ int udp_options_parse(const char *json, struct udp_cfg *cfg, struct err *err)
 	return rc;
 }
 
-int ipip_options_check_net(const struct netconf *nc, struct err *err)
+int ipip_options_parse(const char *json, const struct netconf *nc, bool *ret_direct_routing,
+		       struct err *err)
 {
+	json_t *o = backend_conf_object(json, err);
+	int rc;
+
+	*ret_direct_routing = false;
+	if (!o)
+		return -EINVAL;
+	rc = backend_conf_bool(o, "DirectRouting", ret_direct_routing, err);
+	json_decref(o);
+	if (rc < 0)
+		return rc;
 	/* Upstream ignores EnableIPv6 here and then fails on the first IPv6
 	 * lease event: refused up front instead. */
 	if (nc->enable_ipv6)
@@ -112,15 +123,9 @@ static int check_wireguard(const struct netconf *nc, struct err *err)
 
 static int check_ipip(const struct netconf *nc, struct err *err)
 {
-	json_t *o = backend_conf_object(nc->backend_json, err);
 	bool direct;
-	int rc;
 
-	if (!o)
-		return -EINVAL;
-	rc = backend_conf_bool(o, "DirectRouting", &direct, err);
-	json_decref(o);
-	return rc < 0 ? rc : ipip_options_check_net(nc, err);
+	return ipip_options_parse(nc->backend_json, nc, &direct, err);
 }
 
 static int check_ipsec(const struct netconf *nc, struct err *err)

@@ -41,8 +41,10 @@ struct udp_cfg {
 };
 int udp_options_parse(const char *json, struct udp_cfg *ret, struct err *err);
 
-/* ipip and ipsec carry IPv4 only (upstream's limits, refused up front). */
-int ipip_options_check_net(const struct netconf *nc, struct err *err);
+/* ipip: DirectRouting, and IPv4 only (upstream's limit, refused up front). */
+int ipip_options_parse(const char *json, const struct netconf *nc, bool *ret_direct_routing,
+		       struct err *err);
+/* ipsec carries IPv4 only, as upstream. */
 int ipsec_options_check_net(const struct netconf *nc, struct err *err);
 
 #endif
