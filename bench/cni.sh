@@ -11,9 +11,13 @@
 #
 # Prints median and p99 (nearest rank) per operation, the ratio of the
 # medians and their difference (the overhead: our process, our work, and the
-# extra fork+exec of the delegate). The runs alternate (ours ADD, ours DEL, bridge ADD, bridge DEL) so
-# that drift hits both sides alike. -d puts the state files on another file
-# system (the fsync cost depends on it; default: the run directory under /tmp).
+# extra fork+exec of the delegate). A third arm runs the bridge through a
+# static C program that only execs it in place: its overhead over the bridge
+# alone is the floor any meta-plugin pays for being a process of its own on
+# this machine (exec and libc start-up), printed beside ours. The runs
+# alternate (ours, bridge, shim; ADD then DEL) so that drift hits all alike.
+# -d puts the state files on another file system (default: the run directory
+# under /tmp).
 # Root required; everything happens in two namespaces of our own, removed on
 # exit. A benchmark, not a test: it asserts nothing.
 set -u
@@ -50,6 +54,10 @@ STATE=${STATE:-$RUN_DIR}
 [ -z "$PARENT" ] || on_cleanup "rm -rf '$STATE'"
 mkdir -p "$BIN"
 install -m 0755 "$WEFT_BUILD/weft-cni" "$BIN/flannel"
+# The floor: a static program that does nothing but exec the bridge.
+printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; execv("/usr/lib/cni/bridge", v); return 127; }\n' \
+	>"$RUN_DIR/shim.c"
+${CC:-cc} -O2 -static -o "$BIN/shim" "$RUN_DIR/shim.c" || { echo "bench/cni.sh: cannot build the static shim (cc -static)" >&2; exit 1; }
 ln -s /usr/lib/cni/bridge /usr/lib/cni/host-local "$BIN/"
 printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n' \
 	>"$RUN_DIR/subnet.env"
@@ -84,12 +92,16 @@ for i in $(seq 1 5); do # warm-up, not counted
 	one warm DEL w$i flannel "$dir/flannel.json"
 	one warm ADD b$i bridge "$dir/bridge.json"
 	one warm DEL b$i bridge "$dir/bridge.json"
+	one warm ADD s$i shim "$dir/bridge.json"
+	one warm DEL s$i shim "$dir/bridge.json"
 done
 for i in $(seq 1 "$runs"); do
 	one weft-add ADD w-$i flannel "$dir/flannel.json"
 	one weft-del DEL w-$i flannel "$dir/flannel.json"
 	one bridge-add ADD b-$i bridge "$dir/bridge.json"
 	one bridge-del DEL b-$i bridge "$dir/bridge.json"
+	one shim-add ADD s-$i shim "$dir/bridge.json"
+	one shim-del DEL s-$i shim "$dir/bridge.json"
 done
 EOF
 ip netns exec "$H" bash "$RUN_DIR/loop.sh" "$RUNS" "$RUN_DIR" "$BIN" "$P" "$STATE/flannel" || exit 1
@@ -105,9 +117,10 @@ def load(name):
 def p99(v):
     return v[max(0, math.ceil(0.99 * len(v)) - 1)]
 print(f"CNI latency, {runs} runs each, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone)")
-print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} {'overhead':>9}")
+print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} {'overhead':>9} {'floor':>6} {'above floor':>12}")
 for op in ("add", "del"):
-    w, b = load(f"weft-{op}"), load(f"bridge-{op}")
-    mw, mb = statistics.median(w), statistics.median(b)
-    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} {mw - mb:9.2f}")
+    w, b, s = load(f"weft-{op}"), load(f"bridge-{op}"), load(f"shim-{op}")
+    mw, mb, ms = statistics.median(w), statistics.median(b), statistics.median(s)
+    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} {mw - mb:9.2f} {ms - mb:6.2f} {mw - ms:12.2f}")
+print("floor: the exec-only static shim's median minus the bridge's; above floor: ours minus the shim's")
 EOF
