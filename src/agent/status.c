@@ -95,6 +95,9 @@ static int status_page(void *arg, const struct http_server_req *req,
 		return -ENOMEM;
 	if (bs.engine)
 		json_object_set_new(j, "engine", json_string(bs.engine));
+	/* Where leases live ("etcd" or "kube"): weftctl words its lines by it. */
+	if (a->mgr)
+		json_object_set_new(j, "store", json_string(a->mgr->ops->name));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!text)

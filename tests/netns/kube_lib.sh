@@ -178,8 +178,9 @@ weftd_host_start() {
 	kube_auth "$n"
 	run_bg "h$n" ip netns exec "$(host_ns "$n")" env "${KUBE_ENV[@]}" "$WEFT_BUILD/weftd" \
 		--kube-subnet-mgr --net-config-path "$RUN_DIR/net-conf.json" \
-		--subnet-file "$RUN_DIR/h$n.env" "${KUBE_ARGS[@]}" "$@"
+		--subnet-file "$RUN_DIR/h$n.env" "${KUBE_ARGS[@]}" "${KUBE_WEFTD_EXTRA[@]}" "$@"
 }
+KUBE_WEFTD_EXTRA=() # a test's own weftd arguments, for every host
 
 # Replaces cases.sh's (etcd): the MAC our node's backend-data publishes.
 vtep_mac() { node_annot "node$1" "$A/backend-data" | jq_py "j['VtepMAC']"; }

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 . tests/netns/cases.sh
 . tests/netns/kube_lib.sh
 
+KUBE_WEFTD_EXTRA=(--metrics-port 8082) # for weftctl status
 kube_cluster_up '{"Type":"vxlan"}' || { tap_ok "cluster up" false; tap_done; exit 1; }
 all_pairs_ping "kube vxlan"
 for n in 1 2 3; do check_vxlan_objects "$n"; done
@@ -35,6 +36,11 @@ for n in 1 2 3; do
 	tap_eq "node$n: condition patched after readiness" "held; wrote|NetworkUnavailable=False" \
 		"$(grep -oE 'held; wrote|NetworkUnavailable=False' "$RUN_DIR/h$n.log" | head -2 | paste -sd'|')"
 done
+# weftctl status speaks of the Node, not of etcd or a reservation.
+st=$(host_exec 1 "$WEFT_BUILD/weftctl" status 2>&1)
+tap_eq "weftctl status in kube mode: lease and watch lines" \
+	"Lease:          10.244.1.0/24|Lease expires:  never (the Node's podCIDR)|Node watch:     healthy" \
+	"$(grep -E '^(Lease|Lease expires|Node watch|etcd watch):' <<<"$st" | paste -sd'|')"
 patches=$(kctl GET /fake/patches)
 tap_eq "every patch is a strategic merge on nodes/<name>/status" "[]" \
 	"$(jq_py "[p for p in j if p['subresource']!='status' or p['content_type']!='application/strategic-merge-patch+json']" <<<"$patches")"

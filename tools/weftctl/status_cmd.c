@@ -39,10 +39,12 @@ static void status_usage(FILE *f)
 		"  Public IP, Backend, Interface, MTU\n"
 		"  Peers           other nodes' leases known, and those programmed into the\n"
 		"                  kernel by the backend\n"
-		"  Lease expires   time left on the node's etcd lease, or 'never\n"
-		"                  (reservation)' for a key without TTL\n"
+		"  Lease expires   time left on the node's etcd lease, 'never\n"
+		"                  (reservation)' for a key without TTL, or 'never (the\n"
+		"                  Node's podCIDR)' with --kube-subnet-mgr\n"
 		"  etcd watch      whether the watch on the subnet leases is open and\n"
-		"                  answering\n\n"
+		"                  answering ('Node watch', on the Kubernetes Nodes, with\n"
+		"                  --kube-subnet-mgr)\n\n"
 		"Options:\n"
 		"  --metrics URL|HOST:PORT  where weftd's metrics listener is (default\n"
 		"                           " DEFAULT_METRICS ", the port the\n"
@@ -203,7 +205,8 @@ static void put_line(FILE *f, const char *label, const char *value)
 static void print_summary(FILE *f, json_t *j, bool ready)
 {
 	const char *v4 = str_field(j, "subnet"), *v6 = str_field(j, "ipv6_subnet");
-	const char *s;
+	const char *store = str_field(j, "store"), *s;
+	bool kube = store && !strcmp(store, "kube");
 	json_int_t n, m, expiry;
 	char buf[160], dur[32];
 
@@ -238,6 +241,8 @@ static void print_summary(FILE *f, json_t *j, bool ready)
 	put_line(f, "Peers:", buf);
 	if (!v4 && !v6) {
 		snprintf(buf, sizeof(buf), "-");
+	} else if (kube) {
+		snprintf(buf, sizeof(buf), "never (the Node's podCIDR)");
 	} else if (!int_field(j, "lease_expiry", &expiry) || expiry <= 0) {
 		snprintf(buf, sizeof(buf), "never (reservation)");
 	} else {
@@ -247,7 +252,7 @@ static void print_summary(FILE *f, json_t *j, bool ready)
 		snprintf(buf, sizeof(buf), left >= 0 ? "in %s" : "%s ago (not renewed)", dur);
 	}
 	put_line(f, "Lease expires:", buf);
-	put_line(f, "etcd watch:",
+	put_line(f, kube ? "Node watch:" : "etcd watch:",
 		 json_is_true(json_object_get(j, "watch_healthy")) ? "healthy" : "not healthy");
 	s = str_field(j, "version");
 	if (s)
