@@ -10,8 +10,8 @@
 #   bench/cni.sh [-n RUNS] [-d DATADIR_PARENT]
 #
 # Prints median and p99 (nearest rank) per operation, the ratio of the
-# medians and their difference (the overhead: our process, our work, and the
-# extra fork+exec of the delegate). A third arm runs the bridge through a
+# medians, and the median (with quartiles) of the per-round differences: the
+# overhead (our process, our work, and the extra fork+exec of the delegate). A third arm runs the bridge through a
 # static C program that only execs it in place: its overhead over the bridge
 # alone is the floor any meta-plugin pays for being a process of its own on
 # this machine (exec and libc start-up), printed beside ours. The runs
@@ -112,15 +112,21 @@ left=$(find "$STATE/flannel" -type f | grep -c .)
 python3 - "$RUN_DIR" "$RUNS" "$(df -T "$STATE" | awk 'NR==2{print $2}')" <<'EOF'
 import math, statistics, sys
 d, runs, fs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def load(name):
-    return sorted(int(x) / 1000 for x in open(f"{d}/{name}"))
+def load(name): # in run order: round i of each arm ran back to back
+    return [int(x) / 1000 for x in open(f"{d}/{name}")]
 def p99(v):
+    v = sorted(v)
     return v[max(0, math.ceil(0.99 * len(v)) - 1)]
-print(f"CNI latency, {runs} runs each, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone)")
-print(f"{'op':<4} {'weft median':>12} {'weft p99':>10} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} {'overhead':>9} {'floor':>6} {'above floor':>12}")
+def paired(a, b): # median and quartiles of the per-round differences
+    q = statistics.quantiles([x - y for x, y in zip(a, b)], n=4)
+    return f"{q[1]:6.2f} [{q[0]:5.2f},{q[2]:5.2f}]"
+print(f"CNI latency, {runs} rounds, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone,")
+print("shim = a static program that only execs the bridge; differences per round: median [quartiles])")
+print(f"{'op':<4} {'weft median':>12} {'weft p99':>9} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} "
+      f"{'overhead':>22} {'floor (shim)':>22} {'above floor':>22}")
 for op in ("add", "del"):
     w, b, s = load(f"weft-{op}"), load(f"bridge-{op}"), load(f"shim-{op}")
-    mw, mb, ms = statistics.median(w), statistics.median(b), statistics.median(s)
-    print(f"{op.upper():<4} {mw:12.2f} {p99(w):10.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} {mw - mb:9.2f} {ms - mb:6.2f} {mw - ms:12.2f}")
-print("floor: the exec-only static shim's median minus the bridge's; above floor: ours minus the shim's")
+    mw, mb = statistics.median(w), statistics.median(b)
+    print(f"{op.upper():<4} {mw:12.2f} {p99(w):9.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} "
+          f"{paired(w, b):>22} {paired(s, b):>22} {paired(w, s):>22}")
 EOF
