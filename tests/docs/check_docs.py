@@ -105,16 +105,12 @@ OTHER_PROGS = {
 # Flags of other programs named with no program before them (or with the
 # program named after them), where context cannot tell: flag -> whose.
 OTHER_FLAGS = {
-    'flag': 'a placeholder ("-flag/--flag", "--flag=value")',
     'cluster-cidr': "kube-controller-manager's, named after the flag",
     'pod-network-cidr': "kubeadm's, named after the flag",
     'random-fully': "iptables' MASQUERADE option",
     'experimental-watch-progress-notify-interval': "etcd's",
     'list-sas': "swanctl's, named in prose",
     'cgroup-parent': "podman's, named in prose (cni.md)",
-    'mount': "unshare's, continued on the next line",
-    'propagation': "unshare's, continued on the next line",
-    'bind': "mount's (mount --bind), named in prose",
     'ip-forward': "dockerd's, named in prose (docker.md)",
     'bip': "dockerd's, which weftctl docker-opts writes (DOCKER_OPT_BIP)",
     'mtu': "dockerd's, which weftctl docker-opts writes (DOCKER_OPT_MTU)",
@@ -240,7 +236,26 @@ def strip_comments(text):
 
 ENV_CALL_RE = re.compile(
     r'\b(?:getenv|getenv_fn|env_seconds|backend_engine_from_env|env_lookup|env_str|'
-    r'apply_distro_etcd)\s*\(([^;]*?)\)\s*[;,)&|!=]')
+    r'apply_distro_etcd)\s*\(')
+
+
+def call_args(text, start):
+    """The argument text of the call whose '(' ends at start, to its ')'."""
+    depth, i = 1, start
+    while i < len(text) and depth:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while i < len(text) and text[i] != '"':
+                i += 2 if text[i] == '\\' else 1
+        elif c == '(':
+            depth += 1
+        elif c == ')':
+            depth -= 1
+        i += 1
+    return text[start:i - 1]
+
+
 LIT_RE = re.compile(r'"([A-Z][A-Z0-9_]*)"')
 
 
@@ -257,7 +272,7 @@ def source_truth(srcdirs, weftd_fl):
             env_read.setdefault(val, path)
     for path, t in texts.items():
         for m in ENV_CALL_RE.finditer(t):
-            args = m.group(1)
+            args = call_args(t, m.end())
             for lit in LIT_RE.findall(args):
                 env_read.setdefault(lit, path)
             for name, val in defines.items():
@@ -272,7 +287,8 @@ def source_truth(srcdirs, weftd_fl):
         if path.endswith('.c') and '/src/' in '/' + path.replace(os.sep, '/'):
             for lit in re.findall(r'"((?:weft|flannel)_[a-z0-9_]+)"', t):
                 metrics.setdefault(lit, path)
-        for listener, body in re.findall(r'\b(health|metrics)_paths\s*\[\s*\d*\s*\]\s*=\s*\{([^}]*)\}', t):
+        for listener, body in re.findall(
+                r'\b(health|metrics)_paths\s*\[\s*\d*\s*\]\s*=\s*\{([^}]*)\}', t):
             for p in re.findall(r'"(/[^"]*)"', body):
                 routes[p] = listener
         for p in re.findall(r'http_server_route\s*\([^,]+,\s*"(/[^"]*)"', t):
@@ -438,6 +454,12 @@ def hint_owner(prefix, ctl_cmds):
             return o
     return None
 
+
+# Where another program's name is a command: at the start of a line, code
+# span or comment, after a shell operator, '(', '=' (ExecStart=), a prompt,
+# sudo, exec, xargs, env, timeout, "--" (kubectl exec ... --).
+CMD_POS_RE = re.compile(r'(?:^|[|;&(=`$]|^\s*#|\b(?:sudo|exec|xargs|env|timeout|--))\s*$')
+
 # Not a program's name, but its arguments: an iptables rule (-A CHAIN ...), the
 # options given to dockerd (DOCKER_OPTS="...", DOCKER_OPT_MTU=...).
 OTHER_CMD_RE = re.compile(r'(?<![\w-])(-[AIDN]\s+[A-Z][A-Z0-9_-]*)|\bDOCKER_OPT(?:S|_[A-Z]+)\b')
@@ -487,6 +509,8 @@ def flag_mentions(units, ctl_cmds):
                     owner = ('other', 'iptables' if m.group(1) else 'dockerd')
                     continue
                 if kind == 0:
+                    if m.group(1) in OTHER_PROGS and not CMD_POS_RE.search(seg[:m.start()]):
+                        continue  # "install it", "the ip of": a word, not a command
                     po = prog_owner(m.group(1), seg[m.end():], ctl_cmds)
                     if po is not None:
                         owner = po
@@ -592,9 +616,11 @@ def main():
     def fitem(prog, name):
         return flag_items.setdefault((prog, name), ([], []))
 
+    allow_used = set()
     for u, name, owner, dashes, explicit in flag_mentions(units, ctl_cmds):
         shown = dashes + name
         if not explicit and name in OTHER_FLAGS and name not in wd_flags | ctl_all:
+            allow_used.add(name)
             continue
         if owner is None:
             if name in wd_flags:
@@ -648,6 +674,11 @@ def main():
                     probs.append("in 'weftctl %s--help' but not in docs/man/weftctl.8"
                                  % ('' if cmd == '(global)' else cmd + ' '))
 
+    if a.docs is None:
+        stale = sorted(set(OTHER_FLAGS) - allow_used)
+        rep.add('allowlist OTHER_FLAGS: every entry is still needed (%d)' % len(OTHER_FLAGS),
+                ['%s is named nowhere without its program: drop it from OTHER_FLAGS' % n
+                 for n in stale])
     for (prog, name), (probs, seen) in sorted(flag_items.items()):
         dash = '-' if len(name) == 1 else '--'
         desc = 'flag %s %s%s' % (prog, dash, name)
@@ -657,7 +688,8 @@ def main():
 
     # --- environment variables
     env_items = {}
-    env_re = re.compile(r'(?<![\w-])((?:FLANNELD|FLANNEL|WEFT)_[A-Z0-9_]*|%s)(\*|<[^>]*>)?(?![\w-])'
+    env_re = re.compile(r'(?<![\w-])((?:FLANNELD|FLANNEL|WEFT)_[A-Z0-9_]*|%s)(\*|<[^>]*>)?'
+                        r'(?![\w-])'
                         % '|'.join(sorted(n for n in env_read if n not in TEST_KNOBS)))
     for u, m in words(units, env_re):
         name, wild = m.group(1), m.group(2)

@@ -34,7 +34,7 @@
 # every doc FILE:LINE and what is wrong there. The self-test at the end feeds
 # the check made-up names and expects it to fail on each.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 
 py=tests/docs/check_docs.py
