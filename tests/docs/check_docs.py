@@ -59,10 +59,11 @@ What it recognises in the docs:
     match some known name), the "- name: X" env entries of contrib/**.yml
     (unless the manifest uses $(X) itself); NOT_ENV names are skipped.
   - metrics: weft_* / flannel_* words (a trailing '_' or '_*': a prefix).
-  - endpoints: the path of an http(s)://HOST:PORT/path URL (but etcd's and
-    the API server's ports: NON_ENDPOINT_PORTS), a YAML "path: /x" under
-    httpGet:, and the words /NAMEz, /metrics, /status, /health, /ready,
-    /live, /version, /debug. Where the docs give --healthz-port=N or
+  - endpoints: the path of an http(s)://HOST:PORT/path URL (but other
+    servers' ports: NON_ENDPOINT_PORTS), a YAML "path: /x" under httpGet:,
+    and the words /NAMEz, /metrics, /status, /health, /ready, /live,
+    /version, /debug (but after a name of OTHER_SERVER_RE on the line:
+    "kubectl get --raw /livez", "etcd's /health"). Where the docs give --healthz-port=N or
     --metrics-port=N, a URL (or probe) on port N must name a path of that
     listener.
   - weftctl commands: "weftctl WORD" (WORD lower-case and not in
@@ -144,7 +145,13 @@ NOT_ENV = {
     'WEFT_RTPROT': "a C constant (routing protocol 151), named in docs/style.md",
 }
 
-NON_ENDPOINT_PORTS = {'2379', '2380', '4001', '443', '6443'}
+# Other servers' ports: etcd, the API server, the kubelet and kube-proxy,
+# Prometheus and Alertmanager.
+NON_ENDPOINT_PORTS = {'2379', '2380', '4001', '443', '6443', '10248', '10249', '10250',
+                      '9090', '9093'}
+# A bare /healthz-like word after one of these on its line is theirs.
+OTHER_SERVER_RE = re.compile(r'\b(kubectl|kube-apiserver|apiserver|API server|kubelet|etcd|'
+                             r'etcdctl|Prometheus|Alertmanager)\b')
 ENDPOINT_WORD_RE = re.compile(
     r'(?<![\w./:<>$-])/([a-z]+z|metrics|status|health|ready|live|version|debug)(?![\w/.-])')
 
@@ -795,7 +802,8 @@ def main():
                     port = pm.group(1)
             ep(u, m.group(1), port)
     for u, m in words(units, ENDPOINT_WORD_RE):
-        ep(u, m.group(0))
+        if not OTHER_SERVER_RE.search(u.text[:m.start()]):
+            ep(u, m.group(0))
     if not a.no_reverse:
         for path in sorted(routes):
             probs, seen = ep_items.setdefault(path, ([], []))

@@ -182,6 +182,8 @@ weftctl status --metrics 127.0.0.1:8082
 ```
 Like iptables `--wait`, and Docker's options (`--bip`); `systemctl enable --now weftd`.
 `weft_ready` and `FLANNELD_IFACE` and `/readyz`; weftd: flag provided but not defined: -bogus
+The kubelet's `--cni-bin-dir`; `kubectl get --raw /livez`; etcd's `/health`;
+`curl http://127.0.0.1:10248/healthz` and `curl http://10.0.0.5:2379/version`.
 EOF
 if run_check "$tmp/good" --build "$WEFT_BUILD" --docs "$good" --no-reverse; then
 	tap_eq "self-test: other programs' flags and weft's own names pass" "" \
