@@ -51,7 +51,7 @@ done
 
 # tap_verdicts FILE: check_docs.py's verdicts as TAP lines.
 tap_verdicts() {
-	local verdict desc problems p
+	local verdict desc problems p f
 	while IFS=$'\t' read -r -a f; do
 		[ ${#f[@]} -gt 0 ] || continue
 		verdict=${f[0]} desc=${f[1]:-}
@@ -192,15 +192,16 @@ fi
 
 # The reverse: a flag, a metric and a variable that no doc names.
 mkdir -p "$tmp/build" "$tmp/src"
+build_abs=$(cd "$WEFT_BUILD" && pwd)
 cat >"$tmp/build/weftd" <<EOF
 #!/bin/sh
-"$PWD/$WEFT_BUILD/weftd" "\$@"
+"$build_abs/weftd" "\$@"
 [ "\$1" = --help ] && printf '  -no-such-documented-flag\n    \tmade up\n'
 exit 0
 EOF
 cat >"$tmp/build/weftctl" <<EOF
 #!/bin/sh
-"$PWD/$WEFT_BUILD/weftctl" "\$@" || exit
+"$build_abs/weftctl" "\$@" || exit
 [ "\$1 \$2" = "leases --help" ] && printf '  --no-such-documented-option  made up\n'
 exit 0
 EOF
