@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The test runner: runs every layer and ends with "N passed, N failed, N skipped".
 #
-#   tests/run.sh [LAYER...]      LAYER: unit asan integration netns fuzz demo (default: all)
+#   tests/run.sh [LAYER...]      LAYER: unit docs asan integration netns fuzz demo (default: all)
 #
 # Every test program speaks TAP ("ok N - name" / "not ok N - name"); cmocka does so
 # through CMOCKA_MESSAGE_OUTPUT=TAP, the shell tests through tests/lib/tap.sh.
@@ -72,6 +72,12 @@ layer_unit() { # LAYER BUILD_DIR
 	done
 }
 
+# The docs drift check: what README.md, docs/ and contrib/ name exists in the
+# binaries and the code, and what they offer is documented.
+layer_docs() {
+	run_prog docs check_docs env WEFT_BUILD=build bash tests/docs/check_docs.sh
+}
+
 layer_integration() { # LAYER BUILD_DIR [SCRIPT...]
 	local layer=$1 build=$2 t
 	shift 2
@@ -132,10 +138,11 @@ layer_fuzz() {
 }
 
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(unit asan integration netns fuzz demo)
+[ ${#layers[@]} -gt 0 ] || layers=(unit docs asan integration netns fuzz demo)
 for l in "${layers[@]}"; do
 	case "$l" in
 	unit) layer_unit unit build ;;
+	docs) layer_docs ;;
 	asan)
 		layer_unit asan build/asan
 		layer_integration asan build/asan "${ASAN_INTEGRATION[@]}"
