@@ -90,6 +90,11 @@ run help reserve
 contains "weftctl help reserve" "$out" "usage: weftctl reserve"
 run --help
 contains "weftctl --help lists leases" "$out" "leases"
+for h in --help -h; do
+	run help "$h"
+	tap_eq "weftctl help $h: exit 0" 0 "$rc"
+	contains "weftctl help $h: the command list" "$out" "unreserve"
+done
 
 refused "unknown option" "unknown option '--bogus'" leases --bogus
 refused "unknown option, secret not echoed" "unknown option '--etcd-pasword'" \

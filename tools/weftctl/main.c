@@ -60,7 +60,7 @@ static int cmd_help(int argc, char **argv)
 	char help_arg[] = "--help";
 	char *sub_argv[3];
 
-	if (argc < 2 || !strcmp(argv[1], "help")) {
+	if (argc < 2 || weftctl_is_help(argv[1])) {
 		usage(stdout);
 		return 0;
 	}
