@@ -74,6 +74,7 @@ host_held 1 || {
 M=$RUN_DIR/metrics.txt
 fetch() { host_exec 1 curl -sf http://127.0.0.1:8082/metrics >"$M"; }
 # weft_ready turns 1 once the subnet file is written; the lease line comes then.
+# shellcheck disable=SC2016 # expanded by eval
 tap_ok "weftd serves /metrics, ready" wait_until 20 eval 'fetch && grep -q "^weft_ready 1$" "$M"'
 tap_ok "/metrics parses as Prometheus text" python3 tests/netns/prom_check.py "$M"
 for n in "${names[@]}"; do
