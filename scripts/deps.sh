@@ -16,6 +16,9 @@ test_pkgs=(clang libclang-rt-14-dev etcd-server etcd-client containernetworking-
 # with; podman takes crun or runc); the test reads the manifests.
 image_pkgs=(debootstrap podman runc python3-yaml)
 test_pkgs+=("${image_pkgs[@]}")
+# tests/integration/test_prometheus_rules.sh: promtool checks contrib/prometheus/
+# (the package's server is never started: see policy-rc.d below).
+test_pkgs+=(prometheus)
 
 case "${1:-all}" in
 build) want=("${build_pkgs[@]}") ;;
@@ -51,11 +54,12 @@ if [ ! -e "$policy" ]; then
 	trap 'rm -f "$policy"' EXIT
 fi
 
-# Container daemons in the root network namespace, one pid a line.
+# Daemons in the root network namespace (container daemons; prometheus,
+# whose package would start its server), one pid a line.
 root_daemons() {
 	local root_net d pid
 	root_net=$(readlink /proc/self/ns/net)
-	for d in dockerd containerd; do
+	for d in dockerd containerd prometheus; do
 		for pid in $(pgrep -x "$d" || true); do
 			[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$root_net" ] || echo "$pid $d"
 		done
