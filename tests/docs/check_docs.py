@@ -518,6 +518,9 @@ def flag_mentions(units, ctl_cmds):
                 if kind == 0:
                     if m.group(1) in OTHER_PROGS and not CMD_POS_RE.search(seg[:m.start()]):
                         continue  # "install it", "the ip of": a word, not a command
+                    if seg[:m.start()].count('"') % 2:
+                        continue  # inside a quoted string: --comment "flanneld masq"
+
                     po = prog_owner(m.group(1), seg[m.end():], ctl_cmds)
                     if po is not None:
                         owner = po
