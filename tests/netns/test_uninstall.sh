@@ -18,7 +18,8 @@
 #  overlay filter removed, each peer's route replaced the way flanneld writes
 #  it (no nexthop object), the nexthops flushed, while pods ping: no loss;
 #  at the end h2 leaves for good (the etcd step): its lease and owner record
-#  are gone from etcd and h1 drops its route to h2.
+#  are gone from etcd and h1 drops its route to h2; then on host-gw the
+#  kernel step removes the peer routes through nexthops on eth0.
 # The guide's step list and the script's must be the same (no drift).
 set -u
 cd "$(dirname "$0")/../.."
@@ -216,6 +217,20 @@ tap_eq "leave: lease and owner record gone from etcd" "" \
 t=$(time_until 5 eval "[ \"\$(lines_of host_exec 1 ip route show $H2_NET)\" = 0 ]")
 tap_ok "leave: h1 drops its route to h2's subnet within 5 s (gone $t ms after the script ended)" \
 	test "$t" != timeout
+
+# host-gw: the peer route goes through a nexthop on eth0, which no device
+# deletion takes along: the kernel step's nexthop flush (before the route
+# flush, which fails on such a route) has to.
+net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}'
+weftd_host_stop 1
+for n in 1 2; do start_h "$n" || tap_not_ok "host-gw: h$n holds a lease"; done
+tap_ok "host-gw: h2 routes h1's subnet through a nexthop on eth0" eval \
+	"host_exec 2 ip route show $(subnet_net 1) | grep -q 'nhid .* via $(host_ip 1) dev eth0 proto 151'"
+weftd_host_stop 2
+uninstall_h2 kernel rules files
+tap_eq "host-gw: uninstall-weft.sh kernel rules files exits 0" 0 "$?"
+tap_eq "host-gw: no route of protocol 151, no nexthop object left" "0 0" \
+	"$(lines_of host_exec 2 ip -4 route show table all proto 151) $(lines_of host_exec 2 ip nexthop show proto 151)"
 weftd_host_stop 1
 sed 's/^/# /' "$RUN_DIR/uninstall.log"
 tap_done
