@@ -232,5 +232,6 @@ tap_eq "host-gw: uninstall-weft.sh kernel rules files exits 0" 0 "$?"
 tap_eq "host-gw: no route of protocol 151, no nexthop object left" "0 0" \
 	"$(lines_of host_exec 2 ip -4 route show table all proto 151) $(lines_of host_exec 2 ip nexthop show proto 151)"
 weftd_host_stop 1
+tap_eq "the last node gone: etcdctl del <prefix>/config removes the config" 1 "$(etcdctl3 del "$P/config")"
 sed 's/^/# /' "$RUN_DIR/uninstall.log"
 tap_done
