@@ -12,7 +12,9 @@ docs/man/*.8 and every file under contrib/. Markdown: prose, inline code spans
 troff's escapes (\\-, \\fB..., \\c) and joining a font macro's arguments
 (.BR a b -> ab); .nf/.EX blocks are code, bold lines (.B, .BR, .BI, .RB, .IB)
 are read like code spans, the rest like prose. Everything else (contrib/):
-code, comments included.
+code, comments included; in contrib's shell scripts only flags on a line that
+names weftd/flanneld/weftctl count (the rest are their own commands'), and
+the FLANNELD_/FLANNEL_/WEFT_ variables they expand count as read.
 
 What is true is taken from the built binaries (--build, default
 $WEFT_BUILD or build/) and from the source (--src, default src/ tools/ cni/):
@@ -617,6 +619,11 @@ def main():
     ctl_all = set().union(*(v for k, v in ctl_flags.items() if ':' not in k))
     ctl_cmds_g = ['(global)'] + ctl_cmds
     env_read, env_known, env_derived, metrics, routes = source_truth(a.src, wd_flags)
+    # contrib's scripts are programs too: the variables they read exist.
+    for path in docs:
+        if path.startswith('contrib') and path.endswith('.sh'):
+            with open(path, encoding='utf-8', errors='replace') as f:
+                env_known |= set(re.findall(r'\$\{?((?:FLANNELD|FLANNEL|WEFT)_[A-Z0-9_]+)', f.read()))
     units = doc_units(docs)
     rep = Report()
 
@@ -632,6 +639,8 @@ def main():
         if not explicit and name in OTHER_FLAGS and name not in wd_flags | ctl_all:
             allow_used.add(name)
             continue
+        if owner is None and u.path.endswith('.sh'):
+            continue  # a script's own commands (etcdctl, ip ...): only weftd/weftctl lines count
         if owner is None:
             if name in wd_flags:
                 fitem('weftd', name)[1].append(loc(u))
