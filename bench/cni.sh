@@ -7,7 +7,7 @@
 # the configuration, the state file (renamed into place, not fsync'ed) and one
 # more fork+exec.
 #
-#   bench/cni.sh [-n RUNS] [-d DATADIR_PARENT]
+#   bench/cni.sh [-n RUNS] [-d DATADIR_PARENT] [-t]
 #
 # Prints median and p99 (nearest rank) per operation, the ratio of the
 # medians, and the median (with quartiles) of the per-round differences: the
@@ -17,18 +17,22 @@
 # this machine (exec and libc start-up), printed beside ours. The runs
 # alternate (ours, bridge, shim; ADD then DEL) so that drift hits all alike.
 # -d puts the state files on another file system (default: the run directory
-# under /tmp).
+# under /tmp). -t puts a trivial static program in the bridge's place (it reads
+# stdin and prints a fixed result): without the bridge's own variance of
+# several ms, the overhead and the floor show to a tenth of a ms.
 # Root required; everything happens in two namespaces of our own, removed on
 # exit. A benchmark, not a test: it asserts nothing.
 set -u
 cd "$(dirname "$0")/.."
 RUNS=100
 PARENT=
-while getopts n:d: o; do
+TRIVIAL=
+while getopts n:d:t o; do
 	case $o in
 	n) RUNS=$OPTARG ;;
 	d) PARENT=$OPTARG ;;
-	*) echo "usage: $0 [-n RUNS] [-d DATADIR_PARENT]" >&2; exit 2 ;;
+	t) TRIVIAL=1 ;;
+	*) echo "usage: $0 [-n RUNS] [-d DATADIR_PARENT] [-t]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/cni.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -55,10 +59,28 @@ STATE=${STATE:-$RUN_DIR}
 mkdir -p "$BIN"
 install -m 0755 "$WEFT_BUILD/weft-cni" "$BIN/flannel"
 # The floor: a static program that does nothing but exec the bridge.
-printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; execv("/usr/lib/cni/bridge", v); return 127; }\n' \
-	>"$RUN_DIR/shim.c"
+printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; execv("%s/bridge", v); return 127; }\n' \
+	"$BIN" >"$RUN_DIR/shim.c"
 ${CC:-cc} -O2 -static -o "$BIN/shim" "$RUN_DIR/shim.c" || { echo "bench/cni.sh: cannot build the static shim (cc -static)" >&2; exit 1; }
-ln -s /usr/lib/cni/bridge /usr/lib/cni/host-local "$BIN/"
+if [ -n "$TRIVIAL" ]; then
+	cat >"$RUN_DIR/trivial.c" <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int main(void)
+{
+	char b[4096];
+
+	while (read(0, b, sizeof(b)) > 0)
+		;
+	fputs("{\"cniVersion\":\"0.3.1\",\"interfaces\":[],\"ips\":[]}\n", stdout);
+	return 0;
+}
+C
+	${CC:-cc} -O2 -static -o "$BIN/bridge" "$RUN_DIR/trivial.c" || exit 1
+	ln -s /usr/lib/cni/host-local "$BIN/"
+else
+	ln -s /usr/lib/cni/bridge /usr/lib/cni/host-local "$BIN/"
+fi
 printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n' \
 	>"$RUN_DIR/subnet.env"
 cat >"$RUN_DIR/flannel.json" <<EOF
@@ -109,9 +131,10 @@ ip netns exec "$H" bash "$RUN_DIR/loop.sh" "$RUNS" "$RUN_DIR" "$BIN" "$P" "$STAT
 left=$(find "$STATE/flannel" -type f | grep -c .)
 [ "$left" = 0 ] || echo "# warning: $left state file(s) left in $STATE/flannel" >&2
 
-python3 - "$RUN_DIR" "$RUNS" "$(df -T "$STATE" | awk 'NR==2{print $2}')" <<'EOF'
+python3 - "$RUN_DIR" "$RUNS" "$(df -T "$STATE" | awk 'NR==2{print $2}')" "$TRIVIAL" <<'EOF'
 import math, statistics, sys
 d, runs, fs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+trivial = " (-t: a trivial static program as the bridge)" if sys.argv[4] else ""
 def load(name): # in run order: round i of each arm ran back to back
     return [int(x) / 1000 for x in open(f"{d}/{name}")]
 def p99(v):
@@ -120,7 +143,7 @@ def p99(v):
 def paired(a, b): # median and quartiles of the per-round differences
     q = statistics.quantiles([x - y for x, y in zip(a, b)], n=4)
     return f"{q[1]:6.2f} [{q[0]:5.2f},{q[2]:5.2f}]"
-print(f"CNI latency, {runs} rounds, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone,")
+print(f"CNI latency, {runs} rounds, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone{trivial},")
 print("shim = a static program that only execs the bridge; differences per round: median [quartiles])")
 print(f"{'op':<4} {'weft median':>12} {'weft p99':>9} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} "
       f"{'overhead':>22} {'floor (shim)':>22} {'above floor':>22}")
