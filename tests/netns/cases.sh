@@ -5,14 +5,22 @@
 HOSTS=${HOSTS:-3}
 PODS=${PODS:-2}
 
-cluster_up() { # BACKEND_JSON
-	local n k
+cluster_up() { # BACKEND_JSON [WEFTD_ARG...] (default: --iface eth0)
+	local n backend=$1
+	shift
+	[ $# -gt 0 ] || set -- --iface eth0
 	cluster_init || return 1
-	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$1}"
+	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$backend}"
 	for n in $(seq 1 "$HOSTS"); do
 		host_add "$n"
-		weftd_host_start "$n" --iface eth0
+		weftd_host_start "$n" "$@"
 	done
+	cluster_settle
+}
+
+# Every host holds its lease (else its log's tail and 1), then PODS pods each.
+cluster_settle() {
+	local n k
 	for n in $(seq 1 "$HOSTS"); do
 		host_held "$n" || { echo "# host $n has no lease:"; tail -5 "$RUN_DIR/h$n.log" | sed 's/^/#   /'; return 1; }
 	done
@@ -28,7 +36,8 @@ vtep_mac() { etcd_get "$(lease_key "$1")" | python3 -c 'import json,sys; print(j
 
 # The iptables rule sets weftd installs with --ip-masq (flannel spec 8.1, 8.2), as
 # `iptables -t nat -S` and `iptables -S` print them in a host that has no others.
-golden_nat() { # CLUSTER POD
+# IPv6 (upstream's masqIP6Rules): golden_nat CLUSTER6 POD6 ff00::/8.
+golden_nat() { # CLUSTER POD [MULTICAST]
 	cat <<EOF
 -P PREROUTING ACCEPT
 -P INPUT ACCEPT
@@ -40,7 +49,7 @@ golden_nat() { # CLUSTER POD
 -A FLANNEL-POSTRTG -s $2 -d $1 -m comment --comment "flanneld masq" -j RETURN
 -A FLANNEL-POSTRTG -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
 -A FLANNEL-POSTRTG ! -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
+-A FLANNEL-POSTRTG -s $1 ! -d ${3:-224.0.0.0/4} -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
 -A FLANNEL-POSTRTG ! -s $1 -d $1 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
 EOF
 }
@@ -53,6 +62,33 @@ golden_filter() { # CLUSTER
 -A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
 -A FLANNEL-FWD -s $1 -m comment --comment "flanneld forward" -j ACCEPT
 -A FLANNEL-FWD -d $1 -m comment --comment "flanneld forward" -j ACCEPT
+EOF
+}
+# The same in nftables mode, as `nft list table ip|ip6 flannel-ipv4|6` prints it.
+golden_nft() { # ip|ip6 CLUSTER POD
+	local f=$1 table=flannel-ipv4 mcast=224.0.0.0/4
+	[ "$f" = ip6 ] && table=flannel-ipv6 mcast=ff00::/8
+	cat <<EOF
+table $f $table {
+	comment "rules for $table"
+	chain postrtg {
+		comment "chain to manage traffic masquerading by flannel"
+		type nat hook postrouting priority srcnat; policy accept;
+		meta mark 0x00004000 return
+		$f saddr $3 $f daddr $2 return
+		$f saddr $2 $f daddr $3 return
+		$f saddr != $3 $f daddr $2 return
+		$f saddr $2 $f daddr != $mcast masquerade fully-random
+		$f saddr != $2 $f daddr $2 masquerade fully-random
+	}
+
+	chain forward {
+		comment "chain to accept flannel traffic"
+		type filter hook forward priority filter; policy accept;
+		$f saddr $2 accept
+		$f daddr $2 accept
+	}
+}
 EOF
 }
 

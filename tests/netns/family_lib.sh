@@ -13,21 +13,7 @@
 
 FAM_ARGS=(--iface eth0 --metrics-port 8082)
 
-fam_cluster_up() { # BACKEND_JSON
-	local n k
-	cluster_init || return 1
-	net_config "{\"Network\":\"10.244.0.0/16\",\"Backend\":$1}"
-	for n in $(seq 1 "$HOSTS"); do
-		host_add "$n"
-		weftd_host_start "$n" "${FAM_ARGS[@]}"
-	done
-	for n in $(seq 1 "$HOSTS"); do
-		host_held "$n" || { echo "# host $n has no lease:"; tail -5 "$RUN_DIR/h$n.log" | sed 's/^/#   /'; return 1; }
-	done
-	for n in $(seq 1 "$HOSTS"); do
-		for k in $(seq 1 "$PODS"); do pod_add "$n" "$k" >/dev/null; done
-	done
-}
+fam_cluster_up() { cluster_up "$1" "${FAM_ARGS[@]}"; } # BACKEND_JSON
 
 subnet6_net() { host_env "$1" FLANNEL_IPV6_SUBNET | sed 's|::1/|::/|'; } # fd10:244:0:5::/64
 subnet6_addr() { subnet6_net "$1" | cut -d/ -f1; }                        # fd10:244:0:5::

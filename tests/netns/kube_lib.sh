@@ -186,7 +186,7 @@ KUBE_WEFTD_EXTRA=() # a test's own weftd arguments, for every host
 vtep_mac() { node_annot "node$1" "$A/backend-data" | jq_py "j['VtepMAC']"; }
 
 kube_cluster_up() { # BACKEND_JSON
-	local n k
+	local n
 	kube_cluster_init || return 1
 	net_conf "{\"Network\":\"10.244.0.0/16\",\"Backend\":$1}"
 	for n in $(seq 1 "$HOSTS"); do
@@ -194,12 +194,7 @@ kube_cluster_up() { # BACKEND_JSON
 		kube_node_create "$n"
 		weftd_host_start "$n" --iface eth0
 	done
-	for n in $(seq 1 "$HOSTS"); do
-		host_held "$n" || { echo "# host $n has no lease:"; tail -5 "$RUN_DIR/h$n.log" | sed 's/^/#   /'; return 1; }
-	done
-	for n in $(seq 1 "$HOSTS"); do
-		for k in $(seq 1 "$PODS"); do pod_add "$n" "$k" >/dev/null; done
-	done
+	cluster_settle
 }
 
 # An upstream-looking flannel node with no host behind it (annotations as

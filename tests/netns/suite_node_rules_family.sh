@@ -54,49 +54,7 @@ seen_from() { # N K DST
 	pod_exec "$1" "$2" timeout 5 bash -c "exec 3<>/dev/tcp/$3/7000 && head -1 <&3" 2>/dev/null
 }
 
-# Upstream's IPv6 rule sets (masqIP6Rules, forwardRules with the IPv6 network),
-# as ip6tables prints them in a host that has no others.
-golden_nat6() { # CLUSTER POD
-	cat <<EOF
--P PREROUTING ACCEPT
--P INPUT ACCEPT
--P OUTPUT ACCEPT
--P POSTROUTING ACCEPT
--N FLANNEL-POSTRTG
--A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
--A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $2 -d $1 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG ! -s $1 -d $2 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s $1 ! -d ff00::/8 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
--A FLANNEL-POSTRTG ! -s $1 -d $1 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
-EOF
-}
-golden_nft6() { # CLUSTER POD
-	cat <<EOF
-table ip6 flannel-ipv6 {
-	comment "rules for flannel-ipv6"
-	chain postrtg {
-		comment "chain to manage traffic masquerading by flannel"
-		type nat hook postrouting priority srcnat; policy accept;
-		meta mark 0x00004000 return
-		ip6 saddr $2 ip6 daddr $1 return
-		ip6 saddr $1 ip6 daddr $2 return
-		ip6 saddr != $2 ip6 daddr $1 return
-		ip6 saddr $1 ip6 daddr != ff00::/8 masquerade fully-random
-		ip6 saddr != $1 ip6 daddr $1 masquerade fully-random
-	}
-
-	chain forward {
-		comment "chain to accept flannel traffic"
-		type filter hook forward priority filter; policy accept;
-		ip6 saddr $1 accept
-		ip6 daddr $1 accept
-	}
-}
-EOF
-}
-nat6_is_golden() { [ "$(host_exec 1 ip6tables -t nat -S)" = "$(golden_nat6 "$NET6" "$(subnet6_net 1)")" ]; }
+nat6_is_golden() { [ "$(host_exec 1 ip6tables -t nat -S)" = "$(golden_nat "$NET6" "$(subnet6_net 1)" ff00::/8)" ]; }
 
 net_config '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}'
 for n in 1 2; do weftd_host_start "$n" "${ARGS[@]}" --ip-masq; done
@@ -105,7 +63,7 @@ for n in 1 2; do pod_add "$n" 1 >/dev/null; done
 pod6=$(subnet6_net 1)
 
 # iptables mode, --ip-masq.
-tap_eq "h1: ip6tables -t nat -S is upstream's IPv6 rule set" "$(golden_nat6 "$NET6" "$pod6")" \
+tap_eq "h1: ip6tables -t nat -S is upstream's IPv6 rule set" "$(golden_nat "$NET6" "$pod6" ff00::/8)" \
 	"$(host_exec 1 ip6tables -t nat -S)"
 tap_eq "h1: ip6tables -S is upstream's IPv6 rule set" "$(golden_filter "$NET6")" "$(host_exec 1 ip6tables -S)"
 if ul_v4; then
@@ -135,7 +93,7 @@ tap_ok "deleted IPv6 POSTROUTING jump restored ($t ms)" test "$t" != timeout
 
 weftd_host_stop 1
 tap_eq "SIGTERM: exit 0" 0 "$?"
-tap_eq "SIGTERM: IPv6 rules still in place" "$(golden_nat6 "$NET6" "$pod6")" "$(host_exec 1 ip6tables -t nat -S)"
+tap_eq "SIGTERM: IPv6 rules still in place" "$(golden_nat "$NET6" "$pod6" ff00::/8)" "$(host_exec 1 ip6tables -t nat -S)"
 
 # Without --ip-masq the outside sees the pod's IPv6 address (it routes the
 # IPv6 network to h1 for the replies), and our IPv6 nat chain is gone.
@@ -151,14 +109,14 @@ weftd_host_stop 1
 net_config '{"Network":"10.244.0.0/16","EnableNFTables":true,"Backend":{"Type":"host-gw"}}'
 weftd_host_start 1 "${ARGS[@]}" --ip-masq
 wait_until 20 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h1.log") -ge 3 ]'
-tap_eq "nftables: nft list table ip6 flannel-ipv6 is the golden table" "$(golden_nft6 "$NET6" "$pod6")" \
+tap_eq "nftables: nft list table ip6 flannel-ipv6 is the golden table" "$(golden_nft ip6 "$NET6" "$pod6")" \
 	"$(host_exec 1 nft list table ip6 flannel-ipv6)"
 tap_lacks "nftables: ip6tables chains of iptables mode removed" FLANNEL '^:FORWARD ' \
 	host_exec 1 ip6tables-save
 tap_eq "nftables: over IPv6 the outside sees h1's IPv6 address" "$(host_ip6 1)" \
 	"$(seen_from 1 1 "$OUT_IP6")"
 host_exec 1 nft delete table ip6 flannel-ipv6
-t=$(time_until 5 eval "[ \"\$(host_exec 1 nft list table ip6 flannel-ipv6 2>/dev/null)\" = \"\$(golden_nft6 $NET6 $pod6)\" ]")
+t=$(time_until 5 eval "[ \"\$(host_exec 1 nft list table ip6 flannel-ipv6 2>/dev/null)\" = \"\$(golden_nft ip6 $NET6 $pod6)\" ]")
 tap_ok "nftables: deleted IPv6 table restored within the resync period ($t ms)" test "$t" != timeout
 tap_ok "nftables: a log line names it" grep -q "restored: .*flannel-ipv6" "$RUN_DIR/h1.log"
 if ! ul_v4; then

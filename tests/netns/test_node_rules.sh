@@ -140,36 +140,12 @@ net_config '{"Network":"10.245.0.0/16","EnableNFTables":true,"Backend":{"Type":"
 weftd_host_start 1 "${ARGS[@]}" --ip-masq
 wait_until 20 eval '[ $(grep -c "held; wrote" "$RUN_DIR/h1.log") -ge 4 ]'
 pod=$(subnet_net 1)
-golden_nft() {
-	cat <<EOF
-table ip flannel-ipv4 {
-	comment "rules for flannel-ipv4"
-	chain postrtg {
-		comment "chain to manage traffic masquerading by flannel"
-		type nat hook postrouting priority srcnat; policy accept;
-		meta mark 0x00004000 return
-		ip saddr $pod ip daddr 10.245.0.0/16 return
-		ip saddr 10.245.0.0/16 ip daddr $pod return
-		ip saddr != $pod ip daddr 10.245.0.0/16 return
-		ip saddr 10.245.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random
-		ip saddr != 10.245.0.0/16 ip daddr 10.245.0.0/16 masquerade fully-random
-	}
-
-	chain forward {
-		comment "chain to accept flannel traffic"
-		type filter hook forward priority filter; policy accept;
-		ip saddr 10.245.0.0/16 accept
-		ip daddr 10.245.0.0/16 accept
-	}
-}
-EOF
-}
-tap_eq "nftables: nft list table ip flannel-ipv4 is the golden table" "$(golden_nft)" \
+tap_eq "nftables: nft list table ip flannel-ipv4 is the golden table" "$(golden_nft ip 10.245.0.0/16 "$pod")" \
 	"$(host_exec 1 nft list table ip flannel-ipv4)"
 tap_lacks "nftables: iptables chains of iptables mode removed" FLANNEL '^:FORWARD ' \
 	host_exec 1 iptables-save
 host_exec 1 nft delete table ip flannel-ipv4
-t=$(time_until 5 eval "[ \"\$(host_exec 1 nft list table ip flannel-ipv4 2>/dev/null)\" = \"\$(golden_nft)\" ]")
+t=$(time_until 5 eval "[ \"\$(host_exec 1 nft list table ip flannel-ipv4 2>/dev/null)\" = \"\$(golden_nft ip 10.245.0.0/16 $pod)\" ]")
 tap_ok "nftables: deleted table restored within the resync period ($t ms)" test "$t" != timeout
 tap_ok "nftables: a log line names it" grep -q "restored: .*flannel-ipv4" "$RUN_DIR/h1.log"
 weftd_host_stop 1
