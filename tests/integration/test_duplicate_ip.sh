@@ -18,14 +18,6 @@ cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
 
 P=/coreos.com/network
-key_of() { echo "$P/subnets/$(echo "$1" | sed 's|\.1/|.0-|')"; } # 10.8.3.1/24 -> key
-owner_of() { echo "$P/weft/owners/$(echo "$1" | sed 's|\.1/|.0-|')"; }
-lease_id() { # KEY -> the etcd lease id of the key (0 when none, "missing")
-	etcdctl3 get "$1" -w json | python3 -c '
-import json, sys
-kvs = json.load(sys.stdin).get("kvs", [])
-print(kvs[0].get("lease", 0) if kvs else "missing")'
-}
 
 etcd_start || exit 1
 etcd_put $P/config '{"Network":"10.8.0.0/16","Backend":{"Type":"alloc"}}'
@@ -39,12 +31,12 @@ etcd_put $P/subnets/10.8.202.0-24 '{"PublicIP":"127.0.0.33","PublicIPv6":null}'
 # 1. a holds a lease; its owner record names it, on the same etcd lease.
 WEFT_NODE_ID=node-a weftd_start a 127.0.0.31
 tap_ok "a holds a lease" weftd_wait_held a
-sa=$(weftd_subnet a) ka=$(key_of "$sa") oa=$(owner_of "$sa")
+sa=$(weftd_subnet a) ka=$(etcd_key_of "$sa") oa=$(etcd_owner_of "$sa")
 host=$(hostname)
 tap_eq "a's owner record" "{\"NodeID\":\"node-a\",\"Hostname\":\"$host\"}" "$(etcd_get "$oa")"
-tap_eq "a's owner record is on a's etcd lease" "$(lease_id "$ka")" "$(lease_id "$oa")"
+tap_eq "a's owner record is on a's etcd lease" "$(etcd_lease_id "$ka")" "$(etcd_lease_id "$oa")"
 tap_eq "a's lease value is upstream's bytes" '{"PublicIP":"127.0.0.31","PublicIPv6":null}' "$(etcd_get "$ka")"
-before=$(lease_id "$ka")
+before=$(etcd_lease_id "$ka")
 
 # 2. b: another node with a's public IP is refused.
 WEFT_NODE_ID=node-b weftd_start b 127.0.0.31
@@ -55,7 +47,7 @@ tap_ok "b names a's lease, node and the fix" grep -qF \
 	"$RUN_DIR/b.log"
 tap_eq "b never held a lease" 0 "$(weftd_count b ' held; wrote ')"
 tap_eq "a's lease is untouched (value)" '{"PublicIP":"127.0.0.31","PublicIPv6":null}' "$(etcd_get "$ka")"
-tap_eq "a's lease is untouched (etcd lease)" "$before" "$(lease_id "$ka")"
+tap_eq "a's lease is untouched (etcd lease)" "$before" "$(etcd_lease_id "$ka")"
 tap_eq "a's owner record is untouched" "{\"NodeID\":\"node-a\",\"Hostname\":\"$host\"}" "$(etcd_get "$oa")"
 tap_ok "a still runs" bg_alive a
 
@@ -85,8 +77,8 @@ WEFT_NODE_ID=node-d weftd_start d 127.0.0.33
 tap_ok "d holds a lease" weftd_wait_held d
 tap_eq "d takes its reservation" 10.8.202.1/24 "$(weftd_subnet d)"
 tap_eq "d: no ownership warning for a reservation" 0 "$(weftd_count d 'no owner record')"
-tap_eq "d's reservation has no TTL" 0 "$(lease_id $P/subnets/10.8.202.0-24)"
-tap_eq "d's reservation has no owner record" missing "$(lease_id $P/weft/owners/10.8.202.0-24)"
+tap_eq "d's reservation has no TTL" 0 "$(etcd_lease_id $P/subnets/10.8.202.0-24)"
+tap_eq "d's reservation has no owner record" missing "$(etcd_lease_id $P/weft/owners/10.8.202.0-24)"
 
 # 6. weftctl leases: subnets only; owner records are not leases, nor malformed ones.
 W=$WEFT_BUILD/weftctl

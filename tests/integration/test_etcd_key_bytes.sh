@@ -21,12 +21,6 @@ WEFTCTL=$WEFT_BUILD/weftctl
 b64() { printf "$1" | base64 -w0; } # FORMAT (printf escapes: \0 is a NUL byte)
 # A request to etcd's JSON gateway; prints its answer.
 gw() { curl -sS -X POST "$ETCD_ENDPOINT/v3/$1" -d "$2"; } # PATH BODY
-lease_id() { # KEY -> the etcd lease id of the key (0 when none, "missing")
-	etcdctl3 get "$1" -w json | python3 -c '
-import json, sys
-kvs = json.load(sys.stdin).get("kvs", [])
-print(kvs[0].get("lease", 0) if kvs else "missing")'
-}
 
 etcd_start || exit 1
 etcd_put $P/config "$CONFIG"
@@ -36,7 +30,7 @@ weftd_start a 127.0.0.11
 tap_ok "a holds a lease" weftd_wait_held a
 name=$(weftd_subnet a | sed 's|\.1/|.0-|')
 K=$P/subnets/$name
-tap_ok "a's key has an etcd lease" test "$(lease_id "$K")" != 0 -a "$(lease_id "$K")" != missing
+tap_ok "a's key has an etcd lease" test "$(etcd_lease_id "$K")" != 0 -a "$(etcd_lease_id "$K")" != missing
 tap_ok "a renews its lease" wait_until 10 eval '[ $(weftd_count a "renewed lease") -ge 1 ]'
 
 # 1. "<our key>\0x" without an etcd lease: before the fix, weftd read the key as
@@ -53,7 +47,7 @@ tap_ok "a answers and has no peer from it" eval 'v=$(weftd_peer_view a) && [ -z 
 before=$(weftd_count a "renewed lease")
 tap_ok "a keeps renewing its lease (2 more renewals)" \
 	wait_until 15 eval '[ $(weftd_count a "renewed lease") -ge $((before + 2)) ]'
-tap_ok "a's key still has an etcd lease" test "$(lease_id "$K")" != 0
+tap_ok "a's key still has an etcd lease" test "$(etcd_lease_id "$K")" != 0
 tap_eq "the bad entry is logged once" 1 "$(grep -cF "ignoring $K\\x00x" "$RUN_DIR/a.log")"
 
 # weftctl leases: one row for the real lease, the NUL key reported as invalid.
@@ -100,8 +94,8 @@ tap_ok "b keeps renewing after the delete (2 more renewals)" \
 	wait_until 15 eval '[ $(weftd_count b "renewed lease") -ge $((before + 2)) ]'
 tap_ok "b is still running" bg_alive b
 tap_eq "b did not take it for its lease's deletion" 0 "$(weftd_count b 'lease .* revoked')"
-tap_ok "b's key is still there with an etcd lease" test "$(lease_id "$KB")" != 0 -a \
-	"$(lease_id "$KB")" != missing
+tap_ok "b's key is still there with an etcd lease" test "$(etcd_lease_id "$KB")" != 0 -a \
+	"$(etcd_lease_id "$KB")" != missing
 stop_bg b
 tap_eq "b: SIGTERM: exit 0" 0 "$?"
 

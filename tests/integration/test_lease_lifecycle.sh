@@ -14,13 +14,6 @@ cd "$(dirname "$0")/../.."
 P=/coreos.com/network
 CONFIG='{"Network":"10.5.0.0/16","Backend":{"Type":"alloc"}}'
 
-lease_id() { # KEY -> the etcd lease id of the key (0 when none)
-	etcdctl3 get "$1" -w json | python3 -c '
-import json, sys
-kvs = json.load(sys.stdin).get("kvs", [])
-print(kvs[0].get("lease", 0) if kvs else "missing")'
-}
-key_of() { echo "$P/subnets/$(echo "$1" | sed 's|\.1/|.0-|')"; } # 10.5.3.1/24 -> key
 # The first N third octets X (from 200 down) with no key 10.5.X.0-24: daemons
 # pick their subnets at random, and a key written by hand over a live lease
 # would take it away from its daemon.
@@ -48,22 +41,22 @@ tap_lacks "plain http: OpenSSL not loaded" libssl '/libc\.so' cat "/proc/$(bg_pi
 sa=$(weftd_subnet a) sb=$(weftd_subnet b)
 tap_ok "subnets are distinct ($sa, $sb)" test -n "$sa" -a "$sa" != "$sb"
 tap_eq "a's key holds upstream's bytes" '{"PublicIP":"127.0.0.11","PublicIPv6":null}' \
-	"$(etcd_get "$(key_of "$sa")")"
+	"$(etcd_get "$(etcd_key_of "$sa")")"
 tap_eq "b's key holds upstream's bytes" '{"PublicIP":"127.0.0.12","PublicIPv6":null}' \
-	"$(etcd_get "$(key_of "$sb")")"
-tap_ok "a's key name is <net>-<len>" grep -qE '^10\.5\.[0-9]+\.0-24$' <<<"$(basename "$(key_of "$sa")")"
+	"$(etcd_get "$(etcd_key_of "$sb")")"
+tap_ok "a's key name is <net>-<len>" grep -qE '^10\.5\.[0-9]+\.0-24$' <<<"$(basename "$(etcd_key_of "$sa")")"
 tap_eq "subnet.env is upstream's format" \
 	"FLANNEL_NETWORK=10.5.0.0/16
 FLANNEL_SUBNET=$sa
 FLANNEL_MTU=65536
 FLANNEL_IPMASQ=false" "$(cat "$RUN_DIR/a.env")"
-tap_ok "a's key has a TTL (etcd lease)" test "$(lease_id "$(key_of "$sa")")" != 0
-tap_ok "a sees b as a peer" eval '[ "$(weftd_peer_view a)" = "$(basename "$(key_of "$sb")")" ]'
+tap_ok "a's key has a TTL (etcd lease)" test "$(etcd_lease_id "$(etcd_key_of "$sa")")" != 0
+tap_ok "a sees b as a peer" eval '[ "$(weftd_peer_view a)" = "$(basename "$(etcd_key_of "$sb")")" ]'
 
 # 2. Restart keeps the subnet (matched by public address); the key survives the stop.
 stop_bg a
 tap_eq "SIGTERM: exit 0" 0 "$?"
-tap_ok "the key stays in etcd after a clean exit" test -n "$(etcd_get "$(key_of "$sa")")"
+tap_ok "the key stays in etcd after a clean exit" test -n "$(etcd_get "$(etcd_key_of "$sa")")"
 rm -f "$RUN_DIR/a.env" # prove the match is by public address, not by the file
 weftd_start a 127.0.0.11
 weftd_wait_held a 2
@@ -71,7 +64,7 @@ tap_eq "restart by public address keeps the subnet" "$sa" "$(weftd_subnet a)"
 tap_ok "log says it was reused" grep -q "reused, matched by public address" "$RUN_DIR/a.log"
 
 # 3. Deleting a daemon's key makes it exit 0 with "lease revoked".
-etcd_del "$(key_of "$sb")"
+etcd_del "$(etcd_key_of "$sb")"
 wait_bg b 10
 tap_eq "key deleted: b exits 0" 0 "$?"
 tap_ok "b logs 'lease revoked'" grep -q "lease revoked" "$RUN_DIR/b.log"
@@ -83,15 +76,15 @@ export WEFT_TEST_LEASE_TTL=4 WEFT_TEST_RENEW_MARGIN=2
 weftd_start c 127.0.0.13
 weftd_wait_held c
 sc=$(weftd_subnet c)
-first=$(lease_id "$(key_of "$sc")")
+first=$(etcd_lease_id "$(etcd_key_of "$sc")")
 tap_ok "short TTL: renewed at least twice" \
 	wait_until 15 eval '[ $(weftd_count c "renewed lease") -ge 2 ]'
-tap_ok "short TTL: key still present after > 2 TTLs" test -n "$(etcd_get "$(key_of "$sc")")"
-tap_ok "short TTL: key moved to a new etcd lease" test "$(lease_id "$(key_of "$sc")")" != "$first"
+tap_ok "short TTL: key still present after > 2 TTLs" test -n "$(etcd_get "$(etcd_key_of "$sc")")"
+tap_ok "short TTL: key moved to a new etcd lease" test "$(etcd_lease_id "$(etcd_key_of "$sc")")" != "$first"
 
 # 5. Restart after the key expired: the previous subnet comes from subnet.env.
 stop_bg c
-tap_ok "stopped daemon's key expires" wait_until 15 eval '[ -z "$(etcd_get "$(key_of "$sc")")" ]'
+tap_ok "stopped daemon's key expires" wait_until 15 eval '[ -z "$(etcd_get "$(etcd_key_of "$sc")")" ]'
 weftd_start c 127.0.0.23 # a new public address: no lease to match
 weftd_wait_held c 2
 tap_eq "expired key: subnet.env's subnet is reused" "$sc" "$(weftd_subnet c)"
@@ -111,10 +104,10 @@ tap_ok "log says reservation" grep -q "(reservation)" "$RUN_DIR/d.log"
 tap_ok "a sees the reserved node" wait_until 5 eval 'weftd_peer_view a | grep -q $R-24'
 t_end=$(($(date +%s) + 9))
 while [ "$(date +%s)" -lt "$t_end" ]; do
-	[ "$(lease_id $P/subnets/$R-24)" = 0 ] || break
+	[ "$(etcd_lease_id $P/subnets/$R-24)" = 0 ] || break
 	sleep 0.5
 done
-tap_eq "reservation still has no TTL after 9s of a 4s-TTL daemon" 0 "$(lease_id $P/subnets/$R-24)"
+tap_eq "reservation still has no TTL after 9s of a 4s-TTL daemon" 0 "$(etcd_lease_id $P/subnets/$R-24)"
 tap_eq "reserved daemon never renewed" 0 "$(weftd_count d 'renewed lease')"
 stop_bg d
 
@@ -132,7 +125,7 @@ weftd_start e 127.0.0.15
 tap_ok "a new daemon starts among the garbage" weftd_wait_held e
 se=$(weftd_subnet e)
 tap_ok "and gets a subnet no garbage key names (${se})" \
-	test -z "$(etcd_get "$(key_of "$se")" | grep garbage)"
+	test -z "$(etcd_get "$(etcd_key_of "$se")" | grep garbage)"
 tap_eq "each bad key logged once by the new daemon" 100 "$(weftd_count e "ignoring $P/subnets/")"
 stop_bg e
 
@@ -163,7 +156,7 @@ weftd_start t 127.0.0.16
 tap_ok "TLS: lease acquired over https with a client certificate" weftd_wait_held t
 tap_ok "TLS: OpenSSL loaded on demand" grep -q libssl.so.3 "/proc/$(bg_pid t)/maps"
 st=$(weftd_subnet t)
-tap_eq "TLS: stored bytes" '{"PublicIP":"127.0.0.16","PublicIPv6":null}' "$(etcd_get "$(key_of "$st")")"
+tap_eq "TLS: stored bytes" '{"PublicIP":"127.0.0.16","PublicIPv6":null}' "$(etcd_get "$(etcd_key_of "$st")")"
 stop_bg t
 WEFTD_ETCD_ARGS=(--etcd-cafile "$ETCD_DIR/certs/ca.crt")
 weftd_start u 127.0.0.17

@@ -23,18 +23,10 @@ P=/coreos.com/network
 TTL=5
 export WEFT_TEST_LEASE_TTL=$TTL WEFT_TEST_RENEW_MARGIN=2 WEFT_TEST_RENEW_RETRY=1
 
-key_of() { echo "$P/subnets/$(echo "$1" | sed 's|\.1/|.0-|')"; } # 10.6.3.1/24 -> key
-owner_of() { echo "$P/weft/owners/$(echo "$1" | sed 's|\.1/|.0-|')"; }
-lease_id() { # KEY -> the etcd lease id of the key (0 when none, "missing")
-	etcdctl3 get "$1" -w json | python3 -c '
-import json, sys
-kvs = json.load(sys.stdin).get("kvs", [])
-print(kvs[0].get("lease", 0) if kvs else "missing")'
-}
 # The etcd leases of a subnet key and of its owner record, read in one
 # transaction (a renewal moves both at once): "KEY_LEASE OWNER_LEASE".
 pair_leases() { # SUBNET
-	printf '\nget %s\nget %s\n\n\n' "$(key_of "$1")" "$(owner_of "$1")" |
+	printf '\nget %s\nget %s\n\n\n' "$(etcd_key_of "$1")" "$(etcd_owner_of "$1")" |
 		etcdctl3 txn -w json | python3 -c '
 import json, sys
 out = []
@@ -64,7 +56,7 @@ partition() { # KEY
 	local t0
 	stop_bg proxy
 	t0=$(date +%s)
-	wait_until 30 eval '[ "$(lease_id '"$1"')" = missing ]' || return 1
+	wait_until 30 eval '[ "$(etcd_lease_id '"$1"')" = missing ]' || return 1
 	echo "# $1 expired in etcd $(($(date +%s) - t0))s after the proxy stopped"
 	wait_until $((TTL + 5)) eval '[ $(($(date +%s) - t0)) -gt '"$TTL"' ]'
 }
@@ -83,8 +75,8 @@ ETCD_ENDPOINT=$PROXY weftd_start a 127.0.0.21 --metrics-port "$mport"
 tap_ok "a holds a lease (through the proxy)" weftd_wait_held a
 tap_ok "p holds a lease" weftd_wait_held p
 sa=$(weftd_subnet a) sp=$(weftd_subnet p)
-ka=$(key_of "$sa")
-first=$(lease_id "$ka")
+ka=$(etcd_key_of "$sa")
+first=$(etcd_lease_id "$ka")
 tap_ok "a renews through the proxy" wait_until 10 grep -q "renewed lease" "$RUN_DIR/a.log"
 tap_ok "a's owner record rides on its etcd lease ($(pair_leases "$sa"))" same_lease "$sa"
 tap_ok "p sees a" wait_until 10 eval 'weftd_peer_view p | grep -qw "$(basename "$ka")"'
@@ -105,17 +97,17 @@ echo "# a regained its lease $(($(now_ms) - t_up)) ms after the proxy came back"
 tap_ok "a still runs" bg_alive a
 tap_eq "a keeps its subnet" "$sa" "$(weftd_subnet a)"
 tap_eq "a's key holds upstream's bytes again" '{"PublicIP":"127.0.0.21","PublicIPv6":null}' "$(etcd_get "$ka")"
-la=$(lease_id "$ka")
+la=$(etcd_lease_id "$ka")
 tap_ok "a's key has an etcd lease again ($la, was $first)" eval '[ "$la" != 0 ] && [ "$la" != missing ] && [ "$la" != "$first" ]'
 tap_ok "a's owner record is back on the same etcd lease ($(pair_leases "$sa"))" same_lease "$sa"
-tap_ok "a's owner record names it" eval 'etcd_get "$(owner_of "$sa")" | grep -q "\"NodeID\":"'
+tap_ok "a's owner record names it" eval 'etcd_get "$(etcd_owner_of "$sa")" | grep -q "\"NodeID\":"'
 n=$(weftd_count a "renewed lease")
 tap_ok "a renews again after the regain" wait_until 10 eval '[ $(weftd_count a "renewed lease") -gt '"$n"' ]'
 tap_eq "metrics: weft_lease_lost_total" 1 "$(metric "$mport" weft_lease_lost_total)"
 tap_eq "metrics: weft_lease_regained_total" 1 "$(metric "$mport" weft_lease_regained_total)"
 tap_eq "the agent was not disturbed: no revoke, one 'held'" "0 1" \
 	"$(weftd_count a 'lease revoked') $(weftd_count a ' held; wrote ')"
-tap_eq "a still sees p" "$(basename "$(key_of "$sp")")" "$(weftd_peer_view a)"
+tap_eq "a still sees p" "$(basename "$(etcd_key_of "$sp")")" "$(weftd_peer_view a)"
 tap_ok "p sees a again" wait_until 10 eval 'weftd_peer_view p | grep -qw "$(basename "$ka")"'
 stop_bg a
 tap_eq "a: SIGTERM: exit 0" 0 "$?"
@@ -124,12 +116,12 @@ tap_eq "a: SIGTERM: exit 0" 0 "$?"
 ETCD_ENDPOINT=$PROXY weftd_start b 127.0.0.22
 tap_ok "b holds a lease (through the proxy)" weftd_wait_held b
 sb=$(weftd_subnet b)
-kb=$(key_of "$sb")
+kb=$(etcd_key_of "$sb")
 partition "$kb"
 tap_eq "partition: b's key expires in etcd" 0 "$?"
 id=$(etcdctl3 lease grant 120 | awk '{print $2}')
 etcdctl3 put --lease="$id" "$kb" '{"PublicIP":"127.0.9.9","PublicIPv6":null}' >/dev/null
-etcdctl3 put --lease="$id" "$(owner_of "$sb")" '{"NodeID":"thief","Hostname":"thief.example"}' >/dev/null
+etcdctl3 put --lease="$id" "$(etcd_owner_of "$sb")" '{"NodeID":"thief","Hostname":"thief.example"}' >/dev/null
 proxy_up 3
 tap_eq "the proxy is back" 0 "$?"
 wait_bg b 30
@@ -147,8 +139,8 @@ stop_bg b
 # ---- c: an operator revokes the etcd lease while it is valid ----
 ETCD_ENDPOINT=$PROXY weftd_start c 127.0.0.23 --metrics-port "$mport"
 tap_ok "c holds a lease" weftd_wait_held c
-kc=$(key_of "$(weftd_subnet c)")
-etcdctl3 lease revoke "$(printf '%x' "$(lease_id "$kc")")" >/dev/null
+kc=$(etcd_key_of "$(weftd_subnet c)")
+etcdctl3 lease revoke "$(printf '%x' "$(etcd_lease_id "$kc")")" >/dev/null
 wait_bg c 20
 tap_eq "revoked: c exits 0" 0 "$?"
 tap_ok "c logs 'lease revoked; shutting down'" grep -q "lease revoked; shutting down" "$RUN_DIR/c.log"

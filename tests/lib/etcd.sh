@@ -77,3 +77,14 @@ etcdctl3() {
 etcd_put() { etcdctl3 put "$1" "$2" >/dev/null; }
 etcd_get() { etcdctl3 get --print-value-only "$1"; }
 etcd_del() { etcdctl3 del "$1" >/dev/null; }
+# Under the prefix $P: a subnet's lease key and weft's owner record beside it
+# (10.8.3.1/24 -> $P/subnets/10.8.3.0-24), and the etcd lease id a key is
+# attached to (0 for none, "missing" when the key is absent).
+etcd_key_of() { echo "$P/subnets/$(echo "$1" | sed 's|\.1/|.0-|')"; }
+etcd_owner_of() { echo "$P/weft/owners/$(echo "$1" | sed 's|\.1/|.0-|')"; }
+etcd_lease_id() { # KEY
+	etcdctl3 get "$1" -w json | python3 -c '
+import json, sys
+kvs = json.load(sys.stdin).get("kvs", [])
+print(kvs[0].get("lease", 0) if kvs else "missing")'
+}
