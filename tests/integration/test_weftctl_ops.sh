@@ -190,7 +190,9 @@ contains "not a weftd: says so" "$err" "$ETCD_ENDPOINT/status: HTTP 404 (not wef
 
 # answer_server NAME PORT MODE: a loopback test server (not a weftd) for the
 # answers weftd never gives. silent: takes the connection, never answers;
-# big: 200 with 100000 bytes; text: 200 with a body that is not JSON.
+# big: 200 with 100000 bytes; text: 200 with a body that is not JSON;
+# mistyped: 200 with weftd's field names, all but "ready" holding values of the
+# wrong types (one whose "ready" is no boolean is refused as no weftd answer).
 answer_server() {
 	run_bg "$1" python3 -c '
 import socket, sys, time
@@ -203,6 +205,10 @@ print("listening", flush=True)
 if mode == "silent":
     time.sleep(120)
 body = b"x" * 100000 if mode == "big" else b"hello\x1b[31m"
+if mode == "mistyped":
+    body = (b"{\"ready\":false,\"subnet\":7,\"ipv6_subnet\":[],\"store\":5,\"backend\":{},"
+            b"\"mtu\":\"1450\",\"peers_known\":\"many\",\"lease_expiry\":\"x\","
+            b"\"watch_healthy\":\"yes\",\"version\":null}")
 while True:
     c, _ = s.accept()
     c.recv(65536)
@@ -238,6 +244,14 @@ tap_eq "not JSON: said, control characters not echoed" \
 	"weftctl: status: http://127.0.0.1:$port/status: not a weftd status answer: '[' or '{' expected near 'hello'" \
 	"$err"
 stop_bg text
+port=$(free_port)
+tap_ok "mistyped server up" answer_server mistyped "$port" mistyped
+run status --metrics "127.0.0.1:$port"
+tap_eq "mistyped fields: exit 1 (not ready)" 1 "$rc"
+tap_eq "mistyped fields: each read as absent (store 5: etcd's wording)" \
+	"Ready:          no|Lease:          none (no subnet held yet)|Backend:        -|MTU:            -|Peers:          0 known, 0 programmed|Lease expires:  -|etcd watch:     not healthy" \
+	"$(grep -E '^(Ready|Lease|Backend|MTU|Peers|Lease expires|etcd watch|Node watch):' <<<"$out" | paste -sd'|')"
+stop_bg mistyped
 
 # A daemon waiting for its config is not ready. /status is on its metrics
 # listener (127.0.0.1 by default), not on the health port.
