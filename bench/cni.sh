@@ -11,11 +11,15 @@
 #
 # Prints median and p99 (nearest rank) per operation, the ratio of the
 # medians, and the median (with quartiles) of the per-round differences: the
-# overhead (our process, our work, and the extra fork+exec of the delegate). A third arm runs the bridge through a
-# static C program that only execs it in place: its overhead over the bridge
-# alone is the floor any meta-plugin pays for being a process of its own on
-# this machine (exec and libc start-up), printed beside ours. The runs
-# alternate (ours, bridge, shim; ADD then DEL) so that drift hits all alike.
+# overhead (our process, our work, and the extra fork+exec of the delegate).
+# Two more arms run the bridge through static C programs that do nothing else,
+# and their overheads over the bridge alone are the floors any meta-plugin pays
+# on this machine: "exec" only execs the bridge in place (the floor of being a
+# process of its own: exec and libc start-up); "spawn" starts the bridge and
+# waits for it (the floor of a plugin that acts after its delegate ends, as DEL
+# must, to keep the state file when the delegate's DEL fails). Ours is printed
+# above each. The runs alternate (ours, bridge, exec, spawn; ADD then DEL) so
+# that drift hits all alike.
 # -d puts the state files on another file system (default: the run directory
 # under /tmp). -t puts a trivial static program in the bridge's place (it reads
 # stdin and prints a fixed result): without the bridge's own variance of
@@ -58,10 +62,38 @@ STATE=${STATE:-$RUN_DIR}
 [ -z "$PARENT" ] || on_cleanup "rm -rf '$STATE'"
 mkdir -p "$BIN"
 install -m 0755 "$WEFT_BUILD/weft-cni" "$BIN/flannel"
-# The floor: a static program that does nothing but exec the bridge.
-printf '#include <unistd.h>\nint main(int c, char **v) { (void)c; execv("%s/bridge", v); return 127; }\n' \
-	"$BIN" >"$RUN_DIR/shim.c"
-${CC:-cc} -O2 -static -o "$BIN/shim" "$RUN_DIR/shim.c" || { echo "bench/cni.sh: cannot build the static shim (cc -static)" >&2; exit 1; }
+# The floors: static programs that do nothing but exec the bridge in place
+# (shim), or start it and wait for it (waiter); stdin and stdout are the bridge's.
+cat >"$RUN_DIR/shim.c" <<'C'
+#include <unistd.h>
+int main(int c, char **v)
+{
+	(void)c;
+	v[0] = BRIDGE;
+	execv(v[0], v);
+	return 127;
+}
+C
+cat >"$RUN_DIR/waiter.c" <<'C'
+#include <spawn.h>
+#include <sys/wait.h>
+extern char **environ;
+int main(int c, char **v)
+{
+	pid_t pid;
+	int st;
+
+	(void)c;
+	v[0] = BRIDGE;
+	if (posix_spawn(&pid, v[0], NULL, NULL, v, environ) != 0 || waitpid(pid, &st, 0) < 0)
+		return 127;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+C
+for f in shim waiter; do
+	${CC:-cc} -O2 -static -DBRIDGE="\"$BIN/bridge\"" -o "$BIN/$f" "$RUN_DIR/$f.c" ||
+		{ echo "bench/cni.sh: cannot build the static $f (cc -static)" >&2; exit 1; }
+done
 if [ -n "$TRIVIAL" ]; then
 	cat >"$RUN_DIR/trivial.c" <<'C'
 #include <stdio.h>
@@ -116,6 +148,8 @@ for i in $(seq 1 5); do # warm-up, not counted
 	one warm DEL b$i bridge "$dir/bridge.json"
 	one warm ADD s$i shim "$dir/bridge.json"
 	one warm DEL s$i shim "$dir/bridge.json"
+	one warm ADD p$i waiter "$dir/bridge.json"
+	one warm DEL p$i waiter "$dir/bridge.json"
 done
 for i in $(seq 1 "$runs"); do
 	one weft-add ADD w-$i flannel "$dir/flannel.json"
@@ -124,6 +158,8 @@ for i in $(seq 1 "$runs"); do
 	one bridge-del DEL b-$i bridge "$dir/bridge.json"
 	one shim-add ADD s-$i shim "$dir/bridge.json"
 	one shim-del DEL s-$i shim "$dir/bridge.json"
+	one waiter-add ADD p-$i waiter "$dir/bridge.json"
+	one waiter-del DEL p-$i waiter "$dir/bridge.json"
 done
 EOF
 ip netns exec "$H" bash "$RUN_DIR/loop.sh" "$RUNS" "$RUN_DIR" "$BIN" "$P" "$STATE/flannel" || exit 1
@@ -143,13 +179,20 @@ def p99(v):
 def paired(a, b): # median and quartiles of the per-round differences
     q = statistics.quantiles([x - y for x, y in zip(a, b)], n=4)
     return f"{q[1]:6.2f} [{q[0]:5.2f},{q[2]:5.2f}]"
-print(f"CNI latency, {runs} rounds, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone{trivial},")
-print("shim = a static program that only execs the bridge; differences per round: median [quartiles])")
-print(f"{'op':<4} {'weft median':>12} {'weft p99':>9} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6} "
-      f"{'overhead':>22} {'floor (shim)':>22} {'above floor':>22}")
+print(f"CNI latency, {runs} rounds, ms (state on {fs}; weft = weft+bridge, bridge = bridge alone{trivial})")
+print(f"{'op':<4} {'weft median':>12} {'weft p99':>9} {'bridge median':>14} {'bridge p99':>11} {'ratio':>6}")
+arms = {}
 for op in ("add", "del"):
-    w, b, s = load(f"weft-{op}"), load(f"bridge-{op}"), load(f"shim-{op}")
+    arms[op] = [load(f"{a}-{op}") for a in ("weft", "bridge", "shim", "waiter")]
+    w, b = arms[op][0], arms[op][1]
     mw, mb = statistics.median(w), statistics.median(b)
-    print(f"{op.upper():<4} {mw:12.2f} {p99(w):9.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f} "
-          f"{paired(w, b):>22} {paired(s, b):>22} {paired(w, s):>22}")
+    print(f"{op.upper():<4} {mw:12.2f} {p99(w):9.2f} {mb:14.2f} {p99(b):11.2f} {mw / mb:6.2f}")
+print()
+print("Per-round differences, ms, median [quartiles]. overhead = weft - bridge; the floors are the")
+print("static programs' overheads over the bridge: exec = exec it in place, spawn = start it and wait.")
+print(f"{'op':<4} {'overhead':>20} {'floor: exec':>20} {'floor: spawn':>20} {'weft - exec':>20} {'weft - spawn':>20}")
+for op in ("add", "del"):
+    w, b, s, p = arms[op]
+    print(f"{op.upper():<4} {paired(w, b):>20} {paired(s, b):>20} {paired(p, b):>20} "
+          f"{paired(w, s):>20} {paired(w, p):>20}")
 EOF
