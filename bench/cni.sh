@@ -17,13 +17,14 @@
 # on this machine: "exec" only execs the bridge in place (the floor of being a
 # process of its own: exec and libc start-up); "spawn" starts the bridge and
 # waits for it (the floor of a plugin that acts after its delegate ends, as DEL
-# must, to keep the state file when the delegate's DEL fails). Ours is printed
-# above each. The runs alternate (ours, bridge, exec, spawn; ADD then DEL) so
-# that drift hits all alike.
+# must, to keep the state file when the delegate's DEL fails). How far ours is
+# above each floor is printed too. The runs alternate (ours, bridge, exec,
+# spawn; ADD then DEL) so that drift hits all alike.
 # -d puts the state files on another file system (default: the run directory
 # under /tmp). -t puts a trivial static program in the bridge's place (it reads
 # stdin and prints a fixed result): without the bridge's own variance of
-# several ms, the overhead and the floor show to a tenth of a ms.
+# several ms, the overhead and the floors move by a few tenths of a ms from run
+# to run.
 # Root required; everything happens in two namespaces of our own, removed on
 # exit. A benchmark, not a test: it asserts nothing.
 set -u
