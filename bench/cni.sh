@@ -142,26 +142,19 @@ one() { # FILE CMD ID PLUGIN CONF
 one warm ADD ref flannel "$dir/flannel.json"
 cp "$state/ref" "$dir/bridge.json"
 one warm DEL ref flannel "$dir/flannel.json"
-for i in $(seq 1 5); do # warm-up, not counted
-	one warm ADD w$i flannel "$dir/flannel.json"
-	one warm DEL w$i flannel "$dir/flannel.json"
-	one warm ADD b$i bridge "$dir/bridge.json"
-	one warm DEL b$i bridge "$dir/bridge.json"
-	one warm ADD s$i shim "$dir/bridge.json"
-	one warm DEL s$i shim "$dir/bridge.json"
-	one warm ADD p$i waiter "$dir/bridge.json"
-	one warm DEL p$i waiter "$dir/bridge.json"
-done
-for i in $(seq 1 "$runs"); do
-	one weft-add ADD w-$i flannel "$dir/flannel.json"
-	one weft-del DEL w-$i flannel "$dir/flannel.json"
-	one bridge-add ADD b-$i bridge "$dir/bridge.json"
-	one bridge-del DEL b-$i bridge "$dir/bridge.json"
-	one shim-add ADD s-$i shim "$dir/bridge.json"
-	one shim-del DEL s-$i shim "$dir/bridge.json"
-	one waiter-add ADD p-$i waiter "$dir/bridge.json"
-	one waiter-del DEL p-$i waiter "$dir/bridge.json"
-done
+# One round: ADD then DEL through each arm in turn (the file names and the
+# arms' names are what the report below reads).
+round() { # ID FILE (FILE empty: ARM-add and ARM-del)
+	local id=$1 file=$2 arm plugin conf
+	for arm in weft bridge shim waiter; do
+		plugin=$arm conf=$dir/bridge.json
+		if [ "$arm" = weft ]; then plugin=flannel conf=$dir/flannel.json; fi
+		one "${file:-$arm-add}" ADD "$arm-$id" "$plugin" "$conf"
+		one "${file:-$arm-del}" DEL "$arm-$id" "$plugin" "$conf"
+	done
+}
+for i in $(seq 1 5); do round "warm$i" warm; done # not counted
+for i in $(seq 1 "$runs"); do round "$i" ""; done
 EOF
 ip netns exec "$H" bash "$RUN_DIR/loop.sh" "$RUNS" "$RUN_DIR" "$BIN" "$P" "$STATE/flannel" || exit 1
 
